@@ -1,0 +1,5 @@
+import sys
+
+from cfdash.cli import main
+
+sys.exit(main())

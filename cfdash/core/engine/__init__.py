@@ -1,0 +1,1 @@
+"""The matching engine and the server-side protocol state machine (pure)."""

@@ -1,0 +1,1 @@
+"""`cfdash serve`: the websockets shell around core.engine."""

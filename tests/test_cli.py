@@ -1,0 +1,15 @@
+import subprocess
+import sys
+
+from cfdash import __version__
+
+
+def test_version_and_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "cfdash", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"cfdash {__version__}"
+    out = subprocess.run(
+        [sys.executable, "-m", "cfdash", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "usage: cfdash" in out.stdout
