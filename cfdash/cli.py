@@ -7,6 +7,7 @@ Each subcommand lives in its own module exposing ``configure_parser(parser)`` an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -30,10 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module)
-        try:
+        with contextlib.suppress(ImportError):  # a subcommand not built yet
             importlib.import_module(module).configure_parser(sub)
-        except ImportError:  # not built yet
-            pass
     return parser
 
 
