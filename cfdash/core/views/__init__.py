@@ -1,0 +1,33 @@
+"""Local views fed by raw notices: order books, own orders and balances, tickers, trade tapes.
+
+The client's event thread applies every incoming frame through ``Views.route``; the dashboard
+reads the views. No locks inside: the client serialises access.
+"""
+
+from .balances import Balances, TradeVolumes
+from .book import BookOrder, Level, OrderBook, Side
+from .market import TICKER_FIELDS, Ticker, Trade, Trades, aggressor_of
+from .orders import OPEN, PENDING, Fill, OwnOrder, OwnOrders
+from .router import Changed, PairViews, Views
+
+__all__ = [
+    "OPEN",
+    "PENDING",
+    "TICKER_FIELDS",
+    "Balances",
+    "BookOrder",
+    "Changed",
+    "Fill",
+    "Level",
+    "OrderBook",
+    "OwnOrder",
+    "OwnOrders",
+    "PairViews",
+    "Side",
+    "Ticker",
+    "Trade",
+    "TradeVolumes",
+    "Trades",
+    "Views",
+    "aggressor_of",
+]
