@@ -1,0 +1,265 @@
+"""The seam between the dashboard and whatever feeds it: plain data in, order requests out.
+
+Widgets never see the client library or the local views. A ``DataSource`` hands the app a
+``MarketSnapshot`` of wire integers on demand and pushes ``Batch`` objects (the parts that
+changed) to a sink the app registers. A real source wraps ``WSClient`` plus ``core.views`` and
+calls the sink from the client's thread; the app hops to its own thread with
+``call_from_thread`` (so the source must not hold a lock that ``snapshot()`` takes while it
+calls the sink). Requests return ``concurrent.futures.Future`` objects, which is what the
+client's calls return; the app awaits them without blocking its event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol, TypeVar, runtime_checkable
+
+from cfdash.core.assets import Pair, Scales
+
+_T = TypeVar("_T")
+Side = Literal["buy", "sell"]
+ConnectionState = Literal["connected", "connecting", "reconnecting", "disconnected"]
+
+Level = tuple[int, int, int]
+"""One book level as ``OrderBook.levels`` gives it: (price, size, order count), wire integers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Aggregated levels, best first on each side; sizes are positive."""
+
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+
+    @property
+    def best_bid(self) -> int | None:
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> int | None:
+        return self.asks[0][0] if self.asks else None
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A trade on the watched book. ``time`` is microseconds since the epoch (the wire's unit)."""
+
+    time: int
+    price: int
+    quantity: int
+    aggressor: Side
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """The ticker fields (``None`` where the exchange has none).
+
+    ``reference`` is the price the header measures the change against (the source decides:
+    the first trade of the 24 h window, or the last price when watching began).
+    """
+
+    last: int | None = None
+    bid: int | None = None
+    ask: int | None = None
+    low: int | None = None
+    high: int | None = None
+    volume: int | None = None
+    reference: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: int
+    available: int
+    reserved: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.available + self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """One of the user's resting orders. ``quantity``/``remaining`` are signed (negative = ask)."""
+
+    id: int
+    pair: Pair
+    price: int
+    quantity: int
+    remaining: int
+    time: int
+    tonce: int | None = None
+
+    @property
+    def side(self) -> Side:
+        return (
+            "buy" if self.remaining > 0 or (self.remaining == 0 and self.quantity > 0) else "sell"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """Connection state; ``reconnect_at`` is epoch seconds, ``latency`` a round trip in seconds."""
+
+    state: ConnectionState = "connecting"
+    reconnect_at: float | None = None
+    latency: float | None = None
+    user_id: int | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """Everything the dashboard shows, as plain data."""
+
+    pair: Pair
+    scales: Scales
+    book: Book = field(default_factory=Book)
+    trades: tuple[Trade, ...] = ()
+    """Most recent first."""
+    ticker: Ticker = field(default_factory=Ticker)
+    balances: tuple[Balance, ...] | None = None
+    """``None`` until logged in."""
+    orders: tuple[OpenOrder, ...] = ()
+    status: ConnectionStatus = field(default_factory=ConnectionStatus)
+    fee_rate: Decimal | None = None
+    """The taker fee rate (e.g. ``Decimal("0.0025")``), if known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The parts of a snapshot that changed; ``None`` means unchanged.
+
+    ``book``, ``trades`` and ``ticker`` belong to ``pair`` and are ignored when it is not the
+    market on screen; balances, orders (all pairs) and status are account-wide.
+    """
+
+    pair: Pair | None = None
+    book: Book | None = None
+    trades: tuple[Trade, ...] | None = None
+    ticker: Ticker | None = None
+    balances: tuple[Balance, ...] | None = None
+    orders: tuple[OpenOrder, ...] | None = None
+    status: ConnectionStatus | None = None
+    fee_rate: Decimal | None = None
+
+    def merge(self, newer: Batch) -> Batch:
+        """This batch followed by ``newer`` (for a bridge coalescing pushes)."""
+        old = self
+        if newer.pair is not None and self.pair is not None and newer.pair != self.pair:
+            old = Batch()  # a different market: the older market data no longer applies
+        return Batch(
+            pair=newer.pair or self.pair,
+            book=_later(old.book, newer.book),
+            trades=_later(old.trades, newer.trades),
+            ticker=_later(old.ticker, newer.ticker),
+            balances=_later(self.balances, newer.balances),
+            orders=_later(self.orders, newer.orders),
+            status=_later(self.status, newer.status),
+            fee_rate=_later(self.fee_rate, newer.fee_rate),
+        )
+
+
+def _later(old: _T | None, new: _T | None) -> _T | None:
+    return old if new is None else new
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A validated order in wire integers; amounts are positive, ``side`` gives the sign.
+
+    Shapes (WEBSOCKET-README): quantity + price (limit), quantity alone or total alone (market).
+    """
+
+    pair: Pair
+    side: Side
+    quantity: int | None = None
+    price: int | None = None
+    total: int | None = None
+
+    def __post_init__(self) -> None:
+        shape = (self.quantity is not None, self.price is not None, self.total is not None)
+        if shape not in ((True, True, False), (True, False, False), (False, False, True)):
+            raise ValueError("an order is quantity+price, quantity alone or total alone")
+        for name in ("quantity", "price", "total"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive")
+
+    @property
+    def is_market(self) -> bool:
+        return self.price is None
+
+    def wire_fields(self) -> dict[str, int]:
+        """``PlaceOrder`` fields: base, counter and the signed amount(s)."""
+        sign = 1 if self.side == "buy" else -1
+        fields = {"base": self.pair.base, "counter": self.pair.counter}
+        if self.quantity is not None:
+            fields["quantity"] = sign * self.quantity
+        if self.price is not None:
+            fields["price"] = self.price
+        if self.total is not None:
+            fields["total"] = sign * self.total
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """A limit order's ``id``/``time``, or a market order's unfilled ``remaining``."""
+
+    id: int | None = None
+    time: int | None = None
+    remaining: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """``EstimateMarketOrder``'s answer: what a market order would trade (fees ignored)."""
+
+    quantity: int
+    total: int
+
+
+Sink = Callable[[Batch], None]
+
+
+@runtime_checkable
+class DataSource(Protocol):
+    """What the dashboard reads from and sends orders to.
+
+    Request methods return futures that fail with ``cfdash.core.errors.CoinfloorError``
+    subclasses carrying the exchange's own message.
+    """
+
+    @property
+    def scales(self) -> Scales: ...
+
+    def subscribe(self, sink: Sink) -> None:
+        """Push every later change to ``sink`` (from any thread)."""
+
+    def unsubscribe(self, sink: Sink) -> None: ...
+
+    def watch(self, pair: Pair) -> None:
+        """Make ``pair`` the market whose book, ticker and trades are pushed."""
+
+    def snapshot(self, pair: Pair) -> MarketSnapshot:
+        """The current state, quickly and without network I/O."""
+
+    def login(self, user_id: int, cookie: str, passphrase: str) -> Future[None]:
+        """Authenticate. The passphrase must not outlive the call."""
+
+    def place_order(self, order: OrderRequest) -> Future[OrderResult]: ...
+
+    def cancel_order(self, order_id: int) -> Future[OpenOrder]: ...
+
+    def cancel_all(self) -> Future[tuple[OpenOrder, ...]]: ...
+
+    def estimate(
+        self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
+    ) -> Future[Estimate]: ...

@@ -1,0 +1,1 @@
+"""Dashboard widgets; each takes plain data (wire integers) and formats it itself."""

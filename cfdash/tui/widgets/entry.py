@@ -1,0 +1,281 @@
+"""Order entry: buy/sell, limit or market; validates as you type and never submits an invalid
+order. The rules live in ``cfdash.tui.orderform``; this is the view and its keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Label, Static
+
+from cfdash.core.assets import V2, Pair, Scales
+from cfdash.tui import fmt
+from cfdash.tui.orderform import FormError, Kind, OrderForm, parse, reservation, validate
+from cfdash.tui.source import Estimate, OrderRequest, Side
+
+
+class NumberInput(Input):
+    """An input for amounts: it leaves the order form's own letter keys (``t``, ``b``, ``s``
+    unless remapped) to the form's bindings instead of typing them."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        form = next((n for n in self.ancestors if isinstance(n, OrderEntry)), None)
+        if form is not None and key in form.form_keys():
+            return False
+        return super().check_consume_key(key, character)
+
+
+class OrderEntry(Vertical):
+    """The order form. Its keys are priority bindings so they work while a field has focus
+    (the fields are numbers, so these letters are never needed as text)."""
+
+    BINDINGS: ClassVar = [
+        Binding("t", "toggle_kind", "Limit/market", priority=True, id="entry.kind"),
+        Binding("b", "set_side('buy')", "Buy side", priority=True, show=False, id="entry.buy"),
+        Binding("s", "set_side('sell')", "Sell side", priority=True, show=False, id="entry.sell"),
+        Binding("escape", "leave", "Leave form", id="entry.leave"),
+    ]
+    DEFAULT_CSS = """
+    OrderEntry {
+        height: auto;
+        & Horizontal { height: 1; margin-bottom: 1; }
+        & Label { width: 14; color: $text-muted; }
+        & Input { width: 1fr; }
+        & #message { height: 1; }
+        & #preview { height: auto; color: $text-muted; }
+        & .-error { color: $text-error; }
+        & .-hint { color: $text-muted; }
+        &.-market #price-row { display: none; }
+        &.-limit #total-row { display: none; }
+    }
+    """
+
+    side: reactive[Side] = reactive("buy")
+    kind: reactive[Kind] = reactive("limit")
+
+    @dataclass
+    class Submitted(Message):
+        """A valid order the user asked to place."""
+
+        entry: OrderEntry
+        order: OrderRequest
+
+    @dataclass
+    class EstimateWanted(Message):
+        """A market order changed: the app asks the source and calls ``set_estimate``."""
+
+        entry: OrderEntry
+        order: OrderRequest
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.scales: Scales = V2
+        self.pair: Pair | None = None
+        self.available: dict[int, int] | None = None
+        self.fee_rate: Decimal | None = None
+        self.estimate: tuple[OrderRequest, Estimate | None] | None = None
+        self.error: FormError | None = None
+        self.preview_text = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="quantity-row"):
+            yield Label("Quantity", id="quantity-label")
+            yield NumberInput(id="quantity", compact=True, placeholder="0")
+        with Horizontal(id="price-row"):
+            yield Label("Price", id="price-label")
+            yield NumberInput(id="price", compact=True, placeholder="0")
+        with Horizontal(id="total-row"):
+            yield Label("or Total", id="total-label")
+            yield NumberInput(id="total", compact=True, placeholder="0")
+        yield Static(id="preview")
+        yield Static(id="message")
+
+    def on_mount(self) -> None:
+        self._retitle()
+        self.revalidate()
+
+    def form_keys(self) -> set[str]:
+        """The keys of the form's priority bindings, after the app's keymap."""
+        keymap: dict[str, str] = getattr(self.app, "user_keymap", {})
+        keys: set[str] = set()
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.priority:
+                remapped = keymap.get(binding.id or "", binding.key)
+                keys.update(k.strip() for k in remapped.split(","))
+        return keys
+
+    # -- data from the app -----------------------------------------------------------------
+    def set_market(self, scales: Scales, pair: Pair) -> None:
+        self.scales, self.pair = scales, pair
+        self.estimate = None
+        self._retitle()
+        self.revalidate()
+
+    def set_account(self, available: Mapping[int, int] | None, fee_rate: Decimal | None) -> None:
+        self.available = None if available is None else dict(available)
+        self.fee_rate = fee_rate
+        self.revalidate(ask_estimate=False)
+
+    def set_estimate(self, order: OrderRequest, estimate: Estimate | None) -> None:
+        self.estimate = (order, estimate)
+        self.revalidate(ask_estimate=False)
+
+    def open(self, side: Side) -> None:
+        """Show the form for ``side`` with the quantity field focused."""
+        self.side = side
+        self.query_one("#quantity", Input).focus()
+
+    def clear(self) -> None:
+        for name in ("quantity", "total"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.estimate = None
+        self.revalidate()
+
+    # -- state -----------------------------------------------------------------------------
+    def form(self) -> OrderForm | None:
+        if self.pair is None:
+            return None
+        return OrderForm(
+            self.pair,
+            self.side,
+            self.kind,
+            quantity=self.query_one("#quantity", Input).value,
+            price=self.query_one("#price", Input).value,
+            total=self.query_one("#total", Input).value,
+        )
+
+    def _estimate_for(self, order: OrderRequest) -> Estimate | None:
+        if self.estimate is not None and self.estimate[0] == order:
+            return self.estimate[1]
+        return None
+
+    def revalidate(self, *, ask_estimate: bool = True) -> OrderRequest | None:
+        """Check the form, show the preview and the message; the valid order or ``None``."""
+        form = self.form()
+        if form is None or not self.is_mounted:
+            return None
+        message = self.query_one("#message", Static)
+        preview = self.query_one("#preview", Static)
+        order: OrderRequest | None = None
+        try:
+            parsed = parse(form, self.scales)
+        except FormError as exc:
+            parsed = None
+            self.error = exc
+        if parsed is not None:
+            estimate = self._estimate_for(parsed)
+            if parsed.is_market and estimate is None and ask_estimate:
+                self.post_message(self.EstimateWanted(self, parsed))
+            try:
+                order = validate(form, self.scales, self.available, estimate)
+                self.error = None
+            except FormError as exc:
+                self.error = exc
+            self.preview_text = self._preview(parsed, estimate)
+        else:
+            self.preview_text = self._fee_text()
+        preview.update(self.preview_text)
+        untouched = not (form.quantity.strip() or form.price.strip() or form.total.strip())
+        if self.error is None:
+            message.update(Text("Enter to place", "italic"))
+            message.set_classes("-hint")
+        elif untouched:
+            message.update("type a quantity" + (" and a price" if self.kind == "limit" else ""))
+            message.set_classes("-hint")
+        else:
+            message.update(f"✗ {self.error}")
+            message.set_classes("-error")
+        return order
+
+    def show_error(self, text: str) -> None:
+        """Show a message from the exchange (e.g. a refused order) in the message line."""
+        message = self.query_one("#message", Static)
+        message.update(f"✗ {text}")
+        message.set_classes("-error")
+
+    def _fee_text(self) -> str:
+        return "" if self.fee_rate is None else f"fee {fmt.percent(self.fee_rate)}"
+
+    def _preview(self, order: OrderRequest, estimate: Estimate | None) -> str:
+        fee = self._fee_text()
+        pair = order.pair
+        if order.is_market:
+            if estimate is None:
+                body = "estimating…"
+            elif estimate.quantity == 0:
+                body = "no liquidity"
+            else:
+                body = (
+                    f"≈ {fmt.quantity(self.scales, pair, estimate.quantity)} {fmt.base_name(pair)}"
+                    f" for {fmt.total(self.scales, pair, estimate.total)} {fmt.counter_name(pair)}"
+                )
+        else:
+            held = reservation(order, self.scales)
+            assert held is not None
+            asset, amount = held
+            body = f"reserves {fmt.asset_amount(self.scales, asset, amount)} " + (
+                fmt.counter_name(pair) if asset == pair.counter else fmt.base_name(pair)
+            )
+        return " · ".join(part for part in (body, fee) if part)
+
+    def _retitle(self) -> None:
+        side = "Buy" if self.side == "buy" else "Sell"
+        market = self.pair.name if self.pair else ""
+        self.border_title = f"{side} {market} · {self.kind}"
+        self.set_class(self.side == "buy", "-buy")
+        self.set_class(self.side == "sell", "-sell")
+        self.set_class(self.kind == "market", "-market")
+        self.set_class(self.kind == "limit", "-limit")
+        if self.pair is not None and self.is_mounted:
+            self.query_one("#quantity-label", Label).update(f"Quantity {fmt.base_name(self.pair)}")
+            self.query_one("#price-label", Label).update(f"Price {fmt.counter_name(self.pair)}")
+            self.query_one("#total-label", Label).update(f"or Total {fmt.counter_name(self.pair)}")
+
+    def watch_side(self) -> None:
+        self.estimate = None
+        self._retitle()
+        self.revalidate()
+
+    def watch_kind(self) -> None:
+        self.estimate = None
+        focused = self.screen.focused if self.is_mounted else None
+        self._retitle()
+        self.revalidate()
+        # The second field swaps (price <-> total): keep the cursor in the form.
+        if focused is not None and focused.id in ("price", "total"):
+            other = "total" if self.kind == "market" else "price"
+            self.query_one(f"#{other}", Input).focus()
+
+    # -- keys ------------------------------------------------------------------------------
+    def action_toggle_kind(self) -> None:
+        self.kind = "market" if self.kind == "limit" else "limit"
+
+    def action_set_side(self, side: Side) -> None:
+        self.side = side
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+    class Left(Message):
+        """The user pressed Escape in the form."""
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.revalidate()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        order = self.revalidate(ask_estimate=False)
+        if order is not None:
+            self.post_message(self.Submitted(self, order))

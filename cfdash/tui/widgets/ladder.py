@@ -1,0 +1,162 @@
+"""The order book ladder: asks above bids around the spread, with cumulative depth bars."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterable
+from typing import ClassVar
+
+from textual.reactive import reactive
+from textual.strip import Strip
+
+from cfdash.core.assets import V2, Pair, Scales
+from cfdash.tui import fmt
+from cfdash.tui.source import Book, Level
+from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
+
+OWN_MARK = "●"
+
+
+def group_levels(levels: Iterable[Level], step: int, *, ask: bool) -> list[Level]:
+    """Merge levels into buckets of ``step`` price units: bids round down, asks round up, so a
+    bucket never shows a better price than any order in it."""
+    if step <= 1:
+        return list(levels)
+    out: list[list[int]] = []
+    for price, size, count in levels:
+        bucket = -(-price // step) * step if ask else price // step * step
+        if out and out[-1][0] == bucket:
+            out[-1][1] += size
+            out[-1][2] += count
+        else:
+            out.append([bucket, size, count])
+    return [(p, s, c) for p, s, c in out]
+
+
+def bucket_of(price: int, step: int, *, ask: bool) -> int:
+    if step <= 1:
+        return price
+    return -(-price // step) * step if ask else price // step * step
+
+
+class OrderBookLadder(LineWidget, can_focus=True):
+    """Asks (highest at the top, best next to the spread line) above bids (best first)."""
+
+    COMPONENT_CLASSES: ClassVar = {
+        "ladder--header",
+        "ladder--ask",
+        "ladder--bid",
+        "ladder--ask-bar",
+        "ladder--bid-bar",
+        "ladder--spread",
+        "ladder--own",
+    }
+    DEFAULT_CSS = """
+    OrderBookLadder {
+        height: 1fr;
+        & > .ladder--header { text-style: bold; color: $text-muted; }
+        & > .ladder--ask { color: $text-error; }
+        & > .ladder--bid { color: $text-success; }
+        & > .ladder--ask-bar { background: $error 25%; }
+        & > .ladder--bid-bar { background: $success 25%; }
+        & > .ladder--spread { color: $text-muted; }
+        & > .ladder--own { color: $text-warning; text-style: bold; }
+    }
+    """
+
+    group: reactive[int] = reactive(1)
+    """Price increment in wire units (1 = every price)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.book = Book()
+        self.own_prices: frozenset[int] = frozenset()
+        self.scales: Scales = V2
+        self.pair: Pair | None = None
+
+    def set_market(self, scales: Scales, pair: Pair) -> None:
+        self.scales, self.pair = scales, pair
+        self.border_title = f"Book {pair.name}"
+        self.cache.clear()
+        self.refresh()
+
+    def update_book(self, book: Book, own_prices: Collection[int] | None = None) -> None:
+        old = self._visible()
+        self.book = book
+        if own_prices is not None:
+            self.own_prices = frozenset(own_prices)
+        self._repaint_changes(old)
+
+    def set_own_prices(self, own_prices: Collection[int]) -> None:
+        old = self._visible()
+        self.own_prices = frozenset(own_prices)
+        self._repaint_changes(old)
+
+    def watch_group(self) -> None:
+        if self.pair is not None:
+            step = fmt.price(self.scales, self.pair, self.group)
+            self.border_title = f"Book {self.pair.name}" + (f" · {step}" if self.group > 1 else "")
+        self.refresh()
+
+    def layout_rows(self, height: int) -> list[Hashable]:
+        if self.pair is None or height <= 0:
+            return []
+        pair, scales, step = self.pair, self.scales, self.group
+        depth = max(0, (height - 2) // 2)
+        asks = group_levels(self.book.asks, step, ask=True)[:depth]
+        bids = group_levels(self.book.bids, step, ask=False)[:depth]
+        own_asks = {bucket_of(p, step, ask=True) for p in self.own_prices}
+        own_bids = {bucket_of(p, step, ask=False) for p in self.own_prices}
+
+        def side(levels: list[Level], own: set[int]) -> list[tuple[int, str, str, str, bool]]:
+            out, cum = [], 0
+            for price, size, _count in levels:
+                cum += size
+                out.append(
+                    (
+                        cum,
+                        fmt.price(scales, pair, price),
+                        fmt.quantity(scales, pair, size),
+                        fmt.quantity(scales, pair, cum),
+                        price in own,
+                    )
+                )
+            return out
+
+        ask_rows, bid_rows = side(asks, own_asks), side(bids, own_bids)
+        everything = ask_rows + bid_rows
+        heads = ("Price", "Size", "Cum")
+        widths = tuple(max([len(heads[i]), *(len(r[i + 1]) for r in everything)]) for i in range(3))
+        top = max((r[0] for r in everything), default=0)
+        rows: list[Hashable] = [("head", widths, pair)]
+        rows += [None] * (depth - len(ask_rows))
+        rows += [("ask", widths, top, *r) for r in reversed(ask_rows)]
+        rows.append(("spread", self.book.best_bid, self.book.best_ask, pair))
+        rows += [("bid", widths, top, *r) for r in bid_rows]
+        return rows
+
+    def build_strip(self, row: Hashable, width: int) -> Strip:
+        assert isinstance(row, tuple)
+        kind = row[0]
+        if kind == "head":
+            _, (pw, sw, cw), pair = row
+            text = f" {'Price':>{pw}}  {'Size':>{sw}}  {'Cum':>{cw}}"
+            return cells([(text, self.get_component_rich_style("ladder--header"))])
+        if kind == "spread":
+            _, bid, ask, pair = row
+            if bid is None or ask is None:
+                label = " spread — "
+            else:
+                label = f" spread {fmt.price(self.scales, pair, ask - bid)} "
+            text = label.center(width, "─")
+            return cells([(text, self.get_component_rich_style("ladder--spread"))])
+        _, (pw, sw, cw), top, cum, price, size, cum_text, own = row
+        style = self.get_component_rich_style(f"ladder--{kind}")
+        bar_style = self.get_component_rich_style(f"ladder--{kind}-bar")
+        mark = OWN_MARK if own else " "
+        text = f"{mark}{price:>{pw}}  {size:>{sw}}  {cum_text:>{cw}}".ljust(width)[:width]
+        bar = (cum * width // top) if top else 0
+        strip = with_bar(text, style, bar_style, bar)
+        if own:
+            own_style = self.get_component_rich_style("ladder--own")
+            strip = Strip.join([cells([(mark, style + own_style)]), strip.crop(1)])
+        return strip

@@ -1,0 +1,142 @@
+"""A widget drawn one line at a time from row data, with a small cache of rendered lines.
+
+Subclasses turn a hashable row into a ``Strip``. ``set_rows`` compares the new rows with the old
+and repaints only the lines that differ, so a book update that moves one level repaints one
+line; the cache is keyed by (row, width, stale), so rows that shift position reuse their strips.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+DIM = Style(dim=True)
+
+
+class LineCache:
+    """A least-recently-used map of rendered lines."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._strips: OrderedDict[Hashable, Strip] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Strip | None:
+        strip = self._strips.get(key)
+        if strip is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._strips.move_to_end(key)
+        return strip
+
+    def put(self, key: Hashable, strip: Strip) -> None:
+        self._strips[key] = strip
+        if len(self._strips) > self.maxsize:
+            self._strips.popitem(last=False)
+
+    def clear(self) -> None:
+        self._strips.clear()
+
+    def __len__(self) -> int:
+        return len(self._strips)
+
+
+class LineWidget(Widget):
+    """Base for line-rendered panels; ``stale`` dims every line."""
+
+    stale: reactive[bool] = reactive(False)
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ):
+        super().__init__(name=name, id=id, classes=classes)
+        self._rows: list[Hashable] = []
+        self.cache = LineCache()
+
+    # subclasses ---------------------------------------------------------------------------
+    def build_strip(self, row: Hashable, width: int) -> Strip:
+        raise NotImplementedError
+
+    def layout_rows(self, height: int) -> list[Hashable]:
+        """The rows to show for a given height (override when the layout depends on it)."""
+        return self._rows
+
+    # machinery ----------------------------------------------------------------------------
+    def set_rows(self, rows: Sequence[Hashable]) -> None:
+        old = self._visible()
+        self._rows = list(rows)
+        self._repaint_changes(old)
+
+    def _visible(self) -> list[Hashable]:
+        return self.layout_rows(self.size.height)
+
+    def _repaint_changes(self, old: list[Hashable]) -> None:
+        if not self.is_mounted:
+            return
+        new = self._visible()
+        width = self.size.width
+        changed = [
+            y
+            for y in range(max(len(old), len(new)))
+            if (old[y] if y < len(old) else None) != (new[y] if y < len(new) else None)
+        ]
+        if changed:
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
+
+    def watch_stale(self) -> None:
+        self.border_subtitle = "stale" if self.stale else ""
+        self.set_class(self.stale, "-stale")
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.cache.clear()
+
+    def on_resize(self) -> None:
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        rows = self._visible()
+        width = self.size.width
+        row = rows[y] if 0 <= y < len(rows) else None
+        if row is None:
+            return Strip.blank(width, self.rich_style)
+        key = (row, width, self.stale)
+        strip = self.cache.get(key)
+        if strip is None:
+            strip = self.build_strip(row, width)
+            if self.stale:
+                strip = strip.apply_style(DIM)
+            strip = strip.adjust_cell_length(width, self.rich_style)
+            self.cache.put(key, strip)
+        return strip
+
+    def line_text(self, y: int) -> str:
+        """The plain text of line ``y`` (for tests and screen readers)."""
+        return self.render_line(y).text
+
+
+def cells(parts: Sequence[tuple[str, Style]]) -> Strip:
+    """A strip from (text, style) parts."""
+    return Strip([Segment(text, style) for text, style in parts])
+
+
+def with_bar(text: str, style: Style, bar_style: Style, bar: int, *, right: bool = True) -> Strip:
+    """``text`` with its last (or first) ``bar`` cells over ``bar_style``'s background."""
+    bar = max(0, min(bar, len(text)))
+    if bar == 0:
+        return Strip([Segment(text, style)])
+    combined = style + Style(bgcolor=bar_style.bgcolor)
+    if right:
+        cut = len(text) - bar
+        return Strip([Segment(text[:cut], style), Segment(text[cut:], combined)])
+    return Strip([Segment(text[:bar], combined), Segment(text[bar:], style)])
