@@ -1,0 +1,8 @@
+"""The seed-compatible Coinfloor client: ``WSClient`` and the seed's ``Assets`` mapping."""
+
+from cfdash.core.assets import Assets
+
+from .tonce import TonceClock
+from .wsclient import ClientState, WSClient, gather
+
+__all__ = ["Assets", "ClientState", "TonceClock", "WSClient", "gather"]

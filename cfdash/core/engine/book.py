@@ -1,0 +1,202 @@
+"""A price-time priority order book for one asset pair.
+
+Each side maps price -> ``Level`` (a FIFO deque of orders) and keeps the level keys in a sorted
+list whose last element is the best price, so reading or popping the touch is O(1) and inserting
+a level near the touch moves few elements (``bisect``: O(log n) search). Cancelling is O(1):
+the order is flagged dead and skipped lazily when it reaches the front of its level; a level
+whose live count reaches zero is removed at once, and a level carrying many dead entries is
+compacted.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterator
+
+from ..assets import Pair
+
+
+class Order:
+    """A resting limit order. ``remaining`` is positive; ``reserved`` is what it holds back
+    (base units for an ask, counter units for a bid)."""
+
+    __slots__ = (
+        "id",
+        "is_bid",
+        "live",
+        "pair",
+        "persist",
+        "price",
+        "remaining",
+        "reserved",
+        "session",
+        "time",
+        "tonce",
+        "user",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        user: int,
+        pair: Pair,
+        is_bid: bool,
+        price: int,
+        remaining: int,
+        reserved: int,
+        tonce: int | None,
+        persist: bool,
+        time: int,
+        session: int | None = None,
+    ) -> None:
+        self.id = order_id
+        self.user = user
+        self.pair = pair
+        self.is_bid = is_bid
+        self.price = price
+        self.remaining = remaining
+        self.reserved = reserved
+        self.tonce = tonce
+        self.persist = persist
+        self.time = time
+        self.session = session
+        self.live = False  # True while it rests in a book
+
+    @property
+    def quantity(self) -> int:
+        """The signed remaining quantity (negative for an ask), as the wire shows it."""
+        return self.remaining if self.is_bid else -self.remaining
+
+    def __repr__(self) -> str:
+        side = "bid" if self.is_bid else "ask"
+        return f"Order(id={self.id}, user={self.user}, {side} {self.remaining} @ {self.price})"
+
+
+class Level:
+    __slots__ = ("live", "orders", "price", "quantity")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.orders: deque[Order] = deque()
+        self.live = 0
+        self.quantity = 0
+
+    def head(self) -> Order:
+        """The oldest live order (the level must be non-empty)."""
+        orders = self.orders
+        order = orders[0]
+        while not order.live:
+            orders.popleft()
+            order = orders[0]
+        return order
+
+    def __iter__(self) -> Iterator[Order]:
+        return (o for o in self.orders if o.live)
+
+
+class BookSide:
+    """One side of a book. Keys are ``price`` for bids and ``-price`` for asks, kept ascending,
+    so the best level is always ``keys[-1]``."""
+
+    __slots__ = ("_sign", "is_bid", "keys", "levels")
+
+    def __init__(self, is_bid: bool) -> None:
+        self.is_bid = is_bid
+        self._sign = 1 if is_bid else -1
+        self.levels: dict[int, Level] = {}
+        self.keys: list[int] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def best_price(self) -> int | None:
+        keys = self.keys
+        return keys[-1] * self._sign if keys else None
+
+    def best_level(self) -> Level | None:
+        keys = self.keys
+        return self.levels[keys[-1] * self._sign] if keys else None
+
+    def add(self, order: Order) -> None:
+        price = order.price
+        level = self.levels.get(price)
+        if level is None:
+            level = self.levels[price] = Level(price)
+            key = price * self._sign
+            keys = self.keys
+            if not keys or key > keys[-1]:
+                keys.append(key)
+            else:
+                keys.insert(bisect_left(keys, key), key)
+        order.live = True
+        level.orders.append(order)
+        level.live += 1
+        level.quantity += order.remaining
+
+    def remove(self, order: Order) -> None:
+        """Take a live order out (cancel or fill): O(1) apart from dropping an empty level."""
+        order.live = False
+        level = self.levels[order.price]
+        level.live -= 1
+        level.quantity -= order.remaining
+        if level.live == 0:
+            self._drop(level.price)
+        elif len(level.orders) > 2 * level.live + 16:
+            level.orders = deque(o for o in level.orders if o.live)
+
+    def _drop(self, price: int) -> None:
+        del self.levels[price]
+        key = price * self._sign
+        keys = self.keys
+        if keys[-1] == key:
+            keys.pop()
+        else:
+            del keys[bisect_left(keys, key)]
+
+    def iter_levels(self) -> Iterator[Level]:
+        """Levels from the best price outwards."""
+        levels = self.levels
+        sign = self._sign
+        for key in reversed(self.keys):
+            yield levels[key * sign]
+
+    def iter_orders(self) -> Iterator[Order]:
+        """Live orders in priority order (best price first, then time)."""
+        for level in self.iter_levels():
+            yield from level
+
+    def top(self, depth: int) -> list[Order]:
+        out: list[Order] = []
+        if depth <= 0:
+            return out
+        for order in self.iter_orders():
+            out.append(order)
+            if len(out) >= depth:
+                break
+        return out
+
+
+class Book:
+    """Both sides of one pair's book."""
+
+    __slots__ = ("asks", "bids", "pair")
+
+    def __init__(self, pair: Pair) -> None:
+        self.pair = pair
+        self.bids = BookSide(True)
+        self.asks = BookSide(False)
+
+    def side(self, is_bid: bool) -> BookSide:
+        return self.bids if is_bid else self.asks
+
+    def add(self, order: Order) -> None:
+        (self.bids if order.is_bid else self.asks).add(order)
+
+    def remove(self, order: Order) -> None:
+        (self.bids if order.is_bid else self.asks).remove(order)
+
+    def reduce(self, order: Order, quantity: int) -> None:
+        """A fill of ``quantity`` (or a fee-driven shrink) of a live order that stays open."""
+        order.remaining -= quantity
+        (self.bids if order.is_bid else self.asks).levels[order.price].quantity -= quantity

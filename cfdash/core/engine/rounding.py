@@ -1,0 +1,25 @@
+"""Stochastic rounding of exact rationals (IMPL-GUIDE): round up with probability equal to the
+fractional part. Exact integer arithmetic only; the randomness comes from an injected
+``random.Random`` so a seeded engine is reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+def stochastic_round(num: int, den: int, rng: random.Random) -> int:
+    """``num / den`` (both >= 0, den > 0) rounded up with probability equal to its fraction.
+
+    An exact integer consumes no randomness; otherwise one ``rng.randrange(den)`` draw decides:
+    up iff the draw is below the remainder, which happens with probability ``rem / den``.
+    """
+    whole, rem = divmod(num, den)
+    if rem and rng.randrange(den) < rem:
+        return whole + 1
+    return whole
+
+
+def ceil_div(num: int, den: int) -> int:
+    """ceil(num / den) for den > 0."""
+    return -(-num // den)

@@ -1,0 +1,148 @@
+"""Engine throughput on a seeded order mix (prints, never asserts).
+
+The mix: ~60 % limit orders near the touch, ~30 % cancels of random open orders, ~10 %
+crossing limit or market orders, from 20 users on one book. Two paths are timed: the full
+protocol path (JSON frames through ``receive``, notices and replies rendered, changes taken
+every 100 commands as the server shell would) and the engine API without framing.
+
+Run: ``python tests/bench/bench_engine.py [N] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import pstats
+import random
+import sys
+import time
+from typing import Any
+
+from cfdash.core.assets import V2, Assets, Pair
+from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
+from cfdash.core.errors import CoinfloorError
+
+PAIR = Pair(Assets["XBT"], Assets["GBP"])
+USERS = 20
+MID = 3_000_000  # 30000.00 GBP per XBT (price scale 100)
+
+
+def _core() -> tuple[ExchangeCore, dict[int, int]]:
+    core = ExchangeCore(EngineConfig(scales=V2, max_open_orders=10**9), seed=42)
+    sessions = {}
+    for uid in range(1, USERS + 1):
+        core.add_user(uid, f"c{uid}", bytes(56))
+        core.credit(uid, PAIR.base, 10**15)
+        core.credit(uid, PAIR.counter, 10**15)
+        sid = core.connect(0.0)
+        core.login(sid, uid, rate_limited=False)
+        sessions[uid] = sid
+    core.take_output()
+    core.take_changes()
+    return core, sessions
+
+
+def _mix(n: int, seed: int = 1) -> list[tuple[Any, ...]]:
+    """(kind, user, quantity, price) for limits/markets; ("cancel", user) for cancels."""
+    rng = random.Random(seed)
+    ops: list[tuple[Any, ...]] = []
+    for _ in range(n):
+        uid = rng.randint(1, USERS)
+        roll = rng.random()
+        qty = rng.randint(1, 100) * 100_000
+        if roll < 0.6:
+            is_bid = rng.random() < 0.5
+            offset = rng.randint(1, 50) * 100
+            price = MID - offset if is_bid else MID + offset
+            ops.append(("limit", uid, qty if is_bid else -qty, price))
+        elif roll < 0.9:
+            ops.append(("cancel", uid))
+        elif roll < 0.95:
+            is_bid = rng.random() < 0.5
+            price = MID + 3000 if is_bid else MID - 3000
+            ops.append(("limit", uid, qty if is_bid else -qty, price))
+        else:
+            ops.append(("market", uid, qty if rng.random() < 0.5 else -qty, 0))
+    return ops
+
+
+def run_frames(ops: list[tuple[Any, ...]]) -> float:
+    core, sessions = _core()
+    open_ids: dict[int, list[int]] = {u: [] for u in sessions}
+    rng = random.Random(7)
+    base, counter = PAIR.base, PAIR.counter
+    now = 1000.0
+    start = time.perf_counter()
+    for i, op in enumerate(ops):
+        kind, uid = op[0], op[1]
+        sid = sessions[uid]
+        if kind == "cancel":
+            ids = open_ids[uid]
+            if not ids:
+                continue
+            oid = ids.pop(rng.randrange(len(ids)))
+            text = f'{{"method":"CancelOrder","id":{oid}}}'
+        elif kind == "limit":
+            text = (
+                f'{{"method":"PlaceOrder","base":{base},"counter":{counter},'
+                f'"quantity":{op[2]},"price":{op[3]}}}'
+            )
+        else:
+            text = f'{{"method":"PlaceOrder","base":{base},"counter":{counter},"quantity":{op[2]}}}'
+        core.receive(sid, text, now)
+        if kind == "limit":
+            reply = core.take_output()[-1][1]  # '{"error_code":0,"id":N,"time":T}'
+            if '"id":' in reply:
+                open_ids[uid].append(int(reply.split('"id":', 1)[1].split(",", 1)[0]))
+        if i % 100 == 99:
+            core.take_changes()
+            core.take_output()
+            now += 0.001
+    core.take_changes()
+    core.take_output()
+    return len(ops) / (time.perf_counter() - start)
+
+
+def run_api(ops: list[tuple[Any, ...]]) -> float:
+    core, _ = _core()
+    open_ids: dict[int, list[int]] = {u: [] for u in range(1, USERS + 1)}
+    rng = random.Random(7)
+    start = time.perf_counter()
+    for i, op in enumerate(ops):
+        kind, uid = op[0], op[1]
+        if kind == "cancel":
+            ids = open_ids[uid]
+            if ids:
+                with contextlib.suppress(CoinfloorError):
+                    core.cancel(uid, ids.pop(rng.randrange(len(ids))))
+        elif kind == "limit":
+            order = core.place_limit(uid, PAIR, op[2], op[3])
+            if order.live:
+                open_ids[uid].append(order.id)
+        else:
+            core.place_market(uid, PAIR, quantity=op[2])
+        if i % 100 == 99:
+            core.take_changes()
+            core.take_output()
+    core.take_changes()
+    core.take_output()
+    return len(ops) / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    n = int(next((a for a in args if a.isdigit()), "200000"))
+    ops = _mix(n)
+    if "--profile" in args:
+        prof = cProfile.Profile()
+        prof.enable()
+        run_frames(ops)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+        return
+    print(f"engine API : {run_api(ops):>10,.0f} orders/s ({n} commands)")
+    print(f"JSON frames: {run_frames(ops):>10,.0f} orders/s ({n} commands)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Lazy connection and lazy authentication, with the seed's error behaviour."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cfdash.client import Assets, WSClient
+from cfdash.core.auth import decode_nonce, verify
+from cfdash.core.errors import AuthenticationError
+
+from .helpers import field
+from .scripted_server import COOKIE, PASSPHRASE, PUBLIC_KEY, USER_ID, ScriptedServer
+
+XBT, USD = Assets["XBT"], Assets["USD"]
+
+
+def test_no_connection_until_the_first_send(server: ScriptedServer, make_client) -> None:
+    client = make_client()
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    time.sleep(0.1)
+    assert server.sessions == []
+    assert client.state == "disconnected"
+    assert not client.connected
+    client.WatchTicker(base=XBT, counter=USD, watch=True).result(2)
+    assert len(server.sessions) == 1
+    assert client.state == "connected"
+
+
+def test_public_calls_do_not_authenticate(server: ScriptedServer, make_client) -> None:
+    client = make_client()
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    client.WatchOrders(base=XBT, counter=USD, watch=True).result(2)
+    client.EstimateMarketOrder(base=XBT, counter=USD, quantity=100).result(2)
+    assert server.session().methods() == ["WatchOrders", "EstimateMarketOrder"]
+    assert client.state == "connected"
+
+
+def test_first_private_call_authenticates_once_with_a_valid_signature(
+    server: ScriptedServer, make_client
+) -> None:
+    client = make_client()
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    reply = client.GetBalances().result(2)
+    client.GetOrders().result(2)
+    session = server.session()
+    assert session.methods() == ["Authenticate", "GetBalances", "GetOrders"]
+    auth = session.received[0]
+    assert auth["user_id"] == USER_ID and auth["cookie"] == COOKIE
+    # The signature covers this connection's server nonce and the client's nonce.
+    client_nonce = decode_nonce(auth["nonce"])
+    assert verify(PUBLIC_KEY, USER_ID, session.nonce, client_nonce, auth["signature"])
+    assert not verify(PUBLIC_KEY, USER_ID, bytes(16), client_nonce, auth["signature"])
+    assert client.state == "authenticated" and client.auth_okay
+    assert {field(b, "asset") for b in field(reply, "balances")} == {XBT, USD}
+
+
+def test_concurrent_first_calls_connect_and_authenticate_once(
+    server: ScriptedServer, make_client
+) -> None:
+    client = make_client()
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    barrier = threading.Barrier(6)
+    results: list[object] = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(client.GetTradeVolume(asset=XBT).result(3))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(results) == 6
+    assert len(server.sessions) == 1
+    assert server.session().methods().count("Authenticate") == 1
+    assert server.session().methods()[0] == "Authenticate"
+
+
+def test_wrong_passphrase_goes_to_err_handler_and_the_command_still_runs(
+    server: ScriptedServer, make_client
+) -> None:
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append((c, e)))
+    client.set_auth_data(USER_ID, COOKIE, "not the passphrase")
+    future = client.GetBalances()
+    assert errors == [(client, "Authentication failed")]
+    # As in the seed, the command is sent anyway; the server refuses it.
+    with pytest.raises(AuthenticationError) as info:
+        future.result(2)
+    assert info.value.code == 7
+    assert server.session().methods() == ["Authenticate", "GetBalances"]
+    assert client.auth_complete and not client.auth_okay
+    # Authentication is attempted once per connection, as in the seed.
+    with pytest.raises(AuthenticationError):
+        client.GetOrders().result(2)
+    assert server.session().methods().count("Authenticate") == 1
+
+
+def test_wrong_cookie_raises_connection_error_without_err_handler(
+    server: ScriptedServer, make_client
+) -> None:
+    client = make_client()
+    client.set_auth_data(USER_ID, "wrong cookie", PASSPHRASE)
+    with pytest.raises(ConnectionError) as info:
+        client.GetBalances()
+    assert str(info.value) == f"Connection to {server.url} failed: Authentication failed"
+    assert server.session().methods() == ["Authenticate"]
+
+
+def test_missing_credentials(server: ScriptedServer, make_client) -> None:
+    client = make_client()
+    with pytest.raises(ConnectionError, match="Missing authentication data"):
+        client.GetBalances()
+    assert server.sessions == []  # nothing was connected for nothing
+
+
+def test_auth_timeout_is_unable_to_complete(make_client, server: ScriptedServer) -> None:
+    server.handlers["Authenticate"] = lambda session, cmd: None  # never answers
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e), socket_timeout=0.4)
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    client.GetBalances()
+    assert "Unable to complete authentication" in errors
+
+
+def test_no_welcome_means_no_nonce() -> None:
+    with ScriptedServer(welcome=False) as srv:
+        client = WSClient(srv.url, socket_timeout=0.3)
+        client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+        try:
+            with pytest.raises(ConnectionError, match="Server nonce not received"):
+                client.GetBalances()
+        finally:
+            client.stop()
+
+
+def test_connection_refused_raises_in_the_caller() -> None:
+    client = WSClient("ws://127.0.0.1:9/", socket_timeout=0.5)
+    with pytest.raises(ConnectionError, match=r"Connection to ws://127\.0\.0\.1:9/ failed"):
+        client.WatchTicker(base=XBT, counter=USD, watch=True)
+    assert client.state == "disconnected"
+    errors: list[object] = []
+    client.err_handler = lambda c, e: errors.append(e)
+    future = client.WatchTicker(base=XBT, counter=USD, watch=True)
+    assert len(errors) == 1 and isinstance(errors[0], OSError)
+    with pytest.raises(ConnectionError):
+        future.result(0)
+
+
+def test_private_call_from_msg_handler_does_not_deadlock(
+    server: ScriptedServer, make_client
+) -> None:
+    """On the event thread authentication is pipelined instead of waited for."""
+    done = threading.Event()
+    futures = []
+
+    def on_message(client: WSClient, text: str) -> None:
+        if '"Welcome"' in text:
+            futures.append(client.GetBalances())
+            futures[0].add_done_callback(lambda f: done.set())
+
+    client = make_client(msg_handler=on_message)
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    client.WatchTicker(base=XBT, counter=USD, watch=True).result(2)
+    assert done.wait(2)
+    assert len(field(futures[0].result(0), "balances")) == 2
+    methods = [m for m in server.session().methods() if m != "WatchTicker"]
+    assert methods == ["Authenticate", "GetBalances"]
+
+
+def test_insecure_ssl_warns() -> None:
+    with pytest.warns(UserWarning, match="not be verified"):
+        WSClient("wss://example.invalid/", insecure_ssl=True)
