@@ -13,3 +13,11 @@ def test_version_and_help():
         [sys.executable, "-m", "cfdash", "--help"], capture_output=True, text=True, check=True
     )
     assert "usage: cfdash" in out.stdout
+
+
+def test_package_exports_the_seed_names():
+    import cfdash
+    from cfdash.client import WSClient
+
+    assert cfdash.WSClient is WSClient
+    assert cfdash.Assets["XBT"] == 63488
