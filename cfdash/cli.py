@@ -1,7 +1,9 @@
-"""The ``cfdash`` command: the dashboard, ``serve`` (the embedded exchange) and ``example``.
+"""The ``cfdash`` command.
 
-Each subcommand lives in its own module exposing ``configure_parser(parser)`` and
-``run(args) -> int``; they are imported only when used, so ``--help`` stays fast.
+``cfdash [URL] [options]`` opens the dashboard (on the embedded exchange when no URL is given);
+``cfdash serve`` runs the embedded exchange; ``cfdash example URL`` is the seed's client example.
+Each lives in its own module exposing ``configure_parser(parser)`` and ``run(args) -> int``,
+imported only when needed so that ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 
 from cfdash import __version__
 
+DASHBOARD = "cfdash.tui.main"
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cfdash.server.cli", "run the embedded Coinfloor exchange"),
@@ -21,27 +24,37 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cfdash",
-        description="Coinfloor trading dashboard, client library and embedded exchange.",
-    )
-    parser.add_argument("--version", action="version", version=f"cfdash {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in SUBCOMMANDS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(_module=module)
-        with contextlib.suppress(ImportError):  # a subcommand not built yet
-            importlib.import_module(module).configure_parser(sub)
+def _epilog() -> str:
+    lines = ["commands (cfdash COMMAND --help for their options):"]
+    lines += [f"  {name:<10}{help_text}" for name, (_, help_text) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The dashboard's parser (``command`` None) or a subcommand's."""
+    if command is None:
+        parser = argparse.ArgumentParser(
+            prog="cfdash",
+            description="Coinfloor trading dashboard, client library and embedded exchange.",
+            epilog=_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("--version", action="version", version=f"cfdash {__version__}")
+        module = DASHBOARD
+    else:
+        module, help_text = SUBCOMMANDS[command]
+        parser = argparse.ArgumentParser(prog=f"cfdash {command}", description=help_text)
+    parser.set_defaults(_module=module)
+    with contextlib.suppress(ImportError):  # a command not built yet
+        importlib.import_module(module).configure_parser(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = args_list[0] if args_list and args_list[0] in SUBCOMMANDS else None
+    parser = build_parser(command)
+    args = parser.parse_args(args_list[1:] if command else args_list)
     return int(importlib.import_module(args._module).run(args) or 0)
 
 

@@ -4,15 +4,25 @@ import sys
 from cfdash import __version__
 
 
+def _cfdash(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cfdash", *args], capture_output=True, text=True, timeout=60
+    )
+
+
 def test_version_and_help():
-    out = subprocess.run(
-        [sys.executable, "-m", "cfdash", "--version"], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == f"cfdash {__version__}"
-    out = subprocess.run(
-        [sys.executable, "-m", "cfdash", "--help"], capture_output=True, text=True, check=True
-    )
-    assert "usage: cfdash" in out.stdout
+    out = _cfdash("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"cfdash {__version__}"
+    out = _cfdash("--help")
+    assert out.returncode == 0 and "usage: cfdash" in out.stdout
+    assert "serve" in out.stdout and "example" in out.stdout
+
+
+def test_subcommand_help():
+    for command in ("serve", "example"):
+        out = _cfdash(command, "--help")
+        assert out.returncode == 0, out.stderr
+        assert f"usage: cfdash {command}" in out.stdout
 
 
 def test_package_exports_the_seed_names():
