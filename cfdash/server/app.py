@@ -1,0 +1,464 @@
+"""The embedded exchange's I/O shell: WebSocket connections around ``ExchangeCore``.
+
+One asyncio loop owns the core. Every text frame goes straight to ``core.receive``; once per
+loop turn a single flush commits ``core.take_changes()`` to the store (group commit) and only
+then hands ``core.take_output()`` to the connections, so nothing is acknowledged before it is
+durable. Each connection has a bounded outgoing queue and its own writer task: a reader that
+falls more than ``send_limit`` bytes behind is closed (1008) instead of growing memory.
+
+Timeouts follow the spec: a connection with no traffic either way for ``idle_timeout``
+seconds is closed (1001). The server sends no pings of its own (its pongs would keep every
+connection alive); client pings count as traffic and are answered by ``websockets``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
+
+from .store import Store
+from .traders import Traders
+from .users import bootstrap
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 64 * 1024
+SEND_LIMIT = 4 * 1024 * 1024
+IDLE_TIMEOUT = 60.0
+BINARY_FRAME_MSG = "Commands must be sent as text frames."
+CLOSE_SLOW = 1008
+CLOSE_IDLE = 1001
+CLOSE_SHUTDOWN = 1001
+CLOSE_FAILURE = 1011
+
+
+def ws_url(host: str, port: int) -> str:
+    return f"ws://[{host}]:{port}/" if ":" in host else f"ws://{host}:{port}/"
+
+
+class _Connection(ServerConnection):
+    """A ``ServerConnection`` that records when bytes last arrived (pings included)."""
+
+    last_activity = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        super().data_received(data)
+
+
+class _Peer:
+    """One client: its session id, outgoing queue and writer task."""
+
+    __slots__ = ("closing", "queue", "queued", "server", "session", "wake", "writer", "ws")
+
+    def __init__(self, server: ExchangeServer, session: int, ws: _Connection) -> None:
+        self.server = server
+        self.session = session
+        self.ws = ws
+        self.queue: deque[str] = deque()
+        self.queued = 0  # characters (= bytes: the engine's JSON is ASCII) not yet written
+        self.wake = asyncio.Event()
+        self.closing = False
+        self.writer = asyncio.create_task(self._write())
+
+    def send(self, text: str) -> None:
+        if self.closing:
+            return
+        self.queue.append(text)
+        self.queued += len(text)
+        if self.queued > self.server.send_limit:
+            log.warning("session %d: reader too slow, disconnecting", self.session)
+            self.close(CLOSE_SLOW, "slow reader: send queue overflow")
+        else:
+            self.wake.set()
+
+    async def _write(self) -> None:
+        ws, queue = self.ws, self.queue
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while queue:
+                    text = queue.popleft()
+                    self.queued -= len(text)
+                    await ws.send(text)
+                    ws.last_activity = time.monotonic()
+
+    async def drained(self) -> None:
+        while self.queue and not self.closing and not self.writer.done():
+            await asyncio.sleep(0.01)
+
+    def close(self, code: int, reason: str) -> asyncio.Task[None]:
+        """End the session now, drop the backlog and close with a close frame (bounded wait)."""
+        self.closing = True
+        self.server._end_session(self.session)
+        self.queue.clear()
+        self.queued = 0
+        self.writer.cancel()
+        return asyncio.ensure_future(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), self.server.close_timeout)
+        except (TimeoutError, ConnectionClosed, OSError):
+            self.ws.transport.abort()
+
+
+class ExchangeServer:
+    """The exchange: core + store + WebSocket listener (+ simulated traders)."""
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | Store = ":memory:",
+        *,
+        config: EngineConfig | None = None,
+        seed: int | None = None,
+        traders: bool = True,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_frame: int = MAX_FRAME,
+        send_limit: int = SEND_LIMIT,
+        tick_interval: float = 1.0,
+        trader_interval: float = 0.1,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self.store = db if isinstance(db, Store) else Store(db)
+        self.config = config
+        self.seed = seed
+        self.idle_timeout = idle_timeout
+        self.max_frame = max_frame
+        self.send_limit = send_limit
+        self.tick_interval = tick_interval
+        self.trader_interval = trader_interval
+        self.close_timeout = close_timeout
+        self.core: ExchangeCore | None = None
+        self.traders: Traders | None = None
+        self._want_traders = traders
+        self._peers: dict[int, _Peer] = {}
+        self._local: dict[int, Callable[[int, str], None]] = {}
+        self._pending: list[tuple[int, str]] = []
+        self._flush_scheduled = False
+        self._server: Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._stopped = False
+        self._closed = False  # the store is closed
+        self.failure: BaseException | None = None
+        self._failed: asyncio.Event | None = None
+        self.address: tuple[str, int] | None = None
+
+    # ------------------------------------------------------------------ state
+
+    def open(self) -> ExchangeCore:
+        """Load the core from the store, or set up a new exchange when the store is empty."""
+        if self.core is not None:
+            return self.core
+        # Seeded stochastic rounding, but Welcome nonces always from os.urandom.
+        rng = random.Random(self.seed) if self.seed is not None else None
+        core = ExchangeCore(self.config, rng=rng)
+        rows = list(self.store.load())
+        if rows:
+            core.load(rows)
+        else:
+            bootstrap(core)
+            self.store.commit(core.take_changes())
+        self.core = core
+        return core
+
+    @property
+    def url(self) -> str:
+        assert self.address is not None, "not started"
+        return ws_url(*self.address)
+
+    @property
+    def connections(self) -> int:
+        return len(self._peers)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Open the state, start the traders and listen; returns the bound (host, port)."""
+        core = self.open()
+        loop = asyncio.get_running_loop()
+        self._failed = asyncio.Event()
+        if self._want_traders:
+            self.traders = Traders(core, self.seed)
+            for sid in self.traders.start(time.time()):
+                self._local[sid] = self.traders.on_frame
+        self._flush()
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            create_connection=_Connection,
+            max_size=self.max_frame,
+            max_queue=64,
+            compression=None,
+            ping_interval=None,
+            ping_timeout=None,
+            close_timeout=self.close_timeout,
+        )
+        sockname = self._server.sockets[0].getsockname()
+        self.address = (sockname[0], sockname[1])
+        self._tasks.append(loop.create_task(self._tick_loop()))
+        if self.traders is not None:
+            self._tasks.append(loop.create_task(self._trader_loop()))
+        return self.address
+
+    async def wait_failure(self) -> BaseException:
+        """Return once the server has failed (a commit error): it then stops serving."""
+        assert self._failed is not None, "not started"
+        await self._failed.wait()
+        assert self.failure is not None
+        return self.failure
+
+    async def stop(self) -> None:
+        """Stop accepting, commit, deliver what is committed, close every connection (1001)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        server = self._server
+        if server is not None:
+            server.close(close_connections=False)  # stop accepting now
+        if self.traders is not None and self.core is not None and self.failure is None:
+            self.traders.stop(time.time())
+        self._flush()
+        peers = list(self._peers.values())
+        if peers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(p.drained() for p in peers)), self.close_timeout
+                )
+            await asyncio.gather(*(p.close(CLOSE_SHUTDOWN, "server shutting down") for p in peers))
+        if server is not None:
+            try:
+                await asyncio.wait_for(server.wait_closed(), self.close_timeout)
+            except TimeoutError:
+                for ws in list(server.connections):
+                    ws.transport.abort()
+                await server.wait_closed()
+        self._flush()  # the disconnects (persist=false cancels)
+        self._closed = True
+        self.store.close()
+
+    # ------------------------------------------------------------------ connections
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, _Connection) and self.core is not None
+        core = self.core
+        if self._stopping:
+            await ws.close(CLOSE_SHUTDOWN, "server shutting down")
+            return
+        ws.last_activity = time.monotonic()
+        sid = core.connect(time.time())
+        peer = _Peer(self, sid, ws)
+        self._peers[sid] = peer
+        self._schedule_flush()
+        try:
+            async for message in ws:
+                if self._stopping:
+                    continue  # nothing new is accepted once shutdown has begun
+                if isinstance(message, str):
+                    core.receive(sid, message, time.time())
+                else:
+                    self._binary(sid)
+                self._schedule_flush()
+        except ConnectionClosed:
+            pass
+        finally:
+            peer.writer.cancel()
+            self._end_session(sid)
+
+    def _end_session(self, sid: int) -> None:
+        """Forget a connection's session (once): no more output, its volatile orders go."""
+        if self._peers.pop(sid, None) is not None and self.failure is None:
+            assert self.core is not None
+            self.core.disconnect(sid, time.time())
+            self._schedule_flush()
+
+    def _binary(self, sid: int) -> None:
+        """Binary frames are malformed commands: error 8, in order with the session's output."""
+        assert self.core is not None
+        self._pending.extend(self.core.take_output())
+        reply = json.dumps({"error_code": 8, "error_msg": BINARY_FRAME_MSG})
+        self._pending.append((sid, reply))
+
+    # ------------------------------------------------------------------ commit, then send
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        core = self.core
+        if core is None or self.failure is not None or self._closed:
+            return
+        rows = core.take_changes()
+        if rows:
+            try:
+                self.store.commit(rows)
+            except Exception as exc:
+                self._fail(exc)
+                return
+        out = core.take_output()
+        if self._pending:
+            out = self._pending + out
+            self._pending = []
+        peers, local = self._peers, self._local
+        for sid, text in out:
+            peer = peers.get(sid)
+            if peer is not None:
+                peer.send(text)
+            else:
+                handler = local.get(sid)
+                if handler is not None:
+                    handler(sid, text)
+
+    def _fail(self, exc: BaseException) -> None:
+        """A commit failed: nothing more can be acknowledged. Close everyone, stop serving."""
+        log.critical("cannot commit the exchange state; stopping", exc_info=exc)
+        self.failure = exc
+        self._stopping = True
+        self._pending = []
+        for peer in list(self._peers.values()):
+            peer.close(CLOSE_FAILURE, "internal error")
+        if self._failed is not None:
+            self._failed.set()
+
+    # ------------------------------------------------------------------ timers
+
+    async def _tick_loop(self) -> None:
+        assert self.core is not None
+        while True:
+            await asyncio.sleep(self.tick_interval)
+            if self.failure is not None:
+                return
+            try:
+                self.core.tick(time.time())
+            except Exception:  # a core bug must not stop the clock or the idle checks
+                log.exception("tick failed")
+            idle_before = time.monotonic() - self.idle_timeout
+            for peer in list(self._peers.values()):
+                if not peer.closing and peer.ws.last_activity < idle_before:
+                    peer.close(CLOSE_IDLE, "idle timeout")
+            self._schedule_flush()
+
+    async def _trader_loop(self) -> None:
+        assert self.traders is not None
+        while True:
+            await asyncio.sleep(self.trader_interval)
+            if self.failure is not None:
+                return
+            try:
+                self.traders.step(time.time())
+            except Exception:
+                log.exception("simulated traders failed; they stop trading")
+                self._schedule_flush()
+                return
+            self._schedule_flush()
+
+
+class ServerThread:
+    """An ``ExchangeServer`` on its own event loop in a background thread.
+
+    ``start()`` blocks until it listens (and returns ``url``); ``stop()`` shuts it down
+    gracefully. ``call(fn)`` runs ``fn(server)`` on the server's loop (the core is not
+    thread-safe) and returns its result.
+    """
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] = ":memory:",
+        *,
+        seed: int | None = None,
+        traders: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **options: Any,
+    ) -> None:
+        self._args = (db, seed, traders, host, port, options)
+        self.server: ExchangeServer | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> str:
+        self._thread = threading.Thread(target=self._run, name="cfdash-exchange", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the exchange did not start")
+        if self._error is not None:
+            raise self._error
+        return self.url
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        db, seed, traders, host, port, options = self._args
+        try:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self.server = ExchangeServer(db, seed=seed, traders=traders, **options)
+            await self.server.start(host, port)
+            self.url = self.server.url
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        failure = asyncio.ensure_future(self.server.wait_failure())
+        stop = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait([failure, stop], return_when=asyncio.FIRST_COMPLETED)
+        failure.cancel()
+        stop.cancel()
+        await self.server.stop()
+
+    def call(self, fn: Callable[[ExchangeServer], Any], timeout: float = 10.0) -> Any:
+        assert self._loop is not None and self.server is not None, "not started"
+        server = self.server
+
+        async def run() -> Any:
+            return fn(server)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> ServerThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,103 @@
+"""``cfdash serve``: run the embedded exchange until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .app import ExchangeServer
+from .store import Store, default_path
+from .traders import trader_ids
+from .users import add_funded_user
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help=f"SQLite database (default: {default_path()}); ':memory:' for a throwaway exchange",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed the simulation (traders)")
+    parser.add_argument(
+        "--no-traders", dest="traders", action="store_false", help="no simulated traders"
+    )
+    parser.add_argument(
+        "--add-user",
+        type=int,
+        metavar="ID",
+        help="add (or re-key) a user before serving; the passphrase is read from the terminal",
+    )
+    parser.add_argument("--cookie", help="login cookie of the user added with --add-user")
+
+
+def _read_passphrase(user_id: int) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for user {user_id}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if (args.add_user is None) != (args.cookie is None):
+        print("cfdash serve: --add-user and --cookie go together", file=sys.stderr)
+        return 2
+    if args.add_user is not None and (
+        not 0 < args.add_user < 2**64 or args.add_user in trader_ids()
+    ):
+        print(f"cfdash serve: user id {args.add_user} is not available", file=sys.stderr)
+        return 2
+    passphrase = None
+    if args.add_user is not None:
+        passphrase = _read_passphrase(args.add_user)
+        if not passphrase:
+            print("cfdash serve: empty passphrase", file=sys.stderr)
+            return 2
+    db = args.db or str(default_path())
+    try:
+        store = Store(db if db == ":memory:" else Path(db))
+    except Exception as exc:  # StoreError, sqlite3.DatabaseError, OSError
+        print(f"cfdash serve: cannot open {db}: {exc}", file=sys.stderr)
+        return 1
+    server = ExchangeServer(store, seed=args.seed, traders=args.traders)
+    try:
+        core = server.open()
+    except Exception as exc:
+        store.close()
+        print(f"cfdash serve: cannot load the exchange state from {db}: {exc}", file=sys.stderr)
+        return 1
+    if args.add_user is not None:
+        assert passphrase is not None
+        new = add_funded_user(core, args.add_user, args.cookie, passphrase)
+        del passphrase
+        print(f"{'added' if new else 're-keyed'} user {args.add_user}", file=sys.stderr)
+    return asyncio.run(_serve(server, args.host, args.port))
+
+
+async def _serve(server: ExchangeServer, host: str, port: int) -> int:
+    try:
+        await server.start(host, port)
+    except OSError as exc:
+        print(f"cfdash serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        await server.stop()
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"listening on {server.url}", flush=True)
+    stopping = asyncio.ensure_future(stop.wait())
+    failing = asyncio.ensure_future(server.wait_failure())
+    await asyncio.wait([stopping, failing], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    failing.cancel()
+    await server.stop()
+    return 1 if server.failure is not None else 0
