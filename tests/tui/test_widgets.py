@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -127,21 +126,6 @@ def test_connection_state_in_words() -> None:
     assert state_words(ConnectionStatus("connecting"), NOW) == "connecting"
     assert state_words(ConnectionStatus("reconnecting", NOW + 2.2), NOW) == "reconnecting in 3s"
     assert state_words(ConnectionStatus("reconnecting", NOW - 1), NOW) == "reconnecting in 0s"
-
-
-def test_tui_depends_only_on_core() -> None:
-    """The dashboard reads plain data through its DataSource seam: no client or server."""
-    root = Path(cfdash.tui.__file__).parent
-    for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                assert not name.startswith(("cfdash.client", "cfdash.server")), (path, name)
 
 
 def test_stylesheet_ships_next_to_the_module() -> None:
