@@ -104,19 +104,33 @@ class Store:
         db = self._db
         db.execute("BEGIN")
         try:
-            for kind, key, value in rows:
-                if value is None:
-                    db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
-                else:
-                    db.execute(
-                        "INSERT INTO state (kind, key, value) VALUES (?, ?, ?)"
-                        " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
-                        (kind, key, value),
-                    )
+            # consecutive upserts (and deletes) go in one executemany: same order, fewer calls
+            run: list[Row] = []
+            deleting = False
+            for row in rows:
+                if (row[2] is None) != deleting and run:
+                    self._apply(run, deleting)
+                    run = []
+                deleting = row[2] is None
+                run.append(row)
+            if run:
+                self._apply(run, deleting)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _apply(self, run: list[Row], deleting: bool) -> None:
+        if deleting:
+            self._db.executemany(
+                "DELETE FROM state WHERE kind = ? AND key = ?", [(k, key) for k, key, _ in run]
+            )
+        else:
+            self._db.executemany(
+                "INSERT INTO state (kind, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+                run,
+            )
 
     def close(self) -> None:
         self._db.close()

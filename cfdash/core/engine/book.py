@@ -10,27 +10,30 @@ compacted.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
+from typing import Any
 
 from ..assets import Pair
 
 
 class Order:
-    """A resting limit order. ``remaining`` is positive; ``reserved`` is what it holds back
+    """A limit order. ``remaining`` is positive; ``reserved`` is what it holds back
     (base units for an ask, counter units for a bid)."""
 
     __slots__ = (
         "id",
         "is_bid",
         "live",
+        "market",
         "pair",
         "persist",
         "price",
         "remaining",
         "reserved",
         "session",
+        "stored",
         "time",
         "tonce",
         "user",
@@ -49,6 +52,7 @@ class Order:
         persist: bool,
         time: int,
         session: int | None = None,
+        market: Any = None,
     ) -> None:
         self.id = order_id
         self.user = user
@@ -62,6 +66,8 @@ class Order:
         self.time = time
         self.session = session
         self.live = False  # True while it rests in a book
+        self.stored = False  # a durability row holds it (the engine's bookkeeping)
+        self.market = market  # the engine's market of ``pair`` (set when placed)
 
     @property
     def quantity(self) -> int:
@@ -128,7 +134,7 @@ class BookSide:
             if not keys or key > keys[-1]:
                 keys.append(key)
             else:
-                keys.insert(bisect_left(keys, key), key)
+                insort(keys, key)
         order.live = True
         level.orders.append(order)
         level.live += 1

@@ -252,6 +252,19 @@ def test_notice_order_for_a_fill(harness: Harness) -> None:
     assert n2[0]["ask_tonce"] == 3 and "ask" not in n2[0] and n2[0]["bid"] == matched["bid"]
 
 
+def test_partly_filled_order_opens_with_its_remainder(harness: Harness) -> None:
+    s1, s2, watcher = harness.session(1), harness.session(2), harness.connect()
+    harness.send(watcher, method="WatchOrders", watch=True, **BOOK)
+    harness.place(s1, -3, 10000)
+    harness.notices(s2)
+    reply = harness.place(s2, 10, 10000, tonce=5)  # fills 3, rests 7
+    (mine,) = harness.notices(s2, "OrderOpened")
+    (public,) = [n for n in harness.notices(watcher, "OrderOpened") if n["id"] == reply["id"]]
+    assert mine["quantity"] == public["quantity"] == 7 and mine["tonce"] == 5
+    (order,) = harness.core.open_orders(2)
+    assert order.quantity == 7
+
+
 def test_cancel_notices_close_before_release(harness: Harness) -> None:
     s = harness.session(1)
     reply = harness.place(s, -4, 10000)

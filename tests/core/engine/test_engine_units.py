@@ -13,7 +13,7 @@ from cfdash.core.engine.book import Book, Order
 from cfdash.core.engine.exchange import ExchangeCore, _max_total
 from cfdash.core.engine.limits import RateLimiter
 from cfdash.core.engine.rounding import ceil_div, stochastic_round
-from cfdash.core.engine.ticker import TradeWindow
+from cfdash.core.engine.ticker import TickerWindow
 
 from .helpers import PAIR, PinnedRandom
 
@@ -153,17 +153,30 @@ def test_rate_limiter_sliding_window() -> None:
     assert limiter.allow(11.0)
 
 
-def test_trade_window_low_high_volume_expire() -> None:
-    w = TradeWindow(window_us=100)
-    w.add(1, 0, 50, 1)
-    w.add(2, 10, 40, 2)
-    w.add(3, 20, 60, 3)
-    w.add(4, 30, 45, 4)
+def test_ticker_window_low_high_volume_expire() -> None:
+    w = TickerWindow(window_us=100, bucket_us=10)
+    assert w.add(0, 50, 1)
+    assert w.add(10, 40, 2)  # one bucket each: they expire exactly 100 after the trade
+    assert w.add(20, 60, 3)
+    assert w.add(30, 45, 4)
     assert (w.low, w.high, w.volume, w.last) == (40, 60, 10, 45)
-    assert not w.expire(99)
-    assert w.expire(100)  # drops seq 1
+    assert w.expire(99) == []
+    assert w.expire(100) == [0]
     assert (w.low, w.high, w.volume) == (40, 60, 9)
-    assert w.expire(110)  # drops seq 2 (the low)
+    assert w.expire(110) == [10]  # the low
     assert (w.low, w.high, w.volume) == (45, 60, 7)
-    assert w.expire(130)
+    assert w.expire(130) == [20, 30]
     assert (w.low, w.high, w.volume, w.last) == (None, None, 0, 45)
+
+
+def test_ticker_window_compacts_trades_into_buckets() -> None:
+    w = TickerWindow(window_us=100, bucket_us=10)
+    assert w.add(0, 50, 1)
+    assert not w.add(3, 70, 2)  # same bucket: low, high and volume merge
+    assert not w.add(9, 30, 3)
+    assert w.add(10, 55, 4)  # the next bucket starts at the first trade that does not fit
+    assert [list(b) for b in w.buckets] == [[0, 30, 70, 6], [10, 55, 55, 4]]
+    assert (w.low, w.high, w.volume, w.last) == (30, 70, 10, 55)
+    # a bucket leaves with its start: the trades at 3 and 9 count for a little under 100
+    assert w.expire(100) == [0]
+    assert (w.low, w.high, w.volume) == (55, 55, 4)

@@ -1,0 +1,292 @@
+"""The protocol layer of ``ExchangeCore``: decode a frame, validate, authorise, rate-limit,
+dispatch to a command handler and render the reply.
+
+A mixin: the state it reads (sessions, users, markets, output) belongs to ``ExchangeCore``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..assets import Pair
+from ..auth import decode_nonce, verify
+from ..errors import (
+    AlreadyWatchingError,
+    AuthenticationError,
+    BadRequestError,
+    CoinfloorError,
+    Msg,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    TonceOutOfSequenceError,
+)
+from ..messages import (
+    INFO_METHODS,
+    ORDER_METHODS,
+    PUBLIC_METHODS,
+    decode_frame,
+    validate_command,
+)
+from .notices import error_text, message_of, order_info, order_info_fields, render_reply
+from .sessions import Market, Session
+
+if TYPE_CHECKING:
+    from .exchange import ExchangeCore
+
+INTERNAL_ERROR = "Internal error."
+
+Result = str | dict[str, Any] | None
+Handler = Callable[[Session, dict[str, Any], int, float], Result]
+
+
+class Commands:
+    """``receive`` and the ten command handlers."""
+
+    def _command_handlers(self: ExchangeCore) -> dict[str, Handler]:
+        return {
+            "Authenticate": self._cmd_authenticate,
+            "GetBalances": self._cmd_get_balances,
+            "GetOrders": self._cmd_get_orders,
+            "EstimateMarketOrder": self._cmd_estimate,
+            "PlaceOrder": self._cmd_place,
+            "CancelOrder": self._cmd_cancel,
+            "CancelAllOrders": self._cmd_cancel_all,
+            "GetTradeVolume": self._cmd_trade_volume,
+            "WatchOrders": self._cmd_watch_orders,
+            "WatchTicker": self._cmd_watch_ticker,
+        }
+
+    def receive(self: ExchangeCore, session: int, text: str, now: float) -> None:
+        """Handle one text frame of ``session`` received at ``now`` (seconds)."""
+        sess = self._sessions.get(session)
+        if sess is None:
+            return
+        out = self._out
+        try:
+            cmd = decode_frame(text)
+        except Exception as exc:  # ProtocolError for bad JSON; anything else is refused too
+            out.append((session, error_text(None, 8, message_of(exc))))
+            return
+        if cmd.__class__ is not dict:
+            out.append((session, error_text(None, 8, "A command must be a JSON object.")))
+            return
+        tag = cmd.get("tag")
+        if tag.__class__ is not int or tag == 0:  # echoed iff a non-zero integer (not a bool)
+            tag = None
+        try:
+            validate_command(cmd, self._scales)
+            method = cmd.get("method")
+            handler = self._handlers.get(method) if method.__class__ is str else None  # type: ignore[arg-type]
+            if handler is None:
+                raise BadRequestError(f"Unknown method: {method!r}")
+            now_us = int(now * 1_000_000)
+            if now_us > self._clock_us:
+                self._clock_us = now_us
+            else:
+                now_us = self._clock_us
+            if now_us >= self._next_expiry_us or self._pending_volatile:
+                self._advance(now)
+            if sess.user is None and method not in PUBLIC_METHODS:
+                raise AuthenticationError(Msg.NOT_AUTHENTICATED)
+            if sess.limited:
+                if method in ORDER_METHODS:
+                    limiter = sess.order_limiter if sess.user is None else sess.user.order_limiter
+                    if not limiter.allow(now):
+                        raise RateLimitedError(Msg.ORDERS_TOO_RAPID)
+                elif method in INFO_METHODS and not sess.info_limiter.allow(now):
+                    raise RateLimitedError(Msg.INFO_TOO_RAPID)
+            result = handler(sess, cmd, now_us, now)
+        except CoinfloorError as exc:
+            out.append((session, error_text(tag, exc.code or 8, exc.message)))
+            self._publish_tickers()
+            return
+        except ProtocolError as exc:
+            out.append((session, error_text(tag, 8, message_of(exc))))
+            return
+        except Exception:  # a bug: still answer, never raise into the server loop
+            out.append((session, error_text(tag, 8, INTERNAL_ERROR)))
+            self._publish_tickers()
+            return
+        if result.__class__ is str:
+            head = '{"error_code":0' if tag is None else f'{{"tag":{tag},"error_code":0'
+            out.append((session, f"{head}{result}}}"))
+        else:
+            out.append((session, render_reply(tag, result)))
+        if self._touched:
+            self._publish_tickers()
+
+    def _cmd_market(self: ExchangeCore, cmd: dict[str, Any]) -> Market:
+        market = self._markets.get((cmd.get("base"), cmd.get("counter")))  # type: ignore[arg-type]
+        if market is None:
+            raise NotFoundError(Msg.INVALID_PAIR)
+        return market
+
+    def _cmd_authenticate(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        user_id = cmd.get("user_id")
+        user = self._users.get(user_id) if isinstance(user_id, int) else None
+        if user is None:
+            raise NotFoundError(Msg.NO_SUCH_USER)
+        if not user.auth_limiter.allow(now):
+            raise RateLimitedError(Msg.AUTH_TOO_RAPID)
+        if cmd.get("cookie") != user.cookie:
+            raise AuthenticationError(Msg.BAD_COOKIE)
+        try:
+            client_nonce = decode_nonce(cmd.get("nonce"))
+        except ValueError:
+            raise BadRequestError("The nonce must be 16 bytes, base64.") from None
+        signature = cmd.get("signature")
+        if not (
+            isinstance(signature, list | tuple)
+            and len(signature) == 2
+            and all(isinstance(c, str) for c in signature)
+            and verify(user.public_key, user.id, sess.nonce, client_nonce, signature)
+        ):
+            raise AuthenticationError(Msg.BAD_SIGNATURE)
+        self._bind(sess, user)
+        return None
+
+    def _cmd_get_balances(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        assert sess.user is not None
+        account = sess.user.account
+        return {
+            "balances": [
+                {"asset": a, "balance": account.available.get(a, 0)} for a in account.assets()
+            ]
+        }
+
+    def _cmd_get_orders(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        assert sess.user is not None
+        return {"orders": [order_info(o) for o in sess.user.orders.values()]}
+
+    def _cmd_trade_volume(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        assert sess.user is not None
+        asset = cmd.get("asset")
+        if not isinstance(asset, int) or isinstance(asset, bool):
+            raise BadRequestError("asset must be an integer.")
+        return {"volume": sess.user.account.volume.get(asset, 0)}
+
+    def _cmd_watch_orders(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        market = self._cmd_market(cmd)
+        pair = market.pair
+        watchers = market.book_watchers
+        if cmd.get("watch"):
+            if pair in sess.watch_orders:
+                raise AlreadyWatchingError(Msg.ALREADY_WATCHING_ORDERS)
+            sess.watch_orders.add(pair)
+            watchers.add(sess.id)
+            book = market.book
+            depth = self.config.snapshot_depth
+            orders = book.bids.top(depth) + book.asks.top(depth)
+            return {
+                "orders": [
+                    {"id": o.id, "quantity": o.quantity, "price": o.price, "time": o.time}
+                    for o in orders
+                ]
+            }
+        if pair not in sess.watch_orders:
+            raise NotFoundError(Msg.NOT_WATCHING_ORDERS)
+        sess.watch_orders.discard(pair)
+        watchers.discard(sess.id)
+        return None
+
+    def _cmd_watch_ticker(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        market = self._cmd_market(cmd)
+        pair: Pair = market.pair
+        watchers = market.ticker_watchers
+        if cmd.get("watch"):
+            if pair in sess.watch_ticker:
+                raise AlreadyWatchingError(Msg.ALREADY_WATCHING_TICKER)
+            self._publish_tickers()
+            sess.watch_ticker.add(pair)
+            watchers.add(sess.id)
+            market.ticker_pub = market.ticker_values()  # stale while nobody watched
+            return self.ticker(pair)
+        if pair not in sess.watch_ticker:
+            raise NotFoundError(Msg.NOT_WATCHING_TICKER)
+        sess.watch_ticker.discard(pair)
+        watchers.discard(sess.id)
+        return None
+
+    def _cmd_estimate(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        pair = self._cmd_market(cmd).pair
+        quantity, total = cmd.get("quantity"), cmd.get("total")
+        if quantity is not None:
+            if quantity == 0:
+                raise BadRequestError(Msg.QUANTITY_ZERO)
+            return self.estimate(pair, quantity=quantity)
+        if total is not None:
+            if total == 0:
+                raise BadRequestError(Msg.TOTAL_ZERO)
+            return self.estimate(pair, total=total)
+        raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
+
+    def _cmd_place(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        user = sess.user
+        assert user is not None
+        market = self._cmd_market(cmd)
+        get = cmd.get
+        tonce = get("tonce")
+        quantity, price, total = get("quantity"), get("price"), get("total")
+        if tonce == 0:
+            raise BadRequestError(Msg.TONCE_ZERO)
+        if tonce is not None and tonce <= user.tonce:
+            raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
+        if price is not None:
+            if quantity is None or total is not None:
+                raise BadRequestError("A limit order needs quantity and price, and no total.")
+            order = self._place_limit(
+                user,
+                market,
+                quantity,
+                price,
+                tonce,
+                get("persist", True) is not False,
+                sess.id,
+                now_us,
+            )
+            return f',"id":{order.id},"time":{order.time}'
+        if quantity is not None and total is not None:
+            raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
+        if quantity is None and total is None:
+            raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
+        remaining = self._place_market(user, market, quantity, total, tonce, now_us)
+        return f',"remaining":{remaining}'
+
+    def _cmd_cancel(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        user = sess.user
+        assert user is not None
+        return order_info_fields(self._cancel(user, cmd.get("id"), cmd.get("tonce")))
+
+    def _cmd_cancel_all(
+        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+    ) -> Result:
+        user = sess.user
+        assert user is not None
+        orders = list(user.orders.values())
+        infos = [order_info(o) for o in orders]
+        for order in orders:
+            self._close(order, user, resting=True)
+        if user.tonce:
+            user.tonce = 0
+            self._dirty_tonces.add(user.id)
+        return {"orders": infos}

@@ -1,0 +1,114 @@
+"""The engine's per-user, per-connection and per-pair state records."""
+
+from __future__ import annotations
+
+from math import gcd
+
+from ..assets import Pair, Scales
+from .accounts import Account
+from .book import Book, Order
+from .config import EngineConfig
+from .limits import RateLimiter
+from .ticker import TickerWindow
+
+EMPTY_TICKER: tuple[int | None, ...] = (None, None, None, None, None, 0)
+
+
+class User:
+    """An account holder: credentials, money, open orders (by id and by tonce), sessions."""
+
+    __slots__ = (
+        "account",
+        "auth_limiter",
+        "by_tonce",
+        "cookie",
+        "id",
+        "order_limiter",
+        "orders",
+        "public_key",
+        "sessions",
+        "tonce",
+    )
+
+    def __init__(self, user_id: int, cookie: str, public_key: bytes, config: EngineConfig):
+        self.id = user_id
+        self.cookie = cookie
+        self.public_key = public_key
+        self.account = Account()
+        self.tonce = 0
+        self.orders: dict[int, Order] = {}
+        self.by_tonce: dict[int, Order] = {}
+        self.sessions: list[int] = []
+        self.auth_limiter = RateLimiter(*config.auth_limit)
+        self.order_limiter = RateLimiter(*config.order_limit)
+
+
+class Session:
+    """One connection: its Welcome nonce, user (once authenticated), subscriptions, limits."""
+
+    __slots__ = (
+        "id",
+        "info_limiter",
+        "limited",
+        "nonce",
+        "order_limiter",
+        "user",
+        "volatile",
+        "watch_orders",
+        "watch_ticker",
+    )
+
+    def __init__(self, session_id: int, nonce: bytes, config: EngineConfig) -> None:
+        self.id = session_id
+        self.nonce = nonce
+        self.user: User | None = None
+        self.limited = True
+        self.watch_orders: set[Pair] = set()
+        self.watch_ticker: set[Pair] = set()
+        self.info_limiter = RateLimiter(*config.info_limit)
+        self.order_limiter = RateLimiter(*config.order_limit)
+        self.volatile: dict[int, Order] = {}  # its persist=false orders
+
+
+class Market:
+    """One listed pair: its book, ticker window and watchers, and its exact scale ratio
+    (the counter total of q at price p is q * p * c / d, with c / d reduced). ``fields`` is
+    the pair's rendered ``,"base":B,"counter":C`` for notices."""
+
+    __slots__ = (
+        "book",
+        "book_watchers",
+        "c",
+        "d",
+        "fields",
+        "pair",
+        "ticker_pub",
+        "ticker_watchers",
+        "window",
+    )
+
+    def __init__(self, scales: Scales, pair: Pair, window: TickerWindow) -> None:
+        self.pair = pair
+        self.book = Book(pair)
+        self.window = window
+        self.book_watchers: set[int] = set()
+        self.ticker_watchers: set[int] = set()
+        self.ticker_pub: tuple[int | None, ...] = EMPTY_TICKER
+        self.fields = f',"base":{pair.base},"counter":{pair.counter}'
+        c = scales.asset(pair.counter)
+        d = scales.asset(pair.base) * scales.price_scale(pair)
+        g = gcd(c, d)
+        self.c = c // g
+        self.d = d // g
+
+    def ticker_values(self) -> tuple[int | None, ...]:
+        """(last, bid, ask, low, high, volume), as ``ticker.FIELDS`` names them."""
+        book, window = self.book, self.window
+        return (
+            window.last,
+            book.bids.best_price(),
+            book.asks.best_price(),
+            window.low,
+            window.high,
+            window.volume,
+        )
