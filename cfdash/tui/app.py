@@ -115,6 +115,9 @@ class DashboardApp(App[None]):
         self._thread: int | None = None
         self.applied = 0
         """Batches applied so far (for tests and the bridge's statistics)."""
+        self.login_user_id: int | None = None
+        self.login_cookie = ""
+        """Pre-filled in the login dialog (from the settings file)."""
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -396,7 +399,8 @@ class DashboardApp(App[None]):
                 self.load(self.source.snapshot(self.pair))
                 self.notify(f"logged in as user {user_id}")
 
-        self.push_screen(LoginScreen(attempt, user_id=self.status.user_id), done)
+        user_id = self.status.user_id or self.login_user_id
+        self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=self.login_cookie), done)
 
     # -- keys listing (help and palette) ---------------------------------------------------
     def key_for(self, binding: Binding) -> str:

@@ -2,8 +2,8 @@
 
 Widgets never see the client library or the local views. A ``DataSource`` hands the app a
 ``MarketSnapshot`` of wire integers on demand and pushes ``Batch`` objects (the parts that
-changed) to a sink the app registers. A real source wraps ``WSClient`` plus ``core.views`` and
-calls the sink from the client's thread; the app hops to its own thread with
+changed) to a sink the app registers. The real source (``cfdash.tui.live``) wraps ``WSClient``
+plus ``core.views`` and calls the sink from a bridge thread; the app hops to its own thread with
 ``call_from_thread`` (so the source must not hold a lock that ``snapshot()`` takes while it
 calls the sink). Requests return ``concurrent.futures.Future`` objects, which is what the
 client's calls return; the app awaits them without blocking its event loop.

@@ -1,0 +1,665 @@
+"""``ClientSource``: the dashboard's ``DataSource`` backed by a real ``WSClient``.
+
+Reading is local and fast: ``snapshot`` and every pushed ``Batch`` are built from the client's
+views (``cfdash.core.views``) under ``client.lock``. Changes reach the app through a ``Bridge``
+(one coalesced batch at a time, never one call per notice). Anything that may block on the
+network (connecting, authenticating, sending) runs on one worker thread, in submission order,
+so the UI thread never waits; requests return futures the app awaits.
+
+Login is lazy: public panels need no credentials. ``login()`` authenticates with the given
+credentials (the passphrase is turned into a key at once and dropped). Credentials given to the
+constructor (the demo user on the embedded exchange, or ``COINFLOOR_*`` environment variables)
+are used in the background after the first watch, and otherwise by the first private action,
+once. ``read_only`` never authenticates. After a login the balances and open orders are loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from cfdash.client import WSClient
+from cfdash.core import messages
+from cfdash.core.assets import SPOT_PAIRS, Pair, Scales
+from cfdash.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    CoinfloorError,
+    Msg,
+    NotFoundError,
+)
+from cfdash.core.views import OwnOrders, Views
+from cfdash.tui.bridge import Bridge
+from cfdash.tui.source import (
+    Balance,
+    Batch,
+    Book,
+    ConnectionState,
+    ConnectionStatus,
+    Estimate,
+    MarketSnapshot,
+    OpenOrder,
+    OrderRequest,
+    OrderResult,
+    Side,
+    Sink,
+    Ticker,
+    Trade,
+)
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+ALL = "*"
+"""A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
+RETRY_FIRST, RETRY_CAP = 1.0, 30.0
+"""Delays between attempts when the first connection cannot be opened (the client's own
+reconnection takes over once a connection has existed)."""
+
+
+class ConnectionFailed(CoinfloorError):
+    """A request that never got an answer: not connected, connection lost, timed out."""
+
+    code = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What ``Authenticate`` needs. The passphrase is never shown in a repr."""
+
+    user_id: int
+    cookie: str
+    passphrase: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Credentials | None:
+        """``COINFLOOR_USER_ID``, ``COINFLOOR_COOKIE``, ``COINFLOOR_PASSPHRASE``, or None if
+        any is missing; ``ValueError`` for a user id that is not a positive integer."""
+        env = os.environ if env is None else env
+        user, cookie, secret = (
+            env.get(f"COINFLOOR_{name}") for name in ("USER_ID", "COOKIE", "PASSPHRASE")
+        )
+        if not (user and cookie and secret):
+            return None
+        if not user.strip().isdigit() or int(user) <= 0:
+            raise ValueError("COINFLOOR_USER_ID must be a positive integer")
+        return cls(int(user), cookie.strip(), secret)
+
+
+def _settle(future: Future[_T], result: _T | None = None, exc: BaseException | None = None) -> None:
+    with contextlib.suppress(InvalidStateError):  # cancelled by the waiter meanwhile
+        if exc is None:
+            future.set_result(result)  # type: ignore[arg-type]
+        else:
+            future.set_exception(exc)
+
+
+def _as_coinfloor(exc: BaseException) -> CoinfloorError:
+    """The app shows ``CoinfloorError.message``: turn every other failure into one."""
+    if isinstance(exc, CoinfloorError):
+        return exc
+    if isinstance(exc, FutureTimeout | TimeoutError):
+        return ConnectionFailed("No answer from the exchange (timed out).")
+    if isinstance(exc, ValueError):  # e.g. an amount the scales cannot represent
+        return BadRequestError(str(exc))
+    return ConnectionFailed(str(exc) or type(exc).__name__)
+
+
+class _Countdown:
+    """Wraps the client's backoff to learn when its next reconnection attempt is due."""
+
+    def __init__(self, backoff: Any) -> None:
+        self._backoff = backoff
+        self.at: float | None = None
+
+    def next_delay(self) -> float:
+        delay = float(self._backoff.next_delay())
+        self.at = time.time() + delay
+        return delay
+
+    def reset(self) -> None:
+        self._backoff.reset()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backoff, name)
+
+
+class ClientSource:
+    """A ``DataSource`` over ``client`` (see the module docstring).
+
+    The source takes over the client's ``change_handler`` and ``err_handler`` (calling any it
+    had) and wraps its ``open_handler``/``close_handler``. ``depth`` caps the levels per side
+    sent to the ladder, ``tape`` the trades; ``interval`` is the bridge's minimum time between
+    two pushes.
+    """
+
+    def __init__(
+        self,
+        client: WSClient,
+        *,
+        credentials: Credentials | None = None,
+        read_only: bool = False,
+        fee_rate: Decimal | None = None,
+        depth: int = 500,
+        tape: int = 200,
+        interval: float = 0.04,
+        poll: float = 0.5,
+        timeout: float | None = None,
+    ) -> None:
+        if client.views is None:
+            raise ValueError("ClientSource needs a client that keeps views (views=True)")
+        self.client = client
+        self.views: Views = client.views
+        self.read_only = read_only
+        self.fee_rate = fee_rate
+        self.depth = depth
+        self.tape = tape
+        self.timeout = timeout if timeout is not None else max(2.0, client.socket_timeout * 2)
+        self.last_error: str | None = None
+        """The client's most recent connection error, for the log and tests."""
+        self._mu = threading.Lock()
+        self._pair: Pair | None = None
+        """The market on screen (set on the caller's thread)."""
+        self._names: frozenset[str] = frozenset()
+        self._sinks: list[Sink] = []
+        self._reference: dict[Pair, int] = {}
+        self._user_id: int | None = None
+        self._has_credentials = False
+        self._auto_login = False
+        self._login_error: CoinfloorError | None = None
+        self._attempted = False
+        self._retry_at: float | None = None
+        self._retry_delay = RETRY_FIRST
+        self._retry_timer: threading.Timer | None = None
+        self._closed = False
+        self._last_status: ConnectionStatus | None = None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="cfdash-source")
+        self.bridge = Bridge(self._build, self._push, interval=interval, poll=poll)
+
+        self._chain_handlers(client)
+        if credentials is not None and not read_only:
+            client.set_auth_data(credentials.user_id, credentials.cookie, credentials.passphrase)
+            self._has_credentials = self._auto_login = True
+        del credentials
+
+    # -- wiring ----------------------------------------------------------------------------
+    def _chain_handlers(self, client: WSClient) -> None:
+        changed, err = client.change_handler, client.err_handler
+        opened, closed = client.open_handler, client.close_handler
+        notify = self.bridge.changed
+        status_only = frozenset({"status"})
+
+        def on_change(c: WSClient, names: AbstractSet[str]) -> None:
+            notify(names)
+            if changed is not None:
+                changed(c, names)
+
+        def on_error(c: WSClient, error: Any) -> None:
+            self.last_error = str(error)
+            log.info("client: %s", error)
+            if err is not None:
+                err(c, error)
+
+        def on_open(c: WSClient) -> None:
+            notify(status_only)
+            if not self._closed:
+                pair = self._pair
+                if pair is not None:
+                    self._submit(self._switch, pair)  # repair the watches (see _switch)
+                if self._auto_login and self._user_id is None:
+                    self._submit(self._login_once, False)
+            if opened is not None:
+                opened(c)
+
+        def on_close(c: WSClient, status: int | None, reason: str | None) -> None:
+            notify({ALL})  # the views were reset: show the (empty, stale) state at once
+            if closed is not None:
+                closed(c, status, reason)
+
+        client.change_handler = on_change
+        client.err_handler = on_error
+        client.open_handler = on_open
+        client.close_handler = on_close
+        # Older clients have no public "next attempt" time: wrap the backoff to learn it.
+        backoff = getattr(client, "_backoff", None)
+        self._countdown: _Countdown | None = None
+        has_time = isinstance(getattr(type(client), "reconnect_at", None), property)
+        if not has_time and backoff is not None and hasattr(backoff, "next_delay"):
+            self._countdown = _Countdown(backoff)
+            client._backoff = self._countdown  # type: ignore[assignment]
+
+    # -- DataSource: reading ---------------------------------------------------------------
+    @property
+    def scales(self) -> Scales:
+        return self.client.scales
+
+    @property
+    def user_id(self) -> int | None:
+        """The authenticated user, or None."""
+        return self._user_id
+
+    def subscribe(self, sink: Sink) -> None:
+        with self._mu:
+            self._sinks.append(sink)
+        self.bridge.start()
+
+    def unsubscribe(self, sink: Sink) -> None:
+        with self._mu:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+    def snapshot(self, pair: Pair) -> MarketSnapshot:
+        status = self._status()
+        with self.client.lock:
+            snap = MarketSnapshot(
+                pair=pair,
+                scales=self.scales,
+                book=self._book(pair),
+                trades=self._trades(pair),
+                ticker=self._ticker(pair),
+                balances=self._balances(),
+                orders=self._orders(),
+                status=status,
+                fee_rate=self.fee_rate,
+            )
+        self._last_status = status
+        return snap
+
+    def watch(self, pair: Pair) -> None:
+        """Show ``pair``: unwatch the previous market, watch this one (on the worker)."""
+        with self._mu:
+            old, self._pair = self._pair, pair
+            old_names, self._names = self._names, _market_names(pair)
+        if old == pair:
+            return
+        self.bridge.discard(old_names)  # updates still queued for the old market
+        if old is not None:
+            self._reference.pop(old, None)
+        self._submit(self._switch, pair)
+        if self._auto_login and self.client.connected:
+            self._submit(self._login_once, False)  # otherwise the connection's opening does
+
+    # -- DataSource: requests --------------------------------------------------------------
+    def login(self, user_id: int, cookie: str, passphrase: str) -> Future[None]:
+        if self.read_only:
+            failed: Future[None] = Future()
+            failed.set_exception(AuthenticationError("Read-only mode: not logging in."))
+            return failed
+        try:
+            self.client.set_auth_data(user_id, cookie, passphrase)
+        except ValueError as exc:
+            failed = Future()
+            failed.set_exception(AuthenticationError(str(exc)))
+            return failed
+        del passphrase
+        self._has_credentials = True
+        return self._submit(self._authenticate)
+
+    def place_order(self, order: OrderRequest) -> Future[OrderResult]:
+        return self._submit(self._place, order)
+
+    def cancel_order(self, order_id: int) -> Future[OpenOrder]:
+        return self._submit(self._cancel, order_id)
+
+    def cancel_all(self) -> Future[tuple[OpenOrder, ...]]:
+        return self._submit(self._cancel_all)
+
+    def estimate(
+        self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
+    ) -> Future[Estimate]:
+        return self._submit(self._estimate, pair, side, quantity, total)
+
+    def close(self) -> None:
+        """Stop pushing, stop the client and the worker."""
+        self._closed = True
+        timer = self._retry_timer
+        if timer is not None:
+            timer.cancel()
+        self.bridge.stop()
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        self.client.stop()
+
+    # -- the worker ------------------------------------------------------------------------
+    def _submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """Run ``fn(*args)`` on the worker; its result (or a ``CoinfloorError``) in a future."""
+        outer: Future[_T] = Future()
+
+        def run() -> None:
+            if not outer.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                _settle(outer, exc=_as_coinfloor(exc))
+            else:
+                _settle(outer, result)
+
+        try:
+            self._worker.submit(run)
+        except RuntimeError:  # closed
+            outer.set_exception(ConnectionFailed("The dashboard is closing."))
+        return outer
+
+    def _wait(self, future: Future[_T]) -> _T:
+        try:
+            return future.result(self.timeout)
+        except BaseException as exc:
+            raise _as_coinfloor(exc) from exc
+
+    def _switch(self, pair: Pair) -> None:
+        """Make ``pair`` the one watched market (skipped if another switch follows).
+
+        Works from the client's registry of watches (what it re-subscribes after a
+        reconnection), so it also repairs a switch made while disconnected; it runs again
+        whenever a connection opens.
+        """
+        if self._closed or self._pair != pair:
+            return
+        client = self.client
+        self._attempted = True
+        if client.state == "reconnecting":
+            return  # the connection's opening runs this again
+        key = (pair.base, pair.counter)
+        registered = self._unwatch_others(key)
+        if key in registered and client.connected:
+            return
+        futures = [client.WatchOrders(base=pair.base, counter=pair.counter, watch=True)]
+        if client.state != "reconnecting":  # the first failed: do not wait on a second
+            futures.append(client.WatchTicker(base=pair.base, counter=pair.counter, watch=True))
+        self.bridge.changed({"status"})
+        for future in futures:
+            try:
+                future.result(self.timeout)
+            except CoinfloorError as exc:  # e.g. already watching: the views stay live
+                log.warning("watching %s: %s", pair.name, exc.message)
+            except Exception as exc:
+                log.info("watching %s failed: %s", pair.name, exc)
+                if client.state == "disconnected":  # never connected: the client won't retry
+                    self._retry_later(pair)
+                return  # reconnecting: the next open runs this again
+        self._retry_delay = RETRY_FIRST
+        self._retry_at = None
+        # A reconnection's re-subscription may have raced the unwatching: check once more.
+        self._unwatch_others(key)
+
+    def _unwatch_others(self, key: tuple[int, int]) -> set[tuple[int, int]]:
+        """Unwatch every registered market but ``key``; the registered markets before."""
+        registered = {(w["base"], w["counter"]) for w in self.client.watches}
+        for other in registered - {key}:
+            self.client.unwatch(Pair(*other))
+        return registered
+
+    def _retry_later(self, pair: Pair) -> None:
+        """The first connection failed: try again (the client reconnects only once connected)."""
+        if self._closed:
+            return
+        delay = self._retry_delay
+        self._retry_delay = min(RETRY_CAP, delay * 2)
+        self._retry_at = time.time() + delay
+        self.bridge.changed({"status"})
+
+        def again() -> None:
+            self._retry_at = None
+            if not self._closed and self._pair == pair:
+                self._submit(self._switch, pair)  # once open, the auto-login follows
+
+        self._retry_timer = threading.Timer(delay, again)
+        self._retry_timer.daemon = True
+        self._retry_timer.start()
+
+    def _login_once(self, needed: bool) -> None:
+        """Log in with the stored credentials unless done; an auth refusal is not retried."""
+        if self._user_id is not None:
+            return  # the client re-authenticates by itself after a reconnection
+        if self.read_only:
+            raise AuthenticationError("Read-only mode: not logging in.")
+        if not self._has_credentials:
+            raise AuthenticationError(Msg.NOT_AUTHENTICATED)
+        if self._login_error is not None:
+            if needed:
+                raise self._login_error
+            return
+        try:
+            self._authenticate()
+        except (AuthenticationError, NotFoundError) as exc:
+            self._auto_login = False
+            if needed:
+                raise
+            log.warning("automatic login failed: %s", exc.message)
+        except CoinfloorError as exc:
+            if needed:
+                raise
+            log.info("automatic login not done: %s", exc.message)
+
+    def _authenticate(self) -> None:
+        client = self.client
+        self._attempted = True
+        self._online()
+        client.authenticate()  # never raises: failures go to err_handler
+        if not client.auth_okay:
+            error = self._auth_error()
+            if isinstance(error, AuthenticationError | NotFoundError):
+                self._login_error = error  # the same credentials would be refused again
+            raise error
+        self._login_error = None
+        loads = [client.GetBalances(), client.GetOrders()]
+        for future in loads:
+            with contextlib.suppress(Exception):  # shown as missing data, not fatal
+                future.result(self.timeout)
+        self._user_id = client.user_id  # private panels appear once loaded
+        self._auto_login = False
+        log.info("logged in as user %s", self._user_id)
+        self.bridge.changed({ALL})
+
+    def _auth_error(self) -> CoinfloorError:
+        """Why the last ``authenticate()`` failed, with the server's own message if any."""
+        # The client keeps the failed Authenticate reply in its connection's auth future;
+        # it has no public accessor for it (authenticate() reports a generic text).
+        conn = getattr(self.client, "_conn", None)
+        future = getattr(conn, "auth_future", None)
+        if isinstance(future, Future) and future.done():
+            exc = future.exception()
+            if exc is not None:
+                return _as_coinfloor(exc)
+        return ConnectionFailed(self.last_error or "Unable to complete authentication.")
+
+    def _private(self) -> None:
+        self._online()
+        self._login_once(True)
+
+    def _online(self) -> None:
+        """Fail at once while reconnecting, rather than hold every later request behind it."""
+        if self._retry_at is None and self.client.state != "reconnecting":
+            return
+        at = self._status().reconnect_at
+        wait = f" (next attempt in {max(0, math.ceil(at - time.time()))} s)" if at else ""
+        raise ConnectionFailed(f"Not connected to the exchange: reconnecting{wait}.")
+
+    def _place(self, order: OrderRequest) -> OrderResult:
+        self._private()
+        pair, scales = order.pair, self.scales
+        sign = 1 if order.side == "buy" else -1
+        quantity = price = total = None
+        if order.quantity is not None:
+            quantity = scales.quantity_from_wire(pair, sign * order.quantity)
+        if order.price is not None:
+            price = scales.price_from_wire(pair, order.price)
+        if order.total is not None:
+            total = scales.total_from_wire(pair, sign * order.total)
+        reply = self._wait(self.client.place_order(pair, quantity, price, total))
+        if isinstance(reply, messages.MarketResult):
+            return OrderResult(remaining=reply.remaining)
+        # PlacedOrder, or (settled after a lost reply) an order placed and already closed
+        return OrderResult(id=getattr(reply, "id", None), time=getattr(reply, "time", None))
+
+    def _cancel(self, order_id: int) -> OpenOrder:
+        self._private()
+        with self.client.lock:
+            known = self.views.own.get(order_id)
+            original = known.original if known is not None else None
+        reply = self._wait(self.client.cancel_order(id=order_id))
+        return _open_order(reply, original)
+
+    def _cancel_all(self) -> tuple[OpenOrder, ...]:
+        self._private()
+        with self.client.lock:
+            originals = {o.id: o.original for o in self.views.own.open_orders()}
+        reply = self._wait(self.client.cancel_all_orders())
+        return tuple(_open_order(o, originals.get(o.id)) for o in reply)
+
+    def _estimate(
+        self, pair: Pair, side: Side, quantity: int | None, total: int | None
+    ) -> Estimate:
+        self._online()
+        scales, sign = self.scales, 1 if side == "buy" else -1
+        q = None if quantity is None else scales.quantity_from_wire(pair, sign * quantity)
+        t = None if total is None else scales.total_from_wire(pair, sign * total)
+        reply = self._wait(self.client.estimate(pair, q, t))
+        return Estimate(quantity=abs(reply.quantity), total=abs(reply.total))
+
+    # -- building batches ------------------------------------------------------------------
+    def _push(self, batch: Batch) -> None:
+        with self._mu:
+            sinks = list(self._sinks)
+        for sink in sinks:
+            sink(batch)
+
+    def _build(self, dirty: AbstractSet[str]) -> Batch | None:
+        """The bridge's builder: one batch with every view in ``dirty`` (None if nothing)."""
+        status = self._status()
+        full = ALL in dirty or status != self._last_status
+        self._last_status = status
+        with self._mu:
+            pair, names = self._pair, self._names
+        book = trades = ticker = None
+        balances: tuple[Balance, ...] | None = None
+        orders: tuple[OpenOrder, ...] | None = None
+        own = full or OwnOrders.name in dirty
+        with self.client.lock:
+            if pair is not None and (full or not names.isdisjoint(dirty)):
+                book_name, trades_name, ticker_name = _market_names_ordered(pair)
+                if full or book_name in dirty:
+                    book = self._book(pair)
+                if full or trades_name in dirty:
+                    trades = self._trades(pair)
+                if full or ticker_name in dirty:
+                    ticker = self._ticker(pair)
+            if own or "balances" in dirty:
+                balances = self._balances()
+            if own:
+                orders = self._orders()
+        if not full and (book, trades, ticker, balances, orders) == (None,) * 5:
+            return None
+        return Batch(
+            pair=pair,
+            book=book,
+            trades=trades,
+            ticker=ticker,
+            balances=balances,
+            orders=orders,
+            status=status if full else None,
+        )
+
+    def _status(self) -> ConnectionStatus:
+        client = self.client
+        raw = client.state
+        reconnect_at: float | None = None
+        state: ConnectionState
+        if raw in ("connected", "authenticated"):
+            state = "connected"
+        elif raw == "reconnecting":
+            state = "reconnecting"
+            if self._countdown is not None:
+                at = self._countdown.at
+            else:
+                at = getattr(client, "reconnect_at", None)
+            reconnect_at = at if at is not None and at > time.time() else None
+        elif raw == "connecting":
+            state = "connecting"
+        elif self._retry_at is not None:
+            state, reconnect_at = "reconnecting", self._retry_at
+        elif not self._attempted and not self._closed:
+            state = "connecting"
+        else:
+            state = "disconnected"
+        latency = client.latency if state == "connected" else None
+        user = self._user_id if client.auth_okay or state != "connected" else None
+        return ConnectionStatus(state, reconnect_at, latency, user)
+
+    def _book(self, pair: Pair) -> Book:
+        book = self.views.book(pair)
+        if book is None:
+            return Book()
+        return Book(tuple(book.levels("bid", self.depth)), tuple(book.levels("ask", self.depth)))
+
+    def _trades(self, pair: Pair) -> tuple[Trade, ...]:
+        tape = self.views.trades(pair)
+        if tape is None:
+            return ()
+        return tuple(
+            # "buy" when the notice cannot tell (never for the exchange's own notices)
+            Trade(t.time, t.price, t.quantity, t.aggressor or "buy")
+            for t in tape.recent(self.tape)
+        )
+
+    def _ticker(self, pair: Pair) -> Ticker:
+        view = self.views.ticker(pair)
+        if view is None:
+            return Ticker()
+        reference = self._reference.get(pair)
+        if reference is None and view.last is not None:
+            reference = self._reference[pair] = view.last  # the last price when watching began
+        return Ticker(view.last, view.bid, view.ask, view.low, view.high, view.volume, reference)
+
+    def _balances(self) -> tuple[Balance, ...] | None:
+        if self._user_id is None:
+            return None
+        b = self.views.balances
+        assets = sorted(b.assets(), key=lambda a: (a not in _SPOT_ASSETS, a))
+        return tuple(Balance(a, b.available(a), b.reserved(a)) for a in assets)
+
+    def _orders(self) -> tuple[OpenOrder, ...]:
+        if self._user_id is None:
+            return ()
+        return tuple(
+            OpenOrder(o.id, o.pair, o.price, o.original, o.quantity, o.time or 0, o.tonce)
+            for o in self.views.own.open_orders()
+            if o.id is not None and o.price is not None and o.quantity
+        )
+
+
+_SPOT_ASSETS = frozenset(a for pair in SPOT_PAIRS for a in (pair.base, pair.counter))
+"""Listed first in the balances panel (the 2018 futures follow)."""
+
+
+def _market_names_ordered(pair: Pair) -> tuple[str, str, str]:
+    name = pair.name
+    return f"book:{name}", f"trades:{name}", f"ticker:{name}"
+
+
+def _market_names(pair: Pair) -> frozenset[str]:
+    return frozenset(_market_names_ordered(pair))
+
+
+def _open_order(order: Any, original: int | None) -> OpenOrder:
+    """A cancelled order from a ``CancelOrder``/``CancelAllOrders`` reply."""
+    return OpenOrder(
+        order.id,
+        Pair(order.base, order.counter),
+        order.price,
+        original if original is not None else order.quantity,
+        order.quantity,
+        order.time,
+        order.tonce,
+    )

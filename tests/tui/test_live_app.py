@@ -1,0 +1,271 @@
+"""The dashboard on the embedded exchange over loopback, driven with Textual's pilot.
+
+Each test builds what ``cfdash`` builds (``cfdash.tui.main.build``): a quiet, seeded
+``ServerThread`` (no simulated traders), a real ``WSClient`` with reconnection, ``ClientSource``
+and the app. A second plain ``WSClient`` (user 2) plays the rest of the market.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from cfdash.client import WSClient
+from cfdash.core.assets import PAIRS, V2, Assets
+from cfdash.core.errors import Msg
+from cfdash.server.app import ServerThread
+from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, add_funded_user
+from cfdash.tui.app import DashboardApp
+from cfdash.tui.main import Dashboard, build, configure_parser
+from cfdash.tui.screens.confirm import ConfirmScreen
+from cfdash.tui.screens.login import LoginScreen
+from cfdash.tui.screens.markets import MarketPicker
+from cfdash.tui.source import OrderRequest
+from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.ladder import OrderBookLadder
+from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.tape import TradeTape
+
+GBP_PAIR, EUR_PAIR = PAIRS[0], PAIRS[1]
+XBT, GBP = Assets["XBT"], Assets["GBP"]
+OTHER = (2, "b3RoZXIgdXNlcidzIGNvb2tpZQ==", "another passphrase")
+SIZE = (120, 36)
+
+
+def q(text: str) -> int:
+    return V2.quantity_to_wire(GBP_PAIR, text)
+
+
+def p(text: str) -> int:
+    return V2.price_to_wire(GBP_PAIR, text)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    return parser.parse_args(list(argv))
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 4.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the dashboard")
+        await pilot.pause(0.02)
+
+
+def lines(widget: Any) -> list[str]:
+    return [widget.line_text(y) for y in range(widget.size.height)]
+
+
+def ladder_has(app: DashboardApp, text: str) -> bool:
+    return any(text in line for line in lines(app.query_one(OrderBookLadder)))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """No settings file, no credentials in the environment."""
+    return {"XDG_CONFIG_HOME": str(tmp_path)}
+
+
+@pytest.fixture
+def make_dashboard(env: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
+    made: list[Dashboard] = []
+
+    def make(*argv: str, environ: dict[str, str] | None = None) -> Dashboard:
+        dashboard = build(parse(*argv), env=environ or env)
+        made.append(dashboard)
+        return dashboard
+
+    yield make
+    for dashboard in made:
+        dashboard.close()
+
+
+@pytest.fixture
+def demo(make_dashboard) -> Dashboard:
+    return make_dashboard("--no-traders", "--seed", "1")
+
+
+def trader(server: ServerThread) -> WSClient:
+    server.call(lambda s: add_funded_user(s.core, *OTHER))
+    client = WSClient(server.url, socket_timeout=3)
+    client.set_auth_data(*OTHER)
+    return client
+
+
+@pytest.fixture
+async def other(demo: Dashboard) -> AsyncIterator[WSClient]:
+    assert demo.server is not None
+    client = trader(demo.server)
+    yield client
+    client.stop()
+
+
+async def logged_in(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.status.user_id == 1 and app.status.connected)  # type: ignore[attr-defined]
+
+
+async def test_demo_logs_in_by_itself_and_shows_a_resting_order(demo, other) -> None:
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        assert not isinstance(app.screen, LoginScreen)
+        assert "user 1" in str(app.query_one("#status").render())
+        balances = "\n".join(lines(app.query_one(BalancesView)))
+        assert "1,000,000.00" in balances  # the demo account's GBP
+        other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
+        await until(pilot, lambda: app.book.asks == ((p("41000"), q("0.5"), 1),))
+        assert ladder_has(app, "41,000.00")
+        assert ladder_has(app, "0.50000000")
+
+
+async def test_switching_market_shows_only_the_new_market(demo, other) -> None:
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
+        await until(pilot, lambda: ladder_has(app, "41,000.00"))
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MarketPicker))
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: app.pair == EUR_PAIR)
+        await until(pilot, lambda: not ladder_has(app, "41,000.00"))
+        other.place_order(GBP_PAIR, "-0.3", "41500").result(3)
+        other.place_order(EUR_PAIR, "0.25", "39000").result(3)
+        await until(pilot, lambda: ladder_has(app, "39,000.00"))
+        assert app.book.asks == () and len(app.book.bids) == 1
+        assert not ladder_has(app, "41,500.00")
+        watched = {(w["base"], w["counter"]) for w in demo.source.client.watches}
+        assert watched == {(EUR_PAIR.base, EUR_PAIR.counter)}
+
+
+async def test_limit_order_from_the_keyboard(demo) -> None:
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        await pilot.press("b", *"0.25", "tab", *"40000.5", "enter")
+        view = app.query_one(OpenOrdersView)
+        order = await until(pilot, lambda: next(iter(view.orders), None))
+        assert (order.side, order.price, order.remaining) == ("buy", p("40000.50"), q("0.25"))
+        assert order.tonce is not None
+        await until(pilot, lambda: app.book.bids == ((p("40000.50"), q("0.25"), 1),))
+        assert ladder_has(app, "●40,000.50")  # marked as ours
+        assert app.query_one("#quantity", Input).value == ""  # the form was cleared
+
+
+async def test_market_order_shows_the_estimate_and_asks_first(demo, other) -> None:
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
+        await until(pilot, lambda: app.book.asks)
+        await pilot.press("b", "t", *"0.3")
+        preview = app.query_one("#preview")
+        await until(pilot, lambda: "≈ 0.30000000 XBT for 12,300.00 GBP" in str(preview.render()))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.book.asks == ((p("41000"), q("0.5"), 1),)  # nothing sent yet
+        await pilot.press("y")
+        await until(pilot, lambda: app.book.asks == ((p("41000"), q("0.2"), 1),))
+        tape = app.query_one(TradeTape)
+        await until(pilot, lambda: tape.trades)
+        assert (tape.trades[0].price, tape.trades[0].quantity) == (p("41000"), q("0.3"))
+        assert tape.trades[0].aggressor == "buy"
+
+
+async def test_cancel_one_then_cancel_all(demo) -> None:
+    app = demo.app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        for price in ("40000", "39000", "38000"):  # typing them is covered above
+            order = OrderRequest(GBP_PAIR, "buy", quantity=q("0.1"), price=p(price))
+            await asyncio.wrap_future(demo.source.place_order(order))
+        view = app.query_one(OpenOrdersView)
+        await until(pilot, lambda: len(view.orders) == 3)
+        view.focus()
+        await pilot.press("down")
+        selected = view.selected
+        assert selected is not None and selected.price == p("39000")
+        await pilot.press("c")
+        await until(pilot, lambda: [o.price for o in view.orders] == [p("40000"), p("38000")])
+        await until(pilot, lambda: [lv[0] for lv in app.book.bids] == [p("40000"), p("38000")])
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: view.orders == () and app.book == type(app.book)())
+        gbp = next(b for b in demo.source.snapshot(GBP_PAIR).balances or () if b.asset == GBP)
+        assert gbp.reserved == 0 and gbp.available == V2.total_to_wire(GBP_PAIR, "1000000")
+
+
+@pytest.fixture
+def exchange() -> Iterator[ServerThread]:
+    server = ServerThread(traders=False, seed=2)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_login_dialog_shows_the_server_message_then_succeeds(
+    make_dashboard, exchange: ServerThread, env: dict[str, str]
+) -> None:
+    config = Path(env["XDG_CONFIG_HOME"]) / "cfdash" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(f'user_id = 1\ncookie = "{DEMO_COOKIE}"\n')
+    dashboard = make_dashboard(exchange.url)
+    app = dashboard.app
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen)
+        assert screen.query_one("#user-id", Input).value == "1"  # from the settings file
+        assert screen.query_one("#cookie", Input).value == DEMO_COOKIE
+        secret = screen.query_one("#passphrase", Input)
+        assert app.focused is secret
+        await pilot.press(*"wrong", "enter")
+        error = screen.query_one("#error")
+        await until(pilot, lambda: Msg.BAD_SIGNATURE in str(error.render()))
+        assert app.screen is screen and secret.value == ""
+        await pilot.press(*DEMO_PASSPHRASE, "enter")
+        await until(pilot, lambda: app.screen is not screen)
+        await logged_in(pilot)
+        await until(pilot, lambda: app.query_one(BalancesView).balances)
+
+
+async def test_environment_credentials_log_in_without_a_dialog(
+    make_dashboard, exchange: ServerThread, env: dict[str, str]
+) -> None:
+    environ = {
+        **env,
+        "COINFLOOR_USER_ID": "1",
+        "COINFLOOR_COOKIE": DEMO_COOKIE,
+        "COINFLOOR_PASSPHRASE": DEMO_PASSPHRASE,
+    }
+    app = make_dashboard(exchange.url, environ=environ).app
+    async with app.run_test(size=SIZE) as pilot:
+        await logged_in(pilot)
+        assert not isinstance(app.screen, LoginScreen)
+
+
+async def test_read_only_never_authenticates(make_dashboard) -> None:
+    dashboard = make_dashboard("--no-traders", "--read-only")
+    app = dashboard.app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.connected)
+        await pilot.press("b", "C")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen | LoginScreen)
+        assert "read-only" in str(app.query_one("#status").render())
+        assert app.status.user_id is None
+        client = dashboard.source.client
+        assert client.user_id is None and not client.auth_complete
