@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
 
+from .faults import Faults
 from .store import Store
 from .traders import Traders
 from .users import bootstrap
@@ -58,6 +59,25 @@ class _Connection(ServerConnection):
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
         super().data_received(data)
+
+    def send_data(self) -> None:
+        """Write every pending frame with one ``transport.write`` (one syscall for a batch,
+        not one per frame); an empty chunk (EOF) is handled as ``websockets`` does."""
+        chunks: list[bytes] = []
+        for data in self.protocol.data_to_send():
+            if data:
+                chunks.append(data)
+                continue
+            if chunks:
+                self.transport.write(b"".join(chunks))
+                chunks = []
+            if self.transport.can_write_eof():
+                with contextlib.suppress(Exception):
+                    self.transport.write_eof()
+            else:
+                self.transport.close()
+        if chunks:
+            self.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 class _Peer:
@@ -93,9 +113,14 @@ class _Peer:
                 await self.wake.wait()
                 self.wake.clear()
                 while queue:
-                    text = queue.popleft()
-                    self.queued -= len(text)
-                    await ws.send(text)
+                    # everything queued goes out as one batch: one write, one drain
+                    batch = list(queue)
+                    queue.clear()
+                    self.queued -= sum(map(len, batch))
+                    async with ws.send_context():
+                        send_text = ws.protocol.send_text
+                        for text in batch:
+                            send_text(text.encode())
                     ws.last_activity = time.monotonic()
 
     async def drained(self) -> None:
@@ -134,8 +159,10 @@ class ExchangeServer:
         tick_interval: float = 1.0,
         trader_interval: float = 0.1,
         close_timeout: float = 5.0,
+        faults: Faults | None = None,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
+        self.faults = faults  # test-only fault injection (cfdash.server.faults)
         self.config = config
         self.seed = seed
         self.idle_timeout = idle_timeout
@@ -199,6 +226,8 @@ class ExchangeServer:
             for sid in self.traders.start(time.time()):
                 self._local[sid] = self.traders.on_frame
         self._flush()
+        if self.faults is not None:
+            self.faults.attach(self)
         self._server = await serve(
             self._handle,
             host,
@@ -210,6 +239,7 @@ class ExchangeServer:
             ping_interval=None,
             ping_timeout=None,
             close_timeout=self.close_timeout,
+            process_request=self.faults.process_request if self.faults is not None else None,
         )
         sockname = self._server.sockets[0].getsockname()
         self.address = (sockname[0], sockname[1])
@@ -265,6 +295,7 @@ class ExchangeServer:
     async def _handle(self, ws: ServerConnection) -> None:
         assert isinstance(ws, _Connection) and self.core is not None
         core = self.core
+        faults = self.faults
         if self._stopping:
             await ws.close(CLOSE_SHUTDOWN, "server shutting down")
             return
@@ -277,6 +308,11 @@ class ExchangeServer:
             async for message in ws:
                 if self._stopping:
                     continue  # nothing new is accepted once shutdown has begun
+                if faults is not None and isinstance(message, str):
+                    filtered = await faults.filter(self, sid, ws, message)
+                    if filtered is None:
+                        continue
+                    message = filtered
                 if isinstance(message, str):
                     core.receive(sid, message, time.time())
                 else:
