@@ -2,7 +2,16 @@
 
 from cfdash.core.assets import Assets
 
+from .inflight import ClosedOrder, OrderOutcomeUnknown
 from .tonce import TonceClock
 from .wsclient import ClientState, WSClient, gather
 
-__all__ = ["Assets", "ClientState", "TonceClock", "WSClient", "gather"]
+__all__ = [
+    "Assets",
+    "ClientState",
+    "ClosedOrder",
+    "OrderOutcomeUnknown",
+    "TonceClock",
+    "WSClient",
+    "gather",
+]

@@ -10,8 +10,9 @@ same handler signatures, lazy connection and lazy authentication. On top of that
 * one event thread per connection reads frames, decodes each once, settles reply futures by tag,
   applies notices and replies to local views (``cfdash.core.views.Views``) and then calls
   ``msg_handler`` with the frame's original text;
-* keep-alive pings, dead-connection detection, and optional reconnection with backoff,
-  re-authentication and re-subscription;
+* keep-alive pings, a silence watchdog, and optional reconnection with backoff,
+  re-authentication, re-subscription and settlement of the orders in flight (see
+  ``cfdash.client.inflight`` for the policy);
 * ``place_order``/``cancel_order``/``watch``... taking ``Decimal`` amounts, automatic tonces.
 
 Errors the seed reported through ``err_handler`` still go there; without an ``err_handler`` they
@@ -31,7 +32,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
 from typing import Any, Literal
@@ -40,15 +41,23 @@ import websocket
 
 from cfdash.core.assets import V2, Pair, Scales, asset_code, parse_pair
 from cfdash.core.auth import PrivateKey, authenticate_command, decode_nonce, derive_private_key
-from cfdash.core.errors import CoinfloorError, ProtocolError, ValidationError
+from cfdash.core.errors import (
+    CoinfloorError,
+    ProtocolError,
+    TonceOutOfSequenceError,
+    ValidationError,
+)
+from cfdash.core.messages import PlacedOrder
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
 from .backoff import Backoff
+from .guard import VIEW_NOTICES, notice_problem
+from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
 from .tonce import TonceClock
 
-__all__ = ["ClientState", "WSClient"]
+__all__ = ["ClientState", "ClosedOrder", "OrderOutcomeUnknown", "WSClient"]
 
 log = logging.getLogger("cfdash.client")
 
@@ -93,6 +102,7 @@ class _Connection:
         "opened_at",
         "pending",
         "ping_sent",
+        "ready",
         "restore",
         "stopping",
         "welcome",
@@ -108,6 +118,8 @@ class _Connection:
         self.auth_future: Future[Any] | None = None
         self.authenticated = False
         self.restore = restore
+        self.ready = not restore
+        """Open to other threads' commands: a reconnection first restores (and settles orders)."""
         self.closed = False
         self.stopping = False
         self.dead_reason: str | None = None
@@ -128,10 +140,16 @@ def _failed(exc: BaseException) -> Future[Any]:
 def _settle(future: Future[Any], result: Any = None, exc: BaseException | None = None) -> None:
     if future.done():
         return
-    if exc is None:
-        future.set_result(result)
-    else:
-        future.set_exception(exc)
+    with contextlib.suppress(InvalidStateError):  # settled by another thread meanwhile
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+
+
+def _field(item: Any, name: str) -> Any:
+    """``item[name]`` for a mapping (fallback replies), else ``item.name`` (typed ones)."""
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
 def gather(futures: Iterable[Future[Any]]) -> Future[tuple[Any, ...]]:
@@ -170,15 +188,23 @@ class WSClient:
 
     Options beyond the seed's (keyword-only):
 
-    * ``reconnect``: reconnect after a dropped connection (backoff with full jitter: first retry
-      at once, cap ``backoff_cap`` s; reset after ``stable_after`` s connected), then
-      re-authenticate with the new nonce, re-subscribe every watch and reload the views.
+    * ``reconnect``: reconnect after any drop (server restart, network loss, missed pong,
+      silence) and when the first connection fails: backoff with full jitter (first retry at
+      once, then up to ``backoff_base * 2**n``, capped at ``backoff_cap`` s; reset after
+      ``stable_after`` s connected), then re-authenticate with the new nonce, re-subscribe every
+      watch, rebuild each book from its new snapshot, reload balances and open orders, and
+      settle the orders whose PlaceOrder reply was lost (``cfdash.client.inflight``).
+      ``max_attempts`` bounds the consecutive attempts without a stable connection (None: for
+      ever). While it waits, ``state`` is ``"reconnecting"`` and ``reconnect_at`` /
+      ``next_retry_in`` / ``reconnect_attempts`` tell when and how often.
     * ``scales``: the scale table for ``Decimal`` conversions and validation (default V2).
     * ``views``: keep local views (order books, tickers, trades, own orders, balances) fed by
       the event thread. Read them under ``client.lock`` from other threads.
     * ``ping_interval``: keep-alive ping period (s). A connection with no pong within
-      ``socket_timeout`` of a ping, or no frame for ``ping_interval + socket_timeout``, is dead:
-      it is closed, reported, and its pending futures fail with ``ConnectionError``.
+      ``socket_timeout`` of a ping, or no frame at all for ``silence_timeout`` (default
+      ``ping_interval + socket_timeout``), is dead: it is aborted, reported, and its pending
+      futures fail with ``ConnectionError`` (orders in flight are settled instead when
+      reconnecting).
     * ``change_handler(client, changed)``: called on the event thread with the names of the
       views a frame changed (``"book:XBT:GBP"``, ``"orders"``, ``"balances"`` ...).
     """
@@ -204,6 +230,8 @@ class WSClient:
         backoff_cap: float = 30.0,
         stable_after: float = 30.0,
         tonce_clock: TonceClock | None = None,
+        max_attempts: int | None = None,
+        silence_timeout: float | None = None,
     ) -> None:
         self.url = url
         self.msg_handler = msg_handler
@@ -219,6 +247,8 @@ class WSClient:
         self.ping_interval = ping_interval
         self.change_handler = change_handler
         self.stable_after = stable_after
+        self.max_attempts = max_attempts
+        self.silence_timeout = silence_timeout
         self.tonces = tonce_clock or TONCES
         self.user_id: int | None = None
         self.cookie: str | None = None
@@ -239,6 +269,11 @@ class WSClient:
         self._stopping = False
         self._stop_event = threading.Event()
         self._backoff = Backoff(backoff_base, backoff_cap)
+        self._attempts = 0  # reconnection attempts since the last stable connection
+        self._ever_connected = False
+        self._retry_at: float | None = None  # monotonic time of the next attempt
+        self._orders = InFlightOrders()
+        self._unknown_notices: set[str] = set()
         self._latency: float | None = None
         self._ping_seq = itertools.count(1)
 
@@ -400,6 +435,13 @@ class WSClient:
         exactly with the client's scales (``ConversionError`` otherwise). A tonce is always
         added (automatic unless given) and the order registered with the own-orders view before
         it is sent, so fills that overtake the reply are recognised.
+
+        The future resolves to ``PlacedOrder`` (limit) or ``MarketResult`` (market), or fails
+        with the reply's ``CoinfloorError``. If the connection dies before the reply: with
+        ``reconnect=True`` the outcome is settled by tonce on the next connection (found open:
+        ``PlacedOrder``; placed but no longer open: ``ClosedOrder``; never placed: re-sent once,
+        same tonce, and its reply settles it); otherwise it fails with ``OrderOutcomeUnknown``.
+        See ``cfdash.client.inflight`` for the policy and its limits.
         """
         p = parse_pair(pair)
         command: dict[str, Any] = {"method": "PlaceOrder", "base": p.base, "counter": p.counter}
@@ -500,6 +542,28 @@ class WSClient:
         return self._state
 
     @property
+    def reconnect_attempts(self) -> int:
+        """Reconnection attempts since the last stable connection."""
+        return self._attempts
+
+    @property
+    def next_retry_in(self) -> float | None:
+        """Seconds until the next reconnection attempt (None unless waiting for one)."""
+        at = self._retry_at
+        return None if at is None else max(0.0, at - time.monotonic())
+
+    @property
+    def reconnect_at(self) -> float | None:
+        """When (``time.time()``) the next reconnection attempt is due, or None."""
+        wait = self.next_retry_in
+        return None if wait is None else time.time() + wait
+
+    @property
+    def orders_in_flight(self) -> int:
+        """PlaceOrders whose reply was lost with a connection and that are not settled yet."""
+        return self._orders.orphans
+
+    @property
     def latency(self) -> float | None:
         """The round trip of the last answered keep-alive ping, in seconds."""
         return self._latency
@@ -544,18 +608,26 @@ class WSClient:
         text = json.dumps(command)
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
+        tonce = command.get("tonce") if method == "PlaceOrder" else None
         with self._cond:
-            if conn.closed:
+            closed = conn.closed
+            # Not sent: a reconnection may still place it.
+            kept = closed and bool(tonce and tag) and self._keep_orphan(tonce, future, command)
+            if not closed:
+                if tonce and tag:
+                    self._orders.track(tonce, future)
+                if tag:
+                    conn.pending[tag] = (future, command)
+                if method in _WATCHES:
+                    key = (method, command["base"], command["counter"])
+                    if command.get("watch", True):
+                        self._watches[key] = {k: v for k, v in command.items() if k != "tag"}
+                    else:
+                        self._watches.pop(key, None)
+        if closed:
+            if not kept:  # never sent: a plain failure
                 future.set_exception(ConnectionError(f"Connection to {self.url} is closed"))
-                return future
-            if tag:
-                conn.pending[tag] = (future, command)
-            if method in _WATCHES:
-                key = (method, command["base"], command["counter"])
-                if command.get("watch", True):
-                    self._watches[key] = {k: v for k, v in command.items() if k != "tag"}
-                else:
-                    self._watches.pop(key, None)
+            return future
         views = self._views
         if views is not None and method in _VIEW_METHODS:
             with self.lock:
@@ -565,11 +637,12 @@ class WSClient:
         try:
             conn.ws.send(text)
         except Exception as exc:
+            conn.ws.abort()
+            if tonce and tag:
+                return future  # partly sent, perhaps: settled when the reader notices (_lost)
             with self._cond:
                 conn.pending.pop(tag, None)
-            error = ConnectionError(f"Connection to {self.url} failed: {exc}")
-            future.set_exception(error)
-            conn.ws.abort()
+            _settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {exc}"))
             if threading.current_thread() is not self._event_thread:
                 self._fail(exc)
             return future
@@ -609,28 +682,43 @@ class WSClient:
 
     # -- connecting ------------------------------------------------------------------------
 
-    def _smart_connect(self) -> _Connection | None:
-        """The open connection, opening one if needed (bounded by ``socket_timeout``)."""
+    def _usable(self) -> _Connection | None:
         conn = self._conn
-        if conn is not None and not conn.closed:
+        return conn if conn is not None and not conn.closed and conn.ready else None
+
+    def _smart_connect(self) -> _Connection | None:
+        """The open connection, opening one if needed (bounded by ``socket_timeout``).
+
+        A reconnected connection is handed out once restored (re-authenticated, orders in
+        flight settled), so that no command overtakes the settlement. While reconnecting after
+        a drop (usually a blip) a command waits up to ``socket_timeout`` for the new
+        connection; a client that has never connected fails at once (and keeps retrying in
+        the background with ``reconnect=True``).
+        """
+        conn = self._conn
+        on_events = threading.current_thread() is self._event_thread
+        if conn is not None and not conn.closed and (conn.ready or on_events):
             return conn
-        if self._state == "reconnecting":
-            if threading.current_thread() is self._event_thread:
-                self._fail("not connected (reconnecting)")  # e.g. a send from close_handler
+        if (conn is not None and not conn.closed) or self._state == "reconnecting":
+            if on_events or not self._ever_connected:  # e.g. a send from close_handler
+                self._fail("not connected (reconnecting)")
                 return None
             with self._cond:
                 self._cond.wait_for(
                     lambda: (
-                        (self._conn is not None and not self._conn.closed)
-                        or self._state != "reconnecting"
+                        self._usable() is not None
+                        or (self._conn is None and self._state != "reconnecting")
                     ),
                     self.socket_timeout,
                 )
-                conn = self._conn
-            if conn is not None and not conn.closed:
+                conn = self._usable()
+                busy = None
+                if conn is None and (self._conn is not None or self._state == "reconnecting"):
+                    busy = "restoring" if self._conn is not None else "reconnecting"
+            if conn is not None:
                 return conn
-            if self._state == "reconnecting":
-                self._fail("not connected (reconnecting)")
+            if busy is not None:
+                self._fail(f"not connected ({busy})")
                 return None
         if not self._connect_lock.acquire(timeout=self.socket_timeout * 2):
             self._fail("timed out waiting for another thread to connect")
@@ -645,17 +733,24 @@ class WSClient:
             try:
                 conn = self._open(restore=False)
             except Exception as exc:
-                self._set_state("disconnected")
+                if self.reconnect:  # keep trying in the background
+                    self._set_state("reconnecting")
+                    self._start_events(None)
+                else:
+                    self._set_state("disconnected")
                 self._fail(exc)
                 return None
-            thread = threading.Thread(
-                target=self._run, args=(conn,), name="cfdash-client-events", daemon=True
-            )
-            self._event_thread = thread
-            thread.start()
+            self._start_events(conn)
             return conn
         finally:
             self._connect_lock.release()
+
+    def _start_events(self, conn: _Connection | None) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(conn,), name="cfdash-client-events", daemon=True
+        )
+        self._event_thread = thread
+        thread.start()
 
     def _open(self, restore: bool) -> _Connection:
         """Connect a new WebSocket and make it the current connection."""
@@ -672,6 +767,7 @@ class WSClient:
         ws.settimeout(None)  # the keep-alive thread detects dead connections
         conn = _Connection(ws, restore)
         with self._cond:
+            self._ever_connected = True
             self._conn = conn
             self._state = "connected"
             self._cond.notify_all()
@@ -686,11 +782,19 @@ class WSClient:
             self._state = state
             self._cond.notify_all()
 
+    def _mark_ready(self, conn: _Connection) -> None:
+        with self._cond:
+            conn.ready = True
+            self._cond.notify_all()
+
     # -- the event thread ------------------------------------------------------------------
 
-    def _run(self, conn: _Connection) -> None:
-        """The event thread: read frames until the connection ends; reconnect if asked."""
-        current: _Connection | None = conn
+    def _run(self, conn: _Connection | None) -> None:
+        """The event thread: read frames until the connection ends; reconnect if asked.
+
+        ``conn`` is None when the first connection failed and ``reconnect`` is on.
+        """
+        current = conn if conn is not None else self._reconnect_loop()
         while current is not None:
             self._call(self.open_handler)
             reason, status, close_reason = self._read(current)
@@ -707,7 +811,12 @@ class WSClient:
                 opcode, frame = recv(True)
                 conn.last_rx = monotonic()
                 if opcode == _OP_TEXT:
-                    on_text(conn, frame.data.decode("utf-8"))
+                    try:
+                        text = frame.data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self._report(ProtocolError("The frame is not valid UTF-8."))
+                        continue
+                    on_text(conn, text)
                 elif opcode == _OP_PONG:
                     sent = conn.ping_sent
                     if sent is not None:
@@ -730,28 +839,22 @@ class WSClient:
             return (str(exc) or type(exc).__name__), None, None
 
     def _on_text(self, conn: _Connection, text: str) -> None:
-        """Handle one text frame: decode once, settle or route, then ``msg_handler``."""
+        """Handle one text frame: decode once, settle or route, then ``msg_handler``.
+
+        A frame that cannot be used (not JSON, a notice with missing or mistyped fields, a
+        reply nobody waits for) is reported and skipped; the views never see it.
+        """
         try:
             message = decode_frame(text)
         except (ProtocolError, ValueError) as exc:
             self._report(exc)
             message = None
         if message is not None:
-            notice = message.get("notice")
-            if notice is not None:
-                if notice == "Welcome":
-                    self._welcome(conn, message)
-                elif self._views is not None:
-                    with self.lock:
-                        changed = self._views.route(message)
-                    if changed and self.change_handler is not None:
-                        self._call(self.change_handler, changed)
-            else:
-                tag = message.get("tag")
-                if tag:
-                    entry = conn.pending.pop(tag, None)
-                    if entry is not None:
-                        self._reply(entry[0], entry[1], message)
+            try:
+                self._dispatch(conn, message)
+            except Exception as exc:  # nothing above should raise: never let a frame kill us
+                log.debug("frame handling failed", exc_info=True)
+                self._report(ProtocolError(f"frame skipped: {exc!r}"))
         handler = self.msg_handler
         if handler is not None:
             try:
@@ -759,27 +862,71 @@ class WSClient:
             except Exception as exc:
                 self._report(exc)
 
+    def _dispatch(self, conn: _Connection, message: dict[str, Any]) -> None:
+        notice = message.get("notice")
+        if notice is not None:
+            if notice == "Welcome":
+                self._welcome(conn, message)
+            elif notice.__class__ is not str:
+                self._report(ProtocolError(f"notice name {repr(notice)[:40]} is not a string"))
+            elif notice not in VIEW_NOTICES:  # a newer server's, perhaps: not an error
+                if notice not in self._unknown_notices and len(self._unknown_notices) < 100:
+                    self._unknown_notices.add(notice)
+                    log.warning("skipping unknown notice %r", notice[:40])
+            elif (problem := notice_problem(message)) is not None:
+                self._report(ProtocolError(problem))
+            else:
+                self._orders.note(message)
+                if self._views is not None:
+                    with self.lock:
+                        changed = self._views.route(message)
+                    if changed and self.change_handler is not None:
+                        self._call(self.change_handler, changed)
+            return
+        tag = message.get("tag")
+        if tag:
+            entry = conn.pending.pop(tag, None) if tag.__class__ is int else None
+            if entry is not None:
+                self._reply(entry[0], entry[1], message)
+            else:
+                self._report(ProtocolError(f"reply with unexpected tag {repr(tag)[:40]}"))
+        elif "error_code" not in message:
+            self._report(ProtocolError("frame is neither a reply nor a notice"))
+
     def _reply(self, future: Future[Any], command: dict[str, Any], reply: dict[str, Any]) -> None:
         method = command["method"]
+        try:
+            result = parse_reply(method, reply)
+            exc: BaseException | None = None
+        except (CoinfloorError, ProtocolError) as error:
+            exc = error
+        except Exception as error:  # a malformed reply the parser did not expect
+            exc = ProtocolError(f"bad {method} reply: {error!r}")
+        malformed = isinstance(exc, ProtocolError)
+        if malformed:
+            self._report(exc)
         views = self._views
-        if views is not None and method in _VIEW_METHODS:
-            with self.lock:
-                changed = apply_reply(views, command, reply)
+        # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
+        if views is not None and method in _VIEW_METHODS and (not malformed or method in _WATCHES):
+            loaded = {"error_code": 8} if malformed else reply
+            try:
+                with self.lock:
+                    changed = apply_reply(views, command, loaded)
+            except Exception as error:
+                self._report(ProtocolError(f"{method} reply not loaded: {error!r}"))
+                changed = frozenset()
             if changed and self.change_handler is not None:
                 self._call(self.change_handler, changed)
-        if method in _WATCHES and reply.get("error_code") not in (0, 2, None):
+        code = 8 if malformed else reply.get("error_code")
+        if method in _WATCHES and code not in (0, 2, None):
             with self._cond:
                 key = (method, command["base"], command["counter"])
                 if self._watches.get(key, {}).get("watch", True) and command.get("watch", True):
                     self._watches.pop(key, None)
-        try:
-            result = parse_reply(method, reply)
-        except (CoinfloorError, ProtocolError) as exc:
-            _settle(future, exc=exc)
-        except Exception as exc:  # a malformed reply the parser did not expect
-            _settle(future, exc=ProtocolError(f"bad {method} reply: {exc!r}"))
-        else:
+        if exc is None:
             _settle(future, result)
+        else:
+            _settle(future, exc=exc)
 
     def _welcome(self, conn: _Connection, message: Mapping[str, Any]) -> None:
         if conn.nonce is not None:
@@ -795,25 +942,126 @@ class WSClient:
             self._restore(conn)
 
     def _restore(self, conn: _Connection) -> None:
-        """After a reconnection: re-authenticate, re-subscribe, reload (all pipelined)."""
+        """After a reconnection: re-authenticate, reload, re-subscribe (all pipelined), then
+        settle the orders in flight once the open orders are known."""
+        orders: Future[Any] | None = None
         try:
-            if self._was_authenticated and self._key is not None:
+            # Orders in flight imply an authenticated session (its reply may have been lost).
+            if (self._was_authenticated or self._orders) and self._key is not None:
                 with self._auth_lock:
-                    self._start_auth(conn, report=True)
+                    if conn.auth_future is None:
+                        self._start_auth(conn, report=True)
                 if self._views is not None:
                     self._send_on(conn, {"method": "GetBalances"})
-                    self._send_on(conn, {"method": "GetOrders"})
+                if self._views is not None or self._orders:
+                    orders = self._send_on(conn, {"method": "GetOrders"})
             with self._cond:
                 watches = list(self._watches.values())
             for command in watches:
                 self._send_on(conn, command)
         except Exception as exc:  # the new connection failed already: _read will notice
             self._report(exc)
+            return
+        if orders is not None and self._orders:
+            orders.add_done_callback(lambda f: self._settle_orders(conn, f))
+            return
+        if self._orders:  # no credentials to look them up with
+            self._fail_orphans("no credentials to settle it with")
+        self._mark_ready(conn)
+
+    def _settle_orders(self, conn: _Connection, orders: Future[Any]) -> None:
+        """The open orders are known: settle each order in flight (see ``inflight``)."""
+        exc = orders.exception()
+        if exc is not None:
+            if not conn.closed and not isinstance(exc, ConnectionError):
+                # Most likely the re-authentication failed: try again on a new connection.
+                conn.dead_reason = f"cannot settle the orders in flight: {exc}"
+                conn.ws.abort()
+            return
+        open_orders = {_field(o, "tonce"): o for o in orders.result()}
+        for tonce, future, command in self._orders.take_orphans():
+            if future.done():
+                continue
+            order = open_orders.get(tonce)
+            if order is not None:
+                log.info("order with tonce %d was placed: it is open", tonce)
+                placed = PlacedOrder(_field(order, "id"), _field(order, "time"), {})
+                _settle(future, placed)
+                continue
+            seen, order_id = self._orders.seen(tonce)
+            if seen:
+                log.info("order with tonce %d was placed and has closed", tonce)
+                self._forget_in_flight(tonce)
+                _settle(future, ClosedOrder(tonce, order_id))
+                continue
+            log.info("re-sending the order with tonce %d", tonce)
+            resent = self._send_on(conn, command)
+            resent.add_done_callback(lambda f, t=tonce, o=future: self._resent(conn, t, o, f))
+        self._mark_ready(conn)
+
+    def _resent(
+        self, conn: _Connection, tonce: int, outer: Future[Any], inner: Future[Any]
+    ) -> None:
+        """The reply to a re-sent PlaceOrder settles the caller's future."""
+        exc = inner.exception()
+        if not isinstance(exc, TonceOutOfSequenceError):
+            _settle(outer, None if exc else inner.result(), exc)
+            return
+        # Already placed (its tonce is used) and, as GetOrders said, not open. Check once more
+        # in case it was placed on the old connection after that GetOrders.
+        try:
+            check = self._send_on(conn, {"method": "GetOrders"})
+        except Exception:
+            _settle(outer, ClosedOrder(tonce, resent=True))
+            return
+
+        def checked(f: Future[Any]) -> None:
+            found = None
+            if f.exception() is None:
+                found = next((o for o in f.result() if _field(o, "tonce") == tonce), None)
+            if found is not None:
+                _settle(outer, PlacedOrder(_field(found, "id"), _field(found, "time"), {}))
+            else:
+                _settle(outer, ClosedOrder(tonce, self._orders.seen(tonce)[1], resent=True))
+
+        check.add_done_callback(checked)
+
+    def _forget_in_flight(self, tonce: int) -> None:
+        """Drop a settled order's in-flight entry from the own-orders view."""
+        views = self._views
+        if views is not None:
+            with self.lock:
+                changed = views.own.failed(tonce)
+            if changed and self.change_handler is not None:
+                self._call(self.change_handler, {OwnOrders.name})
+
+    def _unknown(self, tonce: int, why: str | None) -> OrderOutcomeUnknown:
+        return OrderOutcomeUnknown(
+            f"Connection to {self.url} lost before the reply to PlaceOrder (tonce {tonce}): "
+            f"{why or 'closed'}; the order may or may not have been placed",
+            tonce,
+        )
+
+    def _keep_orphan(self, tonce: int, future: Future[Any], command: Mapping[str, Any]) -> bool:
+        """Keep a PlaceOrder whose reply the connection took with it, to settle it after
+        reconnecting; False when the client will not reconnect. Call under ``_cond`` (every
+        move to "disconnected" is followed by ``_fail_orphans``)."""
+        if self.reconnect and not self._stopping and self._state != "disconnected":
+            self._orders.orphan(tonce, future, command)
+            return True
+        return False
+
+    def _outcome_unknown(self, tonce: int, future: Future[Any], why: str | None) -> None:
+        self._forget_in_flight(tonce)
+        _settle(future, exc=self._unknown(tonce, why))
 
     def _lost(
         self, conn: _Connection, reason: str | None, status: int | None, close_reason: str | None
     ) -> None:
-        """The connection ended: fail its futures, reset the views, report, ``close_handler``."""
+        """The connection ended: fail its futures, reset the views, report, ``close_handler``.
+
+        PlaceOrders with a tonce are kept for settlement when reconnecting.
+        """
         reconnecting = self._will_reconnect(conn)
         with self._cond:
             conn.closed = True
@@ -823,12 +1071,23 @@ class WSClient:
             self._state = "reconnecting" if reconnecting else "disconnected"
             if not reconnecting:
                 self._watches.clear()
+            failed, unknown = [], []
+            for future, command in pending.values():
+                tonce = command.get("tonce") if command["method"] == "PlaceOrder" else None
+                if not tonce:
+                    failed.append(future)
+                elif not self._keep_orphan(tonce, future, command):
+                    unknown.append((tonce, future))
             self._cond.notify_all()
         conn.done.set()
         conn.ws.shutdown()
         error = ConnectionError(f"Connection to {self.url} lost: {reason or 'closed'}")
-        for future, _ in pending.values():
+        for future in failed:
             _settle(future, exc=error)
+        for tonce, future in unknown:
+            self._outcome_unknown(tonce, future, reason)
+        if not reconnecting:
+            self._fail_orphans(reason)
         views = self._views
         if views is not None:
             with self.lock:
@@ -842,41 +1101,75 @@ class WSClient:
             self._report(reason)
         if time.monotonic() - conn.opened_at >= self.stable_after:
             self._backoff.reset()
+            self._attempts = 0
         self._call(self.close_handler, status, close_reason)
+
+    def _fail_orphans(self, why: str | None) -> None:
+        for tonce, future, _ in self._orders.take_orphans():
+            self._outcome_unknown(tonce, future, why)
 
     def _will_reconnect(self, conn: _Connection) -> bool:
         return self.reconnect and not self._stopping and not conn.stopping
 
     def _reconnect_loop(self) -> _Connection | None:
-        """Open a new connection with backoff; None once stopped."""
+        """Open a new connection with backoff; None once stopped or out of attempts."""
         stop = self._stop_event
+        why = "stopped"
         while not stop.is_set():
-            delay = self._backoff.next_delay()
-            if delay and stop.wait(delay):
+            if self.max_attempts is not None and self._attempts >= self.max_attempts:
+                why = f"gave up reconnecting after {self._attempts} attempts"
+                self._report(why)
                 break
-            with self._connect_lock:
+            delay = self._backoff.next_delay()
+            self._attempts += 1
+            with self._cond:
+                self._retry_at = time.monotonic() + delay
+                self._cond.notify_all()
+            if delay:
+                log.info("reconnecting to %s in %.2f s", self.url, delay)
+                if stop.wait(delay):
+                    break
+            with self._cond:
+                self._retry_at = None
+            if not self._connect_lock.acquire(timeout=self.socket_timeout * 2):
+                continue
+            try:
                 if stop.is_set():
                     break
                 try:
                     return self._open(restore=True)
                 except Exception as exc:
                     log.info("reconnecting to %s failed: %s", self.url, exc)
-        self._set_state("disconnected")
+            finally:
+                self._connect_lock.release()
+        with self._cond:
+            self._retry_at = None
+            self._state = "disconnected"
+            self._watches.clear()
+            self._cond.notify_all()
+        self._fail_orphans(why)
+        views = self._views
+        if views is not None:
+            with self.lock:
+                for key in list(views.pairs):
+                    views.close_book(key)
+                    views.close_ticker(key)
         return None
 
     def _keepalive(self, conn: _Connection) -> None:
         """Ping every ``ping_interval``; abort the connection when it has gone silent."""
         interval = self.ping_interval
         timeout = self.socket_timeout
-        tick = max(0.02, min(interval, timeout) / 4)
+        silence = self.silence_timeout or interval + timeout
+        tick = max(0.02, min(interval, timeout, silence) / 4)
         while not conn.done.wait(tick):
             now = time.monotonic()
             sent = conn.ping_sent
             dead = None
             if sent is not None and now - sent > timeout and conn.last_rx < sent:
                 dead = f"no pong within {timeout} s"
-            elif now - conn.last_rx > interval + timeout:
-                dead = f"nothing received for {interval + timeout} s"
+            elif now - conn.last_rx > silence:
+                dead = f"nothing received for {silence} s"
             if dead is not None:
                 conn.dead_reason = dead
                 conn.ws.abort()

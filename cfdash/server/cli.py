@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 from .app import ExchangeServer
+from .faults import ENV_VAR, Faults
 from .store import Store, default_path
 from .traders import trader_ids
 from .users import add_funded_user
@@ -36,6 +38,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="add (or re-key) a user before serving; the passphrase is read from the terminal",
     )
     parser.add_argument("--cookie", help="login cookie of the user added with --add-user")
+    # Test-only fault injection (also CFDASH_TEST_FAULTS=1): hidden from --help.
+    parser.add_argument("--test-faults", action="store_true", help=argparse.SUPPRESS)
 
 
 def _read_passphrase(user_id: int) -> str:
@@ -66,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # StoreError, sqlite3.DatabaseError, OSError
         print(f"cfdash serve: cannot open {db}: {exc}", file=sys.stderr)
         return 1
-    server = ExchangeServer(store, seed=args.seed, traders=args.traders)
+    faults = None
+    if getattr(args, "test_faults", False) or os.environ.get(ENV_VAR) == "1":
+        faults = Faults()
+        print("cfdash serve: TEST FAULT INJECTION ENABLED", file=sys.stderr)
+    server = ExchangeServer(store, seed=args.seed, traders=args.traders, faults=faults)
     try:
         core = server.open()
     except Exception as exc:

@@ -1,0 +1,128 @@
+"""Malformed or unexpected frames are reported and skipped; the views stay consistent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from cfdash.core.errors import ProtocolError
+
+from .scripted_server import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session
+
+PAIR = {"base": XBT, "counter": USD}
+
+
+def opened(order_id: int, quantity: int, price: int, **extra: Any) -> dict[str, Any]:
+    return {"notice": "OrderOpened", "id": order_id, **PAIR, "quantity": quantity} | {
+        "price": price,
+        "time": 5,
+        **extra,
+    }
+
+
+def test_malformed_notices_never_reach_a_buffering_book(
+    server: ScriptedServer, make_client
+) -> None:
+    """Notices that arrive before the snapshot are buffered and replayed into the book: a bad
+    one must be dropped before it gets there, or the replay would fail half-way."""
+    release = asyncio.Event()
+
+    async def slow_snapshot(session: Session, command: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()
+        return {"orders": list(server.book_orders)}
+
+    server.handlers["WatchOrders"] = slow_snapshot
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e))
+    future = client.WatchOrders(**PAIR, watch=True)
+    session = server.session()
+    server.wait_received("WatchOrders")
+    session.push(opened(50, 1000, 4050000))
+    session.push({"notice": "OrderOpened", "id": 51, **PAIR, "quantity": 5})  # no price
+    session.push(opened(52, -7, "4060000"))  # a string price
+    session.push({"notice": "OrderClosed", "id": 9999, **PAIR, "quantity": 0, "price": 1})
+    server.loop.call_soon_threadsafe(release.set)
+    future.result(3)
+    book = client.book("XBT:USD")
+    assert book is not None and book.synced
+    assert book.as_orders() == {
+        1: (100000000, 4000000),
+        2: (-50000000, 4100000),
+        50: (1000, 4050000),
+    }
+    assert [type(e) for e in errors] == [ProtocolError, ProtocolError]
+    assert "'price'" in str(errors[0]) and "'price'" in str(errors[1])
+
+
+def test_malformed_snapshot_drops_the_watch(server: ScriptedServer, make_client) -> None:
+    server.handlers["WatchOrders"] = lambda s, c: {"orders": [{"id": 1, "quantity": 5}]}
+    errors: list[object] = []
+    client = make_client(reconnect=True, err_handler=lambda c, e: errors.append(e))
+    with pytest.raises(ProtocolError):
+        client.WatchOrders(**PAIR, watch=True).result(3)
+    assert client.book("XBT:USD") is None  # not a half-loaded book
+    assert client.watches == []  # and not re-subscribed after a reconnection
+    assert len(errors) == 1 and isinstance(errors[0], ProtocolError)
+    client.WatchTicker(**PAIR, watch=True).result(3)  # the client carries on
+
+
+def test_malformed_orders_reply_leaves_the_views_alone(server: ScriptedServer, make_client) -> None:
+    replies = iter(
+        [
+            {"orders": [{"id": 8, "tonce": None, **PAIR, "quantity": 5, "price": 9, "time": 1}]},
+            {"orders": [{"id": 9, **PAIR}]},  # no quantity, price, time
+        ]
+    )
+    server.handlers["GetOrders"] = lambda s, c: next(replies)
+    client = make_client(err_handler=lambda c, e: None)
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    client.GetOrders().result(3)
+    with pytest.raises(ProtocolError):
+        client.GetOrders().result(3)
+    own = client.own_orders
+    assert own is not None and [o.id for o in own.open_orders()] == [8]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json at all",
+        "[]",
+        json.dumps({"notice": ["a", "list"]}),
+        json.dumps({"notice": "BalanceChanged", "asset": XBT, "balance": True}),
+        json.dumps({"tag": "x", "error_code": 0}),
+        json.dumps({"tag": 4242, "error_code": 0}),
+        json.dumps({"tag": [1], "error_code": 0}),
+        json.dumps({"neither": "reply nor notice"}),
+    ],
+)
+def test_bad_frame_is_reported_and_skipped(server: ScriptedServer, make_client, frame: str) -> None:
+    errors: list[object] = []
+    texts: list[str] = []
+    client = make_client(
+        err_handler=lambda c, e: errors.append(e), msg_handler=lambda c, t: texts.append(t)
+    )
+    client.watch("XBT:USD").result(3)
+    server.session().push_text(frame)
+    server.wait_for(lambda: frame in texts)  # msg_handler still sees every frame (seed)
+    assert len(errors) == 1 and isinstance(errors[0], ProtocolError)
+    assert client.state == "connected" and len(server.sessions) == 1  # not dropped
+    server.session().push(opened(60, 10, 4000000))  # and still applying notices
+    server.wait_for(lambda: 60 in client.book("XBT:USD").as_orders())
+
+
+def test_unknown_notice_is_logged_once(server: ScriptedServer, make_client, caplog) -> None:
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e))
+    client.WatchTicker(**PAIR, watch=True).result(3)
+    with caplog.at_level("WARNING", logger="cfdash.client"):
+        for _ in range(3):
+            server.session().push({"notice": "FutureThing", "x": 1})
+        server.session().push({"notice": "TickerChanged", **PAIR, "last": 4100000})
+        server.wait_for(lambda: client.ticker("XBT:USD").last == 4100000)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["skipping unknown notice 'FutureThing'"]
+    assert errors == []

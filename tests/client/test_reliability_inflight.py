@@ -1,0 +1,133 @@
+"""Settling an order whose PlaceOrder reply was lost, against a scripted server."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cfdash.client import ClosedOrder
+from cfdash.core.errors import InsufficientFundsError, Msg
+from cfdash.core.messages import PlacedOrder
+
+from .scripted_server import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session, error
+
+PAIR = {"base": XBT, "counter": USD}
+
+
+def order_notices(command: dict[str, Any], order_id: int, closed: bool) -> list[dict[str, Any]]:
+    """What the owner of a limit bid sees when it opens (and, if ``closed``, fills)."""
+    tonce, quantity, price = command["tonce"], command["quantity"], command["price"]
+    notices = [
+        {"notice": "OrderOpened", "id": order_id, "tonce": tonce, **PAIR}
+        | {"quantity": quantity, "price": price, "time": 10}
+    ]
+    if closed:
+        notices.append(
+            {"notice": "OrdersMatched", "bid": order_id, "bid_tonce": tonce, "ask": 3, **PAIR}
+            | {"quantity": quantity, "price": price, "total": 1, "bid_rem": 0, "ask_rem": 0}
+            | {"time": 11}
+        )
+        notices.append(
+            {"notice": "OrderClosed", "id": order_id, "tonce": tonce, **PAIR}
+            | {"quantity": 0, "price": price}
+        )
+    return notices
+
+
+def lose_reply(notify: bool, closed: bool, open_orders: list[dict[str, Any]]):
+    """A PlaceOrder handler for the first session: maybe notices, then a drop, no reply."""
+
+    async def place(session: Session, command: dict[str, Any]) -> None:
+        if session is session.server.sessions[0]:
+            if notify:
+                for notice in order_notices(command, 77, closed):
+                    await session.ws.send(json.dumps(notice))
+                    if not closed:
+                        open_orders.append(
+                            {k: notice[k] for k in ("id", "tonce", "quantity", "price", "time")}
+                            | PAIR
+                        )
+            session.ws.transport.abort()
+            return None
+        return {"id": 78, "time": 12}
+
+    return place
+
+
+def connected_client(make_client) -> Any:
+    client = make_client(reconnect=True, backoff_base=0.05, err_handler=lambda c, e: None)
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    client.authenticate()
+    return client
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_order_seen_in_notices_is_settled_without_resending(
+    server: ScriptedServer, make_client, closed: bool
+) -> None:
+    open_orders: list[dict[str, Any]] = []
+    server.handlers["PlaceOrder"] = lose_reply(True, closed, open_orders)
+    server.handlers["GetOrders"] = lambda s, c: {"orders": list(open_orders)}
+    client = connected_client(make_client)
+    result = client.place_order("XBT:USD", Decimal("0.5"), Decimal("40000")).result(5)
+    tonce = client.tonces.last
+    if closed:
+        assert result == ClosedOrder(tonce, 77, resent=False)
+    else:
+        assert isinstance(result, PlacedOrder) and result.id == 77
+    assert [c["method"] for c in server.received()].count("PlaceOrder") == 1  # not re-sent
+    own = client.own_orders
+    assert own is not None and not own.in_flight()
+    assert [o.id for o in own.open_orders()] == ([] if closed else [77])
+
+
+def test_order_never_seen_is_resent_with_the_same_tonce(
+    server: ScriptedServer, make_client
+) -> None:
+    server.handlers["PlaceOrder"] = lose_reply(False, False, [])
+    client = connected_client(make_client)
+    result = client.place_order("XBT:USD", Decimal("0.5"), Decimal("40000")).result(5)
+    assert isinstance(result, PlacedOrder) and result.id == 78
+    sent = [c for c in server.received() if c["method"] == "PlaceOrder"]
+    assert len(sent) == 2 and sent[0]["tonce"] == sent[1]["tonce"] == client.tonces.last
+    assert {k: v for k, v in sent[0].items() if k != "tag"} == {
+        k: v for k, v in sent[1].items() if k != "tag"
+    }
+    second = server.session(1).methods()
+    assert second.index("GetOrders") < second.index("PlaceOrder")  # looked before re-sending
+
+
+def test_resent_order_refused_for_another_reason_fails_with_it(
+    server: ScriptedServer, make_client
+) -> None:
+    async def place(session: Session, command: dict[str, Any]) -> Any:
+        if session is server.sessions[0]:
+            session.ws.transport.abort()
+            return None
+        return error(4, Msg.INSUFFICIENT_FUNDS)
+
+    server.handlers["PlaceOrder"] = place
+    client = connected_client(make_client)
+    future = client.place_order("XBT:USD", Decimal("0.5"), Decimal("40000"))
+    with pytest.raises(InsufficientFundsError):
+        future.result(5)
+    own = client.own_orders
+    assert own is not None and not own.in_flight() and not own.open_orders()
+
+
+def test_resent_market_order_out_of_sequence_is_closed(server: ScriptedServer, make_client) -> None:
+    async def place(session: Session, command: dict[str, Any]) -> Any:
+        if session is server.sessions[0]:
+            session.ws.transport.abort()
+            return None
+        return error(3, Msg.TONCE_OUT_OF_SEQUENCE)
+
+    server.handlers["PlaceOrder"] = place
+    client = connected_client(make_client)
+    result = client.place_order("XBT:USD", Decimal("0.5")).result(5)
+    assert result == ClosedOrder(client.tonces.last, None, resent=True)
+    # A second GetOrders confirmed it was not open.
+    assert server.session(1).methods().count("GetOrders") == 2

@@ -1,0 +1,99 @@
+"""Helpers for the reliability tests: waiting, a second funded user, the server's own view."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from cfdash.client import WSClient
+from cfdash.core.assets import Assets, Pair
+from cfdash.server.app import ExchangeServer, ServerThread
+from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID, add_funded_user
+from tests.server.helpers import Client
+
+T = TypeVar("T")
+
+XBT_GBP = Pair(Assets["XBT"], Assets["GBP"])
+DEMO = (DEMO_USER_ID, DEMO_COOKIE, DEMO_PASSPHRASE)
+SECOND_USER = (2, "c2Vjb25kIHVzZXIgY29va2ll", "a second passphrase")
+WAIT = 20.0
+"""Generous: the machine may be loaded; a healthy run takes a fraction of it."""
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = WAIT, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+def add_user(exchange: ServerThread, user_id: int, cookie: str, passphrase: str) -> None:
+    def add(server: ExchangeServer) -> None:
+        assert server.core is not None
+        add_funded_user(server.core, user_id, cookie, passphrase)
+        server._flush()
+
+    exchange.call(add)
+
+
+def login(client: WSClient, user: tuple[int, str, str] = DEMO) -> WSClient:
+    client.set_auth_data(*user)
+    client.authenticate()
+    assert client.auth_okay
+    client.GetBalances().result(WAIT)  # load the account views, as the dashboard does
+    client.GetOrders().result(WAIT)
+    return client
+
+
+def server_truth(url: str, user: tuple[int, str, str] = DEMO, pair: Pair = XBT_GBP) -> dict:
+    """What a fresh connection sees: the book snapshot, the user's open orders and balances."""
+    with Client(url) as fresh:
+        assert fresh.authenticate(user[0], user[2], user[1])["error_code"] == 0
+        book = fresh.call("WatchOrders", base=pair.base, counter=pair.counter, watch=True)
+        orders = fresh.call("GetOrders")
+        assert book["error_code"] == 0 and orders["error_code"] == 0
+        return {
+            "book": {o["id"]: (o["quantity"], o["price"]) for o in book["orders"]},
+            "orders": {o["id"]: (o["tonce"], o["quantity"], o["price"]) for o in orders["orders"]},
+            "balances": fresh.balances(),
+        }
+
+
+def client_view(client: WSClient, assets: Iterable[int], pair: Pair = XBT_GBP) -> dict[str, Any]:
+    """The same, from the client's local views (under its lock); balances of ``assets``."""
+    with client.lock:
+        book = client.book(pair)
+        own = client.own_orders
+        balances = client.balances
+        assert own is not None and balances is not None
+        return {
+            "book": book.as_orders() if book is not None and book.synced else None,
+            "orders": {o.id: (o.tonce, o.quantity, o.price) for o in own.open_orders()},
+            "balances": {a: balances.available(a) for a in assets},
+        }
+
+
+def recovered(client: WSClient, url: str, user: tuple[int, str, str] = DEMO) -> dict[str, Any]:
+    """Wait until the client's views equal a fresh connection's; return that state."""
+    last: list[Any] = []
+
+    def same() -> dict[str, Any] | None:
+        if client.state != "authenticated":
+            return None
+        truth = server_truth(url, user)
+        view = client_view(client, truth["balances"])
+        last[:] = [truth, view]
+        return truth if view == truth else None
+
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        truth = same()
+        if truth is not None:
+            return truth
+        time.sleep(0.2)  # each check is a new authenticated connection: not too many
+    raise AssertionError(f"views differ: server {last[:1]!r}, client {last[1:]!r}")
