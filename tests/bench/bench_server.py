@@ -235,6 +235,53 @@ def _client_raw(url: str, n: int, window: int) -> tuple[float, int]:
         ws.close()
 
 
+# ------------------------------------------------------------------ the in-process ceiling
+
+
+def core_rate(n: int, window: int = 256) -> tuple[float, int]:
+    """The same 2n commands fed to an ``ExchangeCore`` in this process, ``window`` at a time,
+    each batch followed by ``take_changes``/``take_output`` as the server's flush does (no
+    sockets, no store): (order commands per second, error replies). The server's ceiling."""
+    from cfdash.core.engine.exchange import ExchangeCore
+    from cfdash.server.users import bootstrap
+
+    core = ExchangeCore(EngineConfig(order_limit=(10**9, 1.0), max_open_orders=10**9))
+    bootstrap(core)
+    sid = core.connect(0.0)
+    core.login(sid, DEMO_USER_ID, rate_limited=False)
+    core.take_changes()
+    core.take_output()
+    texts = [command(i) for i in range(2 * n)]
+    errors = 0
+    now = 1000.0
+    start = time.perf_counter()
+    for first in range(0, len(texts), window):
+        for text in texts[first : first + window]:
+            core.receive(sid, text, now)
+        core.take_changes()
+        for _, out in core.take_output():
+            if out.startswith('{"tag"') and '"error_code":0' not in out:
+                errors += 1
+        now += 0.001
+    return len(texts) / (time.perf_counter() - start), errors
+
+
+def run_once(
+    client: str, n: int, window: int = 256, synchronous: str = "NORMAL"
+) -> dict[str, float]:
+    """One run against a fresh server process: order commands/s (PlaceOrder + CancelOrder),
+    place+cancel pairs/s, error replies, server and client CPU seconds."""
+    elapsed, errors, server_cpu, client_cpu = _run_once(client, n, window, synchronous)
+    return {
+        "orders_per_s": 2 * n / elapsed,
+        "pairs_per_s": n / elapsed,
+        "errors": errors,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
+        "elapsed": elapsed,
+    }
+
+
 # ------------------------------------------------------------------ driver
 
 
