@@ -139,6 +139,80 @@ def run_api(ops: list[tuple[Any, ...]]) -> tuple[float, float]:
     return len(ops) / (time.perf_counter() - start), len(ops) / (time.process_time() - cpu)
 
 
+def run_reference(ops: list[tuple[Any, ...]]) -> tuple[float, float]:
+    """The baseline: the same ops on a deliberately naive matcher in plain Python (a dict of
+    price -> FIFO list per side, sorted price lists, notices as tuples): price-time matching and
+    nothing else (no accounts, reservations, fees, rate limits, JSON or durability rows).
+    Returns (ops/s wall, ops/s CPU) like the engine paths."""
+    import bisect
+
+    books: dict[int, dict[int, list[list[int]]]] = {1: {}, -1: {}}  # side -> price -> orders
+    prices: dict[int, list[int]] = {1: [], -1: []}  # ascending
+    where: dict[int, tuple[int, int]] = {}  # id -> (side, price)
+    open_ids: dict[int, list[int]] = {u: [] for u in range(1, USERS + 1)}
+    rng = random.Random(7)
+    notices: list[tuple[Any, ...]] = []
+    next_id = 1
+
+    def match(side: int, qty: int, limit: int | None) -> int:
+        other, book = prices[-side], books[-side]
+        while qty and other:
+            best = other[0] if side == 1 else other[-1]
+            if limit is not None and (best > limit if side == 1 else best < limit):
+                break
+            level = book[best]
+            order = level[0]
+            traded = min(qty, order[1])
+            qty -= traded
+            order[1] -= traded
+            notices.append(("matched", order[0], best, traded, order[1]))
+            if not order[1]:
+                level.pop(0)
+                del where[order[0]]
+                notices.append(("closed", order[0], best, 0))
+                if not level:
+                    del book[best]
+                    other.pop(0 if side == 1 else -1)
+        return qty
+
+    start, cpu = time.perf_counter(), time.process_time()
+    for i, op in enumerate(ops):
+        kind, uid = op[0], op[1]
+        if kind == "cancel":
+            ids = open_ids[uid]
+            if ids:
+                oid = ids.pop(rng.randrange(len(ids)))
+                found = where.pop(oid, None)
+                if found is not None:
+                    side, price = found
+                    level = books[side][price]
+                    for k, order in enumerate(level):
+                        if order[0] == oid:
+                            del level[k]
+                            break
+                    if not level:
+                        del books[side][price]
+                        del prices[side][bisect.bisect_left(prices[side], price)]
+                    notices.append(("closed", oid, price, 0))
+        else:
+            side = 1 if op[2] > 0 else -1
+            limit = op[3] if kind == "limit" else None
+            left = match(side, abs(op[2]), limit)
+            if limit is not None and left:
+                oid, next_id = next_id, next_id + 1
+                level = books[side].get(limit)
+                if level is None:
+                    level = books[side][limit] = []
+                    bisect.insort(prices[side], limit)
+                level.append([oid, left])
+                where[oid] = (side, limit)
+                open_ids[uid].append(oid)
+                notices.append(("opened", oid, limit, left * side))
+        if i % 100 == 99:
+            notices.clear()
+    return len(ops) / (time.perf_counter() - start), len(ops) / (time.process_time() - cpu)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args and args[0].isdigit() else 200_000
