@@ -82,23 +82,38 @@ class VolumeWindow:
     def add_trade(
         self,
         bucket: VolumeBucket,
-        user: int,
-        account: Account,
+        buyer: int,
+        buyer_account: Account,
+        seller: int,
+        seller_account: Account,
         base: int,
         quantity: int,
         counter: int,
         total: int,
     ) -> None:
-        """``add`` of one trade's base quantity and counter total."""
-        amounts = bucket.amounts.get(user)
+        """``add`` of one trade's base quantity and counter total to both parties (once to a
+        user who traded with themself)."""
+        by_user = bucket.amounts
+        amounts = by_user.get(buyer)
         if amounts is None:
-            amounts = bucket.amounts[user] = {}
+            amounts = by_user[buyer] = {}
         amounts[base] = amounts.get(base, 0) + quantity
         amounts[counter] = amounts.get(counter, 0) + total
-        volume = account.volume
+        volume = buyer_account.volume
         volume[base] = volume.get(base, 0) + quantity
         volume[counter] = volume.get(counter, 0) + total
-        bucket.dirty.add(user)
+        dirty = bucket.dirty
+        dirty.add(buyer)
+        if seller != buyer:
+            amounts = by_user.get(seller)
+            if amounts is None:
+                amounts = by_user[seller] = {}
+            amounts[base] = amounts.get(base, 0) + quantity
+            amounts[counter] = amounts.get(counter, 0) + total
+            volume = seller_account.volume
+            volume[base] = volume.get(base, 0) + quantity
+            volume[counter] = volume.get(counter, 0) + total
+            dirty.add(seller)
         self.dirty[bucket.start] = bucket
 
     def restore(self, start: int, user: int, account: Account, amounts: dict[int, int]) -> None:

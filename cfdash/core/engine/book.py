@@ -141,17 +141,21 @@ class BookSide:
         level.quantity += order.remaining
 
     def remove(self, order: Order) -> None:
-        """Take a live order out (cancel or fill): O(1) apart from dropping an empty level."""
+        """Take a live order out (cancel or fill): O(1) apart from dropping an empty level.
+        (``ExchangeCore._close`` inlines this.)"""
         order.live = False
         level = self.levels[order.price]
         level.live -= 1
-        level.quantity -= order.remaining
         if level.live == 0:
-            self._drop(level.price)
-        elif len(level.orders) > 2 * level.live + 16:
-            level.orders = deque(o for o in level.orders if o.live)
+            self.drop(level)
+        else:
+            level.quantity -= order.remaining
+            if len(level.orders) > 2 * level.live + 16:
+                self.compact(level)
 
-    def _drop(self, price: int) -> None:
+    def drop(self, level: Level) -> None:
+        """Remove a level whose last live order left."""
+        price = level.price
         del self.levels[price]
         key = price * self._sign
         keys = self.keys
@@ -159,6 +163,11 @@ class BookSide:
             keys.pop()
         else:
             del keys[bisect_left(keys, key)]
+
+    @staticmethod
+    def compact(level: Level) -> None:
+        """Forget the dead entries of a level that carries many of them."""
+        level.orders = deque(o for o in level.orders if o.live)
 
     def iter_levels(self) -> Iterator[Level]:
         """Levels from the best price outwards."""

@@ -252,15 +252,15 @@ class Commands:
         if price is not None:
             if quantity is None or total is not None:
                 raise BadRequestError("A limit order needs quantity and price, and no total.")
-            order = self._place_limit(
-                user,
-                market,
+            order = self.place_limit(
+                user.id,
+                market.pair,
                 quantity,
                 price,
-                tonce,
-                get("persist", True) is not False,
-                sess.id,
-                now_us,
+                tonce=tonce,
+                persist=get("persist", True) is not False,
+                session=sess.id,
+                now_us=now_us,
             )
             return f',"id":{order.id},"time":{order.time}'
         if quantity is not None and total is not None:
@@ -275,7 +275,7 @@ class Commands:
     ) -> Result:
         user = sess.user
         assert user is not None
-        return order_info_fields(self._cancel(user, cmd.get("id"), cmd.get("tonce")))
+        return order_info_fields(self.cancel(user.id, cmd.get("id"), cmd.get("tonce")))
 
     def _cmd_cancel_all(
         self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
@@ -285,7 +285,7 @@ class Commands:
         orders = list(user.orders.values())
         infos = [order_info(o) for o in orders]
         for order in orders:
-            self._close(order, user, resting=True)
+            self._close(order, user)
         if user.tonce:
             user.tonce = 0
             self._dirty_tonces.add(user.id)

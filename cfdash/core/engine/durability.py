@@ -66,15 +66,16 @@ class Durability:
             self._dirty_tonces = set()
         for oid, order in self._dirty_orders.items():
             if order.live:
-                pair = order.pair
-                quantity = order.remaining if order.is_bid else -order.remaining
+                tonce = order.tonce
+                remaining = order.remaining
                 append(
                     (
                         "order",
                         str(oid),
-                        f"[{order.user},{pair.base},{pair.counter},{quantity},{order.price},"
-                        f"{null(order.tonce)},{'true' if order.persist else 'false'},"
-                        f"{order.time},{order.reserved}]",
+                        f"[{order.user}{order.market.row_pair},"
+                        f"{remaining if order.is_bid else -remaining},{order.price},"
+                        f"{'null' if tonce is None else tonce},"
+                        f"{'true' if order.persist else 'false'},{order.time},{order.reserved}]",
                     )
                 )
                 order.stored = True
@@ -101,7 +102,7 @@ class Durability:
             for start, bucket in volumes.dirty.items():
                 amounts = bucket.amounts
                 for uid in bucket.dirty:
-                    value = ",".join(f"[{a},{v}]" for a, v in amounts[uid].items())
+                    value = ",".join([f"[{a},{v}]" for a, v in amounts[uid].items()])
                     append(("volume", f"{start}:{uid}", f"[{value}]"))
                 bucket.dirty.clear()
             volumes.dirty.clear()

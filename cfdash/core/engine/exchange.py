@@ -57,8 +57,8 @@ from .book import Book, Order
 from .commands import INTERNAL_ERROR, Commands
 from .config import EngineConfig
 from .durability import Durability
-from .notices import dumps, null
-from .rounding import ceil_div, stochastic_round
+from .notices import dumps
+from .rounding import ceil_div, uniform_below
 from .sessions import Market, Session, User
 from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
@@ -75,7 +75,7 @@ def _max_total(budget: int, fn: int, fd: int) -> int:
     if fn == 0:
         return budget
     t = budget * fd // (fd + fn)
-    while t > 0 and t + ceil_div(t * fn, fd) > budget:
+    while t > 0 and t + -(-(t * fn) // fd) > budget:
         t -= 1
     return t
 
@@ -104,6 +104,7 @@ class ExchangeCore(Commands, Durability):
         """``rng`` (tests) replaces the seeded generator used for stochastic rounding."""
         self.config = cfg = config or EngineConfig()
         self._rng = rng if rng is not None else random.Random(seed)
+        self._below = uniform_below(self._rng)  # n -> self._rng.randrange(n)
         self._nonce_rng = None if seed is None else random.Random(f"welcome-nonce:{seed}")
         self._scales = cfg.scales
         self._maker = (cfg.maker_fee.numerator, cfg.maker_fee.denominator)
@@ -206,7 +207,7 @@ class ExchangeCore(Commands, Durability):
         self._advance(now)
         for order in list(sess.volatile.values()):
             if order.live:
-                self._close(order, self._users[order.user], resting=True)
+                self._close(order, self._users[order.user])
         self._publish_tickers()
 
     def tick(self, now: float) -> None:
@@ -218,7 +219,7 @@ class ExchangeCore(Commands, Durability):
             pending, self._pending_volatile = self._pending_volatile, []
             for order in pending:
                 if order.live:
-                    self._close(order, self._users[order.user], resting=True)
+                    self._close(order, self._users[order.user])
         self._expire(now_us)
         self._publish_tickers()
 
@@ -263,35 +264,23 @@ class ExchangeCore(Commands, Durability):
         now_us: int | None = None,
     ) -> Order:
         """Place a limit order (the validated ``PlaceOrder`` with a price); raises on refusal."""
-        return self._place_limit(
-            self._users[user_id],
-            self._market(pair),
-            quantity,
-            price,
-            tonce,
-            persist,
-            session,
-            self._clock_us if now_us is None else now_us,
-        )
-
-    def _place_limit(
-        self,
-        user: User,
-        market: Market,
-        quantity: int,
-        price: int,
-        tonce: int | None,
-        persist: bool,
-        session: int | None,
-        now_us: int,
-    ) -> Order:
+        # The hot path (placing, matching, closing) is written for speed: attributes are bound
+        # to locals, small helpers are inlined and notices are rendered by hand, once, for the
+        # sessions that receive them. tests/bench/bench_engine.py measures it.
+        user = self._users[user_id]
+        market = self._markets.get((pair.base, pair.counter))
+        if market is None:
+            raise NotFoundError(Msg.INVALID_PAIR)
+        if now_us is None:
+            now_us = self._clock_us
         if quantity == 0:
             raise BadRequestError(Msg.QUANTITY_ZERO)
         if price <= 0:
             raise BadRequestError(Msg.PRICE_ZERO if price == 0 else "Price must be positive.")
         if tonce is not None and tonce <= user.tonce:
             raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
-        if len(user.orders) >= self._max_orders:
+        orders = user.orders
+        if len(orders) >= self._max_orders:
             raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
         pair = market.pair
         if quantity > 0:
@@ -306,22 +295,22 @@ class ExchangeCore(Commands, Durability):
             need = qty
         account = user.account
         available = account.available
-        avail = available.get(asset, 0)
-        if avail < need:
+        avail = available.get(asset, 0) - need
+        if avail < 0:
             raise InsufficientFundsError(Msg.INSUFFICIENT_FUNDS)
         # accepted
         uid = user.id
         if tonce is not None:
             user.tonce = tonce
             self._dirty_tonces.add(uid)
-        available[asset] = avail - need
+        available[asset] = avail
         reserved = account.reserved
         reserved[asset] = reserved.get(asset, 0) + need
         self._dirty_balances.add((uid, asset))
         sessions = user.sessions
         out = self._out
         if sessions:
-            text = f'{{"notice":"BalanceChanged","asset":{asset},"balance":{avail - need}}}'
+            text = f'{{"notice":"BalanceChanged","asset":{asset},"balance":{avail}}}'
             for s in sessions:
                 out.append((s, text))
         oid = self._next_order_id
@@ -341,42 +330,73 @@ class ExchangeCore(Commands, Durability):
             None if persist else session,
             market,
         )
-        self._touched.add(market)
+        if market.ticker_watchers:  # nobody else reads _touched (see _publish_tickers)
+            self._touched.add(market)
         book = market.book
-        opp = book.asks if is_bid else book.bids
-        blocked = False
-        keys = opp.keys
-        if keys and (-keys[-1] <= price if is_bid else keys[-1] >= price):
-            blocked = self._match(market, user, order, is_bid, price, qty, None, now_us)
-        if (
-            order.remaining
-            and not blocked
-            and (not is_bid or self._bid_can_trade(order, price, self._maker))
-        ):
-            (book.bids if is_bid else book.asks).add(order)
-            user.orders[oid] = order
-            if tonce is not None:
-                user.by_tonce[tonce] = order
-            self._dirty_orders[oid] = order
-            if order.session is not None:
-                sess = self._sessions.get(order.session)
-                if sess is not None:
-                    sess.volatile[oid] = order
-            # OrderOpened: with its tonce to the owner, without to the book's other watchers
-            watchers = market.book_watchers
-            if sessions or watchers:
-                left = order.remaining if is_bid else -order.remaining  # after any fills
-                tail = f'{market.fields},"quantity":{left},"price":{price},"time":{now_us}}}'
-                if sessions:
-                    text = f'{{"notice":"OrderOpened","id":{oid},"tonce":{null(tonce)}{tail}'
-                    for s in sessions:
-                        out.append((s, text))
-                if watchers:
-                    self._public_notice(
-                        watchers, sessions, f'{{"notice":"OrderOpened","id":{oid}{tail}'
-                    )
+        if is_bid:
+            side = book.bids
+            keys = book.asks.keys
+            crossed = keys and -keys[-1] <= price
+            if crossed and self._match(market, user, order, True, price, qty, None, now_us):
+                self._close(order, user)  # its reservation cannot pay for a crossing unit
+                return order
+            # it must also pay for one unit at its own price with the maker fee (as a fresh
+            # bid's reservation always does when there is no maker fee)
+            fn, fd = self._maker
+            if crossed or fn:
+                unit = -(-(price * market.c) // market.d)
+                if unit + -(-(unit * fn) // fd) > order.reserved:
+                    self._close(order, user)
+                    return order
         else:
-            self._close(order, user, resting=False)
+            side = book.asks
+            keys = book.bids.keys
+            if keys and keys[-1] >= price:
+                self._match(market, user, order, False, price, qty, None, now_us)
+        left = order.remaining  # after any fills
+        if not left:
+            self._close(order, user)
+            return order
+        # rest it (BookSide.add, inlined for the common case of an existing level)
+        level = side.levels.get(price)
+        if level is None:
+            side.add(order)
+        else:
+            order.live = True
+            level.orders.append(order)
+            level.live += 1
+            level.quantity += left
+        orders[oid] = order
+        if tonce is not None:
+            user.by_tonce[tonce] = order
+        self._dirty_orders[oid] = order
+        if not persist and session is not None:
+            sess = self._sessions.get(session)
+            if sess is not None:
+                sess.volatile[oid] = order
+        # OrderOpened: with its tonce to the owner, without to the book's other watchers
+        watchers = market.book_watchers
+        if sessions and not watchers:  # the common case: one rendering
+            text = (
+                f'{{"notice":"OrderOpened","id":{oid},'
+                f'"tonce":{"null" if tonce is None else tonce}{market.fields},'
+                f'"quantity":{left if is_bid else -left},"price":{price},"time":{now_us}}}'
+            )
+            for s in sessions:
+                out.append((s, text))
+        elif watchers:
+            tail = (
+                f'{market.fields},"quantity":{left if is_bid else -left},'
+                f'"price":{price},"time":{now_us}}}'
+            )
+            if sessions:
+                text = (
+                    f'{{"notice":"OrderOpened","id":{oid},'
+                    f'"tonce":{"null" if tonce is None else tonce}{tail}'
+                )
+                for s in sessions:
+                    out.append((s, text))
+            self._public_notice(watchers, sessions, f'{{"notice":"OrderOpened","id":{oid}{tail}')
         return order
 
     def place_market(
@@ -419,7 +439,8 @@ class ExchangeCore(Commands, Durability):
         if tonce is not None:
             user.tonce = tonce
             self._dirty_tonces.add(user.id)
-        self._touched.add(market)
+        if market.ticker_watchers:
+            self._touched.add(market)
         taker = _MarketTaker(tonce)
         base = market.pair.base
         if quantity is not None:
@@ -467,7 +488,10 @@ class ExchangeCore(Commands, Durability):
             p = keys[-1] * sign
             if limit is not None and (p > limit if is_bid else p < limit):
                 break
-            maker = levels[p].head()
+            level = levels[p]
+            maker = level.orders[0]
+            if not maker.live:
+                maker = level.head()
             q = maker.remaining
             if qty_left is not None and qty_left < q:
                 q = qty_left
@@ -491,7 +515,7 @@ class ExchangeCore(Commands, Durability):
                         break
                 cap = _max_total(maker.reserved, mfn, mfd) * d // unit
                 if cap <= 0:  # cannot happen for a maker bid kept affordable; be safe
-                    self._close(maker, self._users[maker.user], resting=True)
+                    self._close(maker, self._users[maker.user])
                     continue
                 if cap < q:
                     q = cap
@@ -514,16 +538,26 @@ class ExchangeCore(Commands, Durability):
         now_us: int,
     ) -> int:
         """Execute one trade of ``q`` at ``p``; emits its notices; returns the total."""
-        pair = market.pair
-        book = market.book
         c, d = market.c, market.d
-        rng = self._rng
-        total = stochastic_round(q * p * c, d, rng)
-        tfn, tfd = self._taker
+        # stochastic rounding (rounding.stochastic_round, inlined): total, taker fee, maker fee
+        below = self._below
+        total, rem = divmod(q * p * c, d)
+        if rem and below(d) < rem:
+            total += 1
+        fn, fd = self._taker
+        taker_fee = 0
+        if fn:
+            taker_fee, rem = divmod(total * fn, fd)
+            if rem and below(fd) < rem:
+                taker_fee += 1
         mfn, mfd = self._maker
-        taker_fee = stochastic_round(total * tfn, tfd, rng) if tfn else 0
-        maker_fee = stochastic_round(total * mfn, mfd, rng) if mfn else 0
+        maker_fee = 0
+        if mfn:
+            maker_fee, rem = divmod(total * mfn, mfd)
+            if rem and below(mfd) < rem:
+                maker_fee += 1
         maker_user = self._users[maker.user]
+        pair = market.pair
         base, counter = pair.base, pair.counter
         if taker_is_bid:
             bid, ask, buyer, seller = taker, maker, taker_user, maker_user
@@ -533,48 +567,49 @@ class ExchangeCore(Commands, Durability):
             bid_fee, ask_fee = maker_fee, taker_fee
         bacct, sacct = buyer.account, seller.account
         # buyer: base in; counter out of the bid's reservation (or available for a market bid)
-        bacct.available[base] = bacct.available.get(base, 0) + q
-        bacct.reserved.setdefault(base, 0)
+        bavail = bacct.available
+        bavail[base] = bavail.get(base, 0) + q
         bid_rem: int | None = None
         counter_changed_buyer = True
         if bid.__class__ is Order:
             price = bid.price
             left = bid.reserved - total - bid_fee
-            r = min(bid.remaining - q, left * d // (price * c))
+            r = left * d // (price * c)
+            if r > bid.remaining - q:
+                r = bid.remaining - q
             keep = -(-(r * price * c) // d)
             excess = left - keep
             bacct.reserved[counter] -= bid.reserved - keep
             bid.reserved = keep
             if bid.live:
-                book.bids.levels[price].quantity -= bid.remaining - r
+                market.book.bids.levels[price].quantity -= bid.remaining - r
                 self._dirty_orders[bid.id] = bid
             bid.remaining = r
             if excess:
-                bacct.available[counter] += excess
+                bavail[counter] += excess
             else:
                 counter_changed_buyer = False
             bid_rem = r
         else:
-            bacct.available[counter] -= total + bid_fee
+            bavail[counter] -= total + bid_fee
             bid.traded += q
             bid.spent += total
-            counter_changed_buyer = bool(total + bid_fee)
+            counter_changed_buyer = (total + bid_fee) != 0
         # seller: base out of the ask's reservation (or available), counter proceeds less fee
+        savail = sacct.available
         ask_rem: int | None = None
         if ask.__class__ is Order:
             sacct.reserved[base] -= q
             ask.reserved -= q
             if ask.live:
-                book.asks.levels[ask.price].quantity -= q
+                market.book.asks.levels[ask.price].quantity -= q
                 self._dirty_orders[ask.id] = ask
-            ask.remaining -= q
-            ask_rem = ask.remaining
+            ask_rem = ask.remaining = ask.remaining - q
         else:
-            sacct.available[base] -= q
+            savail[base] -= q
             ask.traded += q
             ask.spent += total
-        sacct.available[counter] = sacct.available.get(counter, 0) + total - ask_fee
-        sacct.reserved.setdefault(counter, 0)
+        savail[counter] = savail.get(counter, 0) + total - ask_fee
         fees = bid_fee + ask_fee
         if fees:
             self._fees[counter] = self._fees.get(counter, 0) + fees
@@ -595,23 +630,20 @@ class ExchangeCore(Commands, Durability):
         if bucket is None or now_us >= bucket.start + volumes.bucket_us:
             bucket = volumes.current(now_us)
             self._expiry_at(now_us + volumes.window_us)
-        parties = (buyer,) if seller is buyer else (buyer, seller)
-        for party in parties:
-            volumes.add_trade(bucket, party.id, party.account, base, q, counter, total)
+        volumes.add_trade(bucket, buyer.id, bacct, seller.id, sacct, base, q, counter, total)
         # notices, in engine order
-        out = self._out
         self._matched_notice(
             market, bid, ask, buyer, seller, q, p, total, bid_rem, ask_rem, now_us, bid_fee, ask_fee
         )
+        out = self._out
         sessions = buyer.sessions
         if sessions:
-            text = f'{{"notice":"BalanceChanged","asset":{base},"balance":{bacct.available[base]}}}'
+            text = f'{{"notice":"BalanceChanged","asset":{base},"balance":{bavail[base]}}}'
             for s in sessions:
                 out.append((s, text))
             if counter_changed_buyer:
                 text = (
-                    f'{{"notice":"BalanceChanged","asset":{counter},'
-                    f'"balance":{bacct.available[counter]}}}'
+                    f'{{"notice":"BalanceChanged","asset":{counter},"balance":{bavail[counter]}}}'
                 )
                 for s in sessions:
                     out.append((s, text))
@@ -619,19 +651,15 @@ class ExchangeCore(Commands, Durability):
         if sessions:
             if ask_fee != total:
                 text = (
-                    f'{{"notice":"BalanceChanged","asset":{counter},'
-                    f'"balance":{sacct.available[counter]}}}'
+                    f'{{"notice":"BalanceChanged","asset":{counter},"balance":{savail[counter]}}}'
                 )
                 for s in sessions:
                     out.append((s, text))
             if ask.__class__ is not Order:
-                text = (
-                    f'{{"notice":"BalanceChanged","asset":{base},'
-                    f'"balance":{sacct.available[base]}}}'
-                )
+                text = f'{{"notice":"BalanceChanged","asset":{base},"balance":{savail[base]}}}'
                 for s in sessions:
                     out.append((s, text))
-        for party in parties:
+        for party in (buyer,) if seller is buyer else (buyer, seller):
             sessions = party.sessions
             if sessions:
                 volume = party.account.volume
@@ -646,18 +674,30 @@ class ExchangeCore(Commands, Durability):
                     for s in sessions:
                         out.append((s, text))
         # a resting maker that is done closes now (the taker is settled by its caller)
-        if maker.remaining == 0 or (
-            maker.is_bid and not self._bid_can_trade(maker, maker.price, self._maker)
-        ):
-            self._close(maker, maker_user, resting=True)
+        if maker.remaining == 0:
+            self._close(maker, maker_user)
+        elif maker.is_bid:  # can its reservation still pay for a unit (with the maker fee)?
+            unit = -(-(maker.price * c) // d)
+            if unit + -(-(unit * mfn) // mfd) > maker.reserved:
+                self._close(maker, maker_user)
         return total
 
-    def _close(self, order: Order, user: User, *, resting: bool) -> None:
-        """Close an order (filled, cancelled or unaffordable): OrderClosed, then release."""
+    def _close(self, order: Order, user: User) -> None:
+        """Close an order (filled, cancelled or unaffordable): take it off the book if it rests
+        there, send OrderClosed, then release its reservation."""
         market = order.market
-        if resting and order.live:
-            (market.book.bids if order.is_bid else market.book.asks).remove(order)
-        order.live = False
+        is_bid = order.is_bid
+        if order.live:  # take it off the book (BookSide.remove, inlined)
+            order.live = False
+            side = market.book.bids if is_bid else market.book.asks
+            level = side.levels[order.price]
+            live = level.live = level.live - 1
+            if not live:
+                side.drop(level)
+            else:
+                level.quantity -= order.remaining
+                if len(level.orders) > 2 * live + 16:
+                    side.compact(level)
         oid = order.id
         if user.orders.pop(oid, None) is not None:
             tonce = order.tonce
@@ -668,41 +708,54 @@ class ExchangeCore(Commands, Durability):
                 if sess is not None:
                     sess.volatile.pop(oid, None)
             self._dirty_orders[oid] = order
-        self._touched.add(market)
+        if market.ticker_watchers:
+            self._touched.add(market)
         # OrderClosed: with its tonce to the owner, without to the book's other watchers
         sessions = user.sessions
         watchers = market.book_watchers
-        if sessions or watchers:
-            quantity = order.remaining if order.is_bid else -order.remaining
-            tail = f'{market.fields},"quantity":{quantity},"price":{order.price}}}'
+        out = self._out
+        remaining = order.remaining
+        if sessions and not watchers:  # the common case: one rendering
+            tonce = order.tonce
+            text = (
+                f'{{"notice":"OrderClosed","id":{oid},'
+                f'"tonce":{"null" if tonce is None else tonce}{market.fields},'
+                f'"quantity":{remaining if is_bid else -remaining},"price":{order.price}}}'
+            )
+            for s in sessions:
+                out.append((s, text))
+        elif watchers:
+            tail = (
+                f'{market.fields},"quantity":{remaining if is_bid else -remaining},'
+                f'"price":{order.price}}}'
+            )
             if sessions:
-                text = f'{{"notice":"OrderClosed","id":{oid},"tonce":{null(order.tonce)}{tail}'
-                out = self._out
+                tonce = order.tonce
+                text = (
+                    f'{{"notice":"OrderClosed","id":{oid},'
+                    f'"tonce":{"null" if tonce is None else tonce}{tail}'
+                )
                 for s in sessions:
                     out.append((s, text))
-            if watchers:
-                self._public_notice(
-                    watchers, sessions, f'{{"notice":"OrderClosed","id":{oid}{tail}'
-                )
+            self._public_notice(watchers, sessions, f'{{"notice":"OrderClosed","id":{oid}{tail}')
         reserved = order.reserved
         if reserved:
-            asset = order.pair.counter if order.is_bid else order.pair.base
+            pair = market.pair
+            asset = pair.counter if is_bid else pair.base
             account = user.account
             account.reserved[asset] -= reserved
-            avail = account.available[asset] = account.available.get(asset, 0) + reserved
+            available = account.available
+            avail = available[asset] = available.get(asset, 0) + reserved
             order.reserved = 0
             self._dirty_balances.add((user.id, asset))
-            if user.sessions:
+            if sessions:
                 text = f'{{"notice":"BalanceChanged","asset":{asset},"balance":{avail}}}'
-                out = self._out
-                for s in user.sessions:
+                for s in sessions:
                     out.append((s, text))
 
     def cancel(self, user_id: int, order_id: int | None = None, tonce: int | None = None) -> Order:
         """Cancel one of the user's open orders by id or tonce (``NotFoundError`` if none)."""
-        return self._cancel(self._users[user_id], order_id, tonce)
-
-    def _cancel(self, user: User, order_id: int | None, tonce: int | None) -> Order:
+        user = self._users[user_id]
         if order_id is not None:
             order = user.orders.get(order_id)
         elif tonce is not None:
@@ -711,7 +764,7 @@ class ExchangeCore(Commands, Durability):
             raise BadRequestError(Msg.CANCEL_NEEDS_ID_OR_TONCE)
         if order is None:
             raise NotFoundError(Msg.ORDER_NOT_FOUND)
-        self._close(order, user, resting=True)
+        self._close(order, user)
         return order
 
     def estimate(
@@ -796,7 +849,8 @@ class ExchangeCore(Commands, Durability):
         ask_fee: int,
     ) -> None:
         watchers = market.book_watchers
-        if not (buyer.sessions or seller.sessions or watchers):
+        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
+        if not (bid_sessions or ask_sessions or watchers):
             return
         # rendered by hand (all fields are ints or null): the hottest notice
         body = f'{market.fields},"quantity":{q},"price":{p},"total":{total}'
@@ -805,31 +859,43 @@ class ExchangeCore(Commands, Durability):
         if ask_rem is not None:
             body += f',"ask_rem":{ask_rem}'
         body += f',"time":{time}'
-        bid_part = f',"bid":{bid.id}' if bid.__class__ is Order else ""  # type: ignore[union-attr]
+        head = (
+            f'{{"notice":"OrdersMatched","bid":{bid.id}'  # type: ignore[union-attr]
+            if bid.__class__ is Order
+            else '{"notice":"OrdersMatched"'
+        )
         ask_part = f',"ask":{ask.id}' if ask.__class__ is Order else ""  # type: ignore[union-attr]
-        head = '{"notice":"OrdersMatched"' + bid_part
-        bid_tonce = f',"bid_tonce":{null(bid.tonce)}'
-        ask_tonce = f',"ask_tonce":{null(ask.tonce)}'
-        bid_fees = f',"bid_base_fee":0,"bid_counter_fee":{bid_fee}'
-        ask_fees = f',"ask_base_fee":0,"ask_counter_fee":{ask_fee}}}'
         out = self._out
         if buyer is seller:
-            owned: list[int] = buyer.sessions
+            owned: list[int] = bid_sessions
             if owned:
-                text = head + bid_tonce + ask_part + ask_tonce + body + bid_fees + ask_fees
+                bt, at = bid.tonce, ask.tonce
+                text = (
+                    f'{head},"bid_tonce":{"null" if bt is None else bt}{ask_part}'
+                    f',"ask_tonce":{"null" if at is None else at}{body}'
+                    f',"bid_base_fee":0,"bid_counter_fee":{bid_fee}'
+                    f',"ask_base_fee":0,"ask_counter_fee":{ask_fee}}}'
+                )
                 for s in owned:
                     out.append((s, text))
         else:
-            sessions = buyer.sessions
-            if sessions:
-                text = head + bid_tonce + ask_part + body + bid_fees + "}"
-                for s in sessions:
+            if bid_sessions:
+                bt = bid.tonce
+                text = (
+                    f'{head},"bid_tonce":{"null" if bt is None else bt}{ask_part}{body}'
+                    f',"bid_base_fee":0,"bid_counter_fee":{bid_fee}}}'
+                )
+                for s in bid_sessions:
                     out.append((s, text))
-            if seller.sessions:
-                text = head + ask_part + ask_tonce + body + ask_fees
-                for s in seller.sessions:
+            if ask_sessions:
+                at = ask.tonce
+                text = (
+                    f'{head}{ask_part},"ask_tonce":{"null" if at is None else at}{body}'
+                    f',"ask_base_fee":0,"ask_counter_fee":{ask_fee}}}'
+                )
+                for s in ask_sessions:
                     out.append((s, text))
-            owned = sessions + seller.sessions if seller.sessions else sessions
+            owned = bid_sessions + ask_sessions if ask_sessions else bid_sessions
         if watchers:
             public = None
             for s in watchers:

@@ -73,7 +73,8 @@ class Session:
 class Market:
     """One listed pair: its book, ticker window and watchers, and its exact scale ratio
     (the counter total of q at price p is q * p * c / d, with c / d reduced). ``fields`` is
-    the pair's rendered ``,"base":B,"counter":C`` for notices."""
+    the pair's rendered ``,"base":B,"counter":C`` for notices, ``row_pair`` its ``,B,C`` for
+    order rows."""
 
     __slots__ = (
         "book",
@@ -82,6 +83,7 @@ class Market:
         "d",
         "fields",
         "pair",
+        "row_pair",
         "ticker_pub",
         "ticker_watchers",
         "window",
@@ -95,6 +97,7 @@ class Market:
         self.ticker_watchers: set[int] = set()
         self.ticker_pub: tuple[int | None, ...] = EMPTY_TICKER
         self.fields = f',"base":{pair.base},"counter":{pair.counter}'
+        self.row_pair = f",{pair.base},{pair.counter}"
         c = scales.asset(pair.counter)
         d = scales.asset(pair.base) * scales.price_scale(pair)
         g = gcd(c, d)

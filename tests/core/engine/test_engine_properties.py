@@ -61,13 +61,21 @@ def random_ops(rng: random.Random, n: int) -> list[tuple]:
 
 
 class Model:
-    """Drives a core with frames and checks invariants after every step."""
+    """Drives a core with frames and checks invariants after every step.
 
-    def __init__(self, core: ExchangeCore) -> None:
+    A watcher session subscribes to both books and tickers unless ``watch`` is false (it
+    connects either way, so session ids match). ``log`` keeps every frame sent to the users'
+    sessions as (user, text); ``balance`` the last ``BalanceChanged`` each user got per asset.
+    """
+
+    def __init__(self, core: ExchangeCore, *, watch: bool = True) -> None:
         self.core = core
         self.now = 1_000.0
         self.rows: dict[tuple[str, str], str] = {}
         self.sessions: dict[int, int] = {}
+        self.owner: dict[int, int] = {}  # session -> user
+        self.log: list[tuple[int, str]] = []
+        self.balance: dict[tuple[int, int], int] = {}
         self.tonce = dict.fromkeys(USERS, 0)
         for uid in USERS:
             core.add_user(uid, f"c{uid}", bytes(56))
@@ -75,15 +83,28 @@ class Model:
                 core.credit(uid, asset, amount)
             self.sessions[uid] = self._login(uid)
         self.watcher = core.connect(self.now)
-        for base, counter in ((XBT, GBP), PAIR2):
-            for method in ("WatchOrders", "WatchTicker"):
-                self.send(self.watcher, method=method, base=base, counter=counter, watch=True)
+        if watch:
+            for base, counter in ((XBT, GBP), PAIR2):
+                for method in ("WatchOrders", "WatchTicker"):
+                    self.send(self.watcher, method=method, base=base, counter=counter, watch=True)
         self.commit()
 
     def _login(self, uid: int) -> int:
         sid = self.core.connect(self.now)
         self.core.login(sid, uid, rate_limited=False)
+        self.owner[sid] = uid
         return sid
+
+    def _record(self, out: list[tuple[int, str]]) -> None:
+        for sid, text in out:
+            assert INTERNAL_ERROR not in text
+            uid = self.owner.get(sid)
+            if uid is None:
+                continue
+            self.log.append((uid, text))
+            if '"BalanceChanged"' in text:
+                notice = json.loads(text)
+                self.balance[(uid, notice["asset"])] = notice["balance"]
 
     def commit(self) -> None:
         for kind, key, value in self.core.take_changes():
@@ -91,15 +112,14 @@ class Model:
                 self.rows.pop((kind, key), None)
             else:
                 self.rows[(kind, key)] = value
-        for _, text in self.core.take_output():
-            assert INTERNAL_ERROR not in text
+        self._record(self.core.take_output())
 
     def send(self, sid: int, **cmd: Any) -> dict[str, Any]:
         self.core.receive(sid, json.dumps(cmd), self.now)
         out = self.core.take_output()
+        self._record(out)
         replies = [json.loads(t) for s, t in out if s == sid and '"error_code"' in t]
         assert len(replies) == 1
-        self.commit_out = out
         return replies[0]
 
     def step(self, action: tuple) -> None:
@@ -152,6 +172,9 @@ class Model:
             self.core.disconnect(sid, self.now)
             assert not volatile & {o.id for o in self.core.open_orders(uid)}
             self.sessions[uid] = self._login(uid)
+            # what changed while nobody was connected is news to no one: GetBalances
+            for asset, (avail, _) in self.core.balances(uid).items():
+                self.balance[(uid, asset)] = avail
         self.commit()
         self.check()
 
@@ -180,6 +203,8 @@ class Model:
                 assert o.remaining > 0 and o.live
             for asset, (avail, reserved) in core.balances(uid).items():
                 assert avail >= 0 and reserved == need.get(asset, 0)
+                # BalanceChanged reports every change: the last one is the current balance
+                assert self.balance.get((uid, asset), START.get(asset)) == avail
         for base, counter in ((XBT, GBP), PAIR2):
             book = core.book(Pair(base, counter))
             bid, ask = book.bids.best_price(), book.asks.best_price()
@@ -216,18 +241,17 @@ def snapshot(core: ExchangeCore) -> dict[str, Any]:
 CONFIG = EngineConfig(
     scales=V1, maker_fee=Fraction(1, 100), taker_fee=Fraction(2, 100), max_open_orders=25
 )
+NO_MAKER_FEE = EngineConfig(scales=V1, maker_fee=Fraction(0), max_open_orders=25)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32), st.integers(1, 80))
-def test_random_streams_keep_invariants_and_reload(seed: int, n: int) -> None:
+def run_stream(config: EngineConfig, seed: int, n: int) -> None:
     ops = random_ops(random.Random(seed), n)
-    model = Model(ExchangeCore(CONFIG, seed=seed))
+    model = Model(ExchangeCore(config, seed=seed))
     model.check()
     for action in ops:
         model.step(action)
     # a store holding every committed row rebuilds the same observable state
-    fresh = ExchangeCore(CONFIG, seed=seed + 1)
+    fresh = ExchangeCore(config, seed=seed + 1)
     fresh.load((k, key, v) for (k, key), v in model.rows.items())
     assert snapshot(fresh) == snapshot(model.core)
     assert fresh.take_output() == [] and fresh.take_changes() == []
@@ -240,4 +264,33 @@ def test_random_streams_keep_invariants_and_reload(seed: int, n: int) -> None:
     assert {("order", str(i), None) for i in volatile} <= set(rows)
     reloaded = Model.__new__(Model)
     reloaded.core = fresh
+    reloaded.balance = {}
+    for uid in USERS:  # the fresh core sent no BalanceChanged: compare with the model's
+        for asset in START:
+            reloaded.balance[(uid, asset)] = fresh.balances(uid).get(asset, (0, 0))[0]
     reloaded.check()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 80))
+def test_random_streams_keep_invariants_and_reload(seed: int, n: int) -> None:
+    run_stream(CONFIG, seed, n)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 80))
+def test_random_streams_without_maker_fee(seed: int, n: int) -> None:
+    run_stream(NO_MAKER_FEE, seed, n)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 60))
+def test_owners_get_the_same_frames_whether_or_not_the_book_is_watched(seed: int, n: int) -> None:
+    # the engine renders owner notices on separate paths with and without book watchers
+    logs = []
+    for watch in (True, False):
+        model = Model(ExchangeCore(CONFIG, seed=seed), watch=watch)
+        for action in random_ops(random.Random(seed), n):
+            model.step(action)
+        logs.append(model.log)
+    assert logs[0] == logs[1]

@@ -12,7 +12,7 @@ from cfdash.core.assets import PAIRS, V1, V2
 from cfdash.core.engine.book import Book, Order
 from cfdash.core.engine.exchange import ExchangeCore, _max_total
 from cfdash.core.engine.limits import RateLimiter
-from cfdash.core.engine.rounding import ceil_div, stochastic_round
+from cfdash.core.engine.rounding import ceil_div, stochastic_round, uniform_below
 from cfdash.core.engine.ticker import TickerWindow
 
 from .helpers import PAIR, PinnedRandom
@@ -55,6 +55,20 @@ def test_stochastic_round_probability_equals_fraction() -> None:
     ups = sum(stochastic_round(4321, 100, rng) - 43 for _ in range(n))
     # 21 % expected; 5 standard deviations is about 1.4 %
     assert abs(ups / n - 0.21) < 0.015
+
+
+@given(st.integers(0, 2**32), st.lists(st.integers(1, 10**20), min_size=1, max_size=30))
+def test_uniform_below_draws_what_randrange_draws(seed: int, bounds: list[int]) -> None:
+    # the engine's fast draw keeps a seeded engine's rounding exactly as randrange made it
+    below = uniform_below(random.Random(seed))
+    reference = random.Random(seed)
+    assert [below(n) for n in bounds] == [reference.randrange(n) for n in bounds]
+
+
+def test_uniform_below_uses_a_test_doubles_randrange() -> None:
+    rng = PinnedRandom(up=True)
+    below = uniform_below(rng)
+    assert below(100) == 0 and rng.draws == 1  # PinnedRandom's own randrange, counted
 
 
 @given(st.integers(0, 10**15), st.fractions(0, 1))
