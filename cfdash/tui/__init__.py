@@ -1,7 +1,8 @@
 """The Textual dashboard.
 
 ``app.DashboardApp`` reads everything through the ``source.DataSource`` seam (plain wire
-integers in, ``OrderRequest`` out); ``fake.FakeSource`` is an in-memory implementation for tests
-and demos. Widgets live in ``widgets/``, modal screens in ``screens/``, the layout in
-``cfdash.tcss`` next to this file.
+integers in, ``OrderRequest`` out); ``live.ClientSource`` implements it on ``WSClient``, and
+``main`` builds the whole thing for ``cfdash [URL]`` (on the embedded exchange by default).
+Widgets live in ``widgets/``, modal screens in ``screens/``, the layout in ``cfdash.tcss`` next
+to this file.
 """

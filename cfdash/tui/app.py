@@ -49,10 +49,12 @@ GROUPS = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
 PANELS = ("tape", "orders", "balances", "chart")
 TRADING_ACTIONS = frozenset({"buy", "sell", "cancel", "cancel_all"})
+PRIVATE_PANELS = frozenset({"orders", "balances"})
 
 
 class DashboardApp(App[None]):
-    """The dashboard. ``keymap`` maps binding ids (see ``BINDINGS``) to keys."""
+    """The dashboard. ``keymap`` maps binding ids (see ``BINDINGS``) to keys; ``login`` says
+    that no credentials were given, so the first private action asks for them."""
 
     CSS_PATH = CSS_FILE
     TITLE = "cfdash"
@@ -105,6 +107,8 @@ class DashboardApp(App[None]):
         self.pair = pair
         self.read_only = read_only
         self.ask_login = login
+        """No credentials: the first private action opens the login dialog."""
+        self._login_offered = False
         self.clock = clock
         self.user_keymap = dict(keymap or {})
         self.theme = theme
@@ -150,8 +154,6 @@ class DashboardApp(App[None]):
         self.load(self.source.snapshot(self.pair))
         self.set_interval(1.0, self._tick)
         self.query_one("#ladder").focus()
-        if self.ask_login and self.status.user_id is None:
-            self.action_login()
 
     def on_unmount(self) -> None:
         self.source.unsubscribe(self.push_batch)
@@ -255,20 +257,25 @@ class DashboardApp(App[None]):
     # -- orders ----------------------------------------------------------------------------
     @on(OrderEntry.Submitted)
     def _submitted(self, event: OrderEntry.Submitted) -> None:
-        order = event.order
+        order, preview = event.order, event.entry.preview_text
+        self.when_logged_in(lambda: self._submit(order, preview))
+
+    def _amount(self, order: OrderRequest, quantity: int | None, total: int | None) -> str:
+        """A market order's amount, or what was left of it, with its asset (XBT or GBP)."""
+        pair, scales = order.pair, self.source.scales
+        if quantity is not None:
+            return f"{fmt.quantity(scales, pair, abs(quantity))} {asset_name(pair.base)}"
+        return f"{fmt.total(scales, pair, abs(total or 0))} {asset_name(pair.counter)}"
+
+    def _submit(self, order: OrderRequest, preview: str) -> None:
         if not order.is_market:
             self._send(order)
             return
-        pair = order.pair
-        amount = (
-            f"{fmt.quantity(self.source.scales, pair, order.quantity)} {asset_name(pair.base)}"
-            if order.quantity is not None
-            else f"{fmt.total(self.source.scales, pair, order.total)} {asset_name(pair.counter)}"
-        )
         verb = "Buy" if order.side == "buy" else "Sell"
-        question = f"{verb} {amount} at market on {pair.name}?"
-        if event.entry.preview_text:
-            question += f"\n{event.entry.preview_text}"
+        amount = self._amount(order, order.quantity, order.total)
+        question = f"{verb} {amount} at market on {order.pair.name}?"
+        if preview:
+            question += f"\n{preview}"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -289,10 +296,14 @@ class DashboardApp(App[None]):
             return
         if order.is_market:
             left = result.remaining or 0
-            self.notify(f"market order done{'' if not left else f', {left} units unfilled'}")
+            by_quantity = order.quantity is not None
+            unfilled = self._amount(order, left if by_quantity else None, left)
+            note = "market order done" + (f", {unfilled} unfilled" if left else "")
+            self.notify(note, title="Order")
         else:
+            note = f"placed #{result.id}"
             self.notify(f"order {result.id} placed", title="Order")
-        entry.clear()
+        entry.clear(note)
 
     @on(OrderEntry.EstimateWanted)
     def _estimate(self, event: OrderEntry.EstimateWanted) -> None:
@@ -326,7 +337,10 @@ class DashboardApp(App[None]):
     def action_sell(self) -> None:
         self.query_one("#entry", OrderEntry).open("sell")
 
-    async def action_cancel(self) -> None:
+    def action_cancel(self) -> None:
+        self.when_logged_in(lambda: self.run_worker(self._cancel_selected(), group="cancel"))
+
+    async def _cancel_selected(self) -> None:
         order = self.query_one("#orders", OpenOrdersView).selected
         if order is None:
             self.notify("no open order selected", severity="warning")
@@ -339,8 +353,14 @@ class DashboardApp(App[None]):
         self.notify(f"order {order.id} cancelled")
 
     def action_cancel_all(self) -> None:
+        self.when_logged_in(self._confirm_cancel_all)
+
+    def _confirm_cancel_all(self) -> None:
         view = self.query_one("#orders", OpenOrdersView)
         count = len(view.all_orders)
+        if count == 0:
+            self.notify("no open orders to cancel")
+            return
 
         async def answered(yes: bool | None) -> None:
             if not yes:
@@ -369,6 +389,8 @@ class DashboardApp(App[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        if name in PRIVATE_PANELS:
+            self.when_logged_in(lambda: None, quiet=True)
 
     def action_group(self) -> None:
         ladder = self.query_one("#ladder", OrderBookLadder)
@@ -384,7 +406,26 @@ class DashboardApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))
 
-    def action_login(self) -> None:
+    # -- logging in when needed ------------------------------------------------------------
+    def needs_login(self) -> bool:
+        """No credentials were given (a real endpoint) and nobody has logged in yet."""
+        return self.ask_login and not self.read_only and self.status.user_id is None
+
+    def when_logged_in(self, then: Callable[[], object], *, quiet: bool = False) -> None:
+        """Run ``then`` now, or after logging in: the first private action without credentials
+        opens the login dialog by itself and continues once logged in; after that, ``l`` does
+        (a notice says so unless ``quiet``)."""
+        if not self.needs_login():
+            then()
+            return
+        if self._login_offered:
+            if not quiet:
+                self.notify("not logged in: press l to log in", severity="warning")
+            return
+        self._login_offered = True
+        self.action_login(then)
+
+    def action_login(self, then: Callable[[], object] | None = None) -> None:
         async def attempt(user_id: int, cookie: str, passphrase: str) -> str | None:
             future = self.source.login(user_id, cookie, passphrase)
             del passphrase
@@ -398,6 +439,8 @@ class DashboardApp(App[None]):
             if user_id is not None:
                 self.load(self.source.snapshot(self.pair))
                 self.notify(f"logged in as user {user_id}")
+                if then is not None:
+                    then()
 
         user_id = self.status.user_id or self.login_user_id
         self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=self.login_cookie), done)

@@ -14,13 +14,50 @@ def places(scale: int) -> int:
     return len(str(scale)) - 1
 
 
-def amount(value: int | None, scale: int, *, sign: bool = False) -> str:
-    """``value`` at ``scale`` with all its places and thousands separators."""
+def needed_places(value: int, scale: int, *, keep: int = 0) -> int:
+    """The fewest decimal places that show ``value`` (wire units at ``scale``) exactly, but at
+    least ``keep`` (and never more than the scale has)."""
+    digits = places(scale)
+    fraction = abs(value) % scale
+    if fraction == 0:
+        return min(keep, digits)
+    while fraction % 10 == 0:
+        fraction //= 10
+        digits -= 1
+    return max(digits, min(keep, places(scale)))
+
+
+def amount(
+    value: int | None, scale: int, *, sign: bool = False, decimals: int | None = None
+) -> str:
+    """``value`` at ``scale`` with thousands separators and all its places, or ``decimals``
+    places: fewer only drops trailing zeros (``ValueError`` if that would round)."""
     if value is None:
         return DASH
     dec: Decimal = from_wire(value, scale)
-    spec = f"{'+' if sign else ''},.{places(scale)}f"
+    shown = places(scale) if decimals is None else decimals
+    if shown < needed_places(value, scale):
+        raise ValueError(f"{dec} has more than {shown} decimal places")
+    spec = f"{'+' if sign else ''},.{shown}f"
     return format(dec, spec)
+
+
+def trimmed(value: int | None, scale: int, *, keep: int = 2, whole: bool = False) -> str:
+    """``value`` without trailing zeros past ``keep`` places: 0.05000000 -> "0.05" (exact);
+    ``whole``: a whole amount without any ("1,000,000" rather than "1,000,000.00")."""
+    if value is None:
+        return DASH
+    decimals = needed_places(value, scale, keep=keep)
+    if whole and value % scale == 0:
+        decimals = 0
+    return amount(value, scale, decimals=decimals)
+
+
+def column(values: list[int], scale: int, *, keep: int = 2) -> list[str]:
+    """Amounts of one column with a common number of places, as few as shows every one
+    exactly (so the decimal points still line up)."""
+    shown = max([needed_places(v, scale, keep=keep) for v in values], default=keep)
+    return [amount(v, scale, decimals=shown) for v in values]
 
 
 def price(scales: Scales, pair: Pair, value: int | None, *, sign: bool = False) -> str:

@@ -181,6 +181,7 @@ class ClientSource:
         self._attempted = False
         self._retry_at: float | None = None
         self._retry_delay = RETRY_FIRST
+        self._retries = 0
         self._retry_timer: threading.Timer | None = None
         self._closed = False
         self._last_status: ConnectionStatus | None = None
@@ -390,6 +391,7 @@ class ClientSource:
                 return  # reconnecting: the next open runs this again
         self._retry_delay = RETRY_FIRST
         self._retry_at = None
+        self._retries = 0
         # A reconnection's re-subscription may have raced the unwatching: check once more.
         self._unwatch_others(key)
 
@@ -407,6 +409,7 @@ class ClientSource:
         delay = self._retry_delay
         self._retry_delay = min(RETRY_CAP, delay * 2)
         self._retry_at = time.time() + delay
+        self._retries += 1
         self.bridge.changed({"status"})
 
         def again() -> None:
@@ -575,11 +578,15 @@ class ClientSource:
         client = self.client
         raw = client.state
         reconnect_at: float | None = None
+        attempt: int | None = None
         state: ConnectionState
         if raw in ("connected", "authenticated"):
             state = "connected"
         elif raw == "reconnecting":
             state = "reconnecting"
+            # counted when the wait for it begins (older clients do not count)
+            attempts = getattr(client, "reconnect_attempts", None)
+            attempt = attempts if isinstance(attempts, int) and attempts > 0 else None
             if self._countdown is not None:
                 at = self._countdown.at
             else:
@@ -588,14 +595,14 @@ class ClientSource:
         elif raw == "connecting":
             state = "connecting"
         elif self._retry_at is not None:
-            state, reconnect_at = "reconnecting", self._retry_at
+            state, reconnect_at, attempt = "reconnecting", self._retry_at, self._retries
         elif not self._attempted and not self._closed:
             state = "connecting"
         else:
             state = "disconnected"
         latency = client.latency if state == "connected" else None
         user = self._user_id if client.auth_okay or state != "connected" else None
-        return ConnectionStatus(state, reconnect_at, latency, user)
+        return ConnectionStatus(state, reconnect_at, latency, user, attempt)
 
     def _book(self, pair: Pair) -> Book:
         book = self.views.book(pair)

@@ -3,7 +3,8 @@
 Without a URL (and no ``endpoint`` in the settings file) an embedded exchange starts in this
 process on a free loopback port (in memory unless ``--db``), and the dashboard connects to it
 over a real WebSocket as the AUTH.md demo user. With a URL, credentials come from
-``COINFLOOR_USER_ID``/``COINFLOOR_COOKIE``/``COINFLOOR_PASSPHRASE`` or the login dialog.
+``COINFLOOR_USER_ID``/``COINFLOOR_COOKIE``/``COINFLOOR_PASSPHRASE``, or else from the login
+dialog, which the first private action opens (the public market needs none).
 Heavy imports (Textual, the server) happen in ``run`` so that ``cfdash --help`` stays fast.
 """
 

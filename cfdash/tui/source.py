@@ -102,12 +102,14 @@ class OpenOrder:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
-    """Connection state; ``reconnect_at`` is epoch seconds, ``latency`` a round trip in seconds."""
+    """Connection state; ``reconnect_at`` is epoch seconds, ``latency`` a round trip in seconds,
+    ``attempt`` the number of the reconnection attempt being waited for (when known)."""
 
     state: ConnectionState = "connecting"
     reconnect_at: float | None = None
     latency: float | None = None
     user_id: int | None = None
+    attempt: int | None = None
 
     @property
     def connected(self) -> bool:

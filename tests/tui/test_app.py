@@ -1,59 +1,101 @@
-"""Pilot tests of the dashboard against the in-memory source, at 80x24 and 120x36."""
+"""The dashboard driven with Textual's pilot on the embedded exchange (see conftest).
+
+Every check of what was placed, cancelled or reserved asks the exchange itself.
+"""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import re
+import threading
+import time
+
 from textual.widgets import Input
 
-from cfdash.core.assets import PAIRS, V2
+from cfdash.core.engine.config import EngineConfig
+from cfdash.core.errors import Msg
 from cfdash.tui.app import DashboardApp
-from cfdash.tui.fake import FakeSource
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpScreen
-from cfdash.tui.screens.markets import MarketPicker
-from cfdash.tui.source import OrderRequest
+from cfdash.tui.screens.login import LoginScreen
+from cfdash.tui.source import Book
+from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.tape import TradeTape
 
-from .conftest import GBP, PAIR, clock, p, q, screen_text, seeded_source
-
-SIZES = [(80, 24), (120, 36)]
+from .conftest import (
+    COOKIE,
+    EUR_PAIR,
+    FEE,
+    GBP,
+    MAKER,
+    OWN,
+    PAIR,
+    SECRET,
+    SMALL,
+    USER,
+    WIDE,
+    XBT,
+    Exchange,
+    freeze_exchange_clock,
+    gbp,
+    lines,
+    p,
+    q,
+    record_notices,
+    running,
+    screen_text,
+    until,
+)
 
 
 def message(app: DashboardApp) -> str:
     return str(app.query_one("#message").render())
 
 
-def placed_after_seed(source: FakeSource) -> list[OrderRequest]:
-    return source.placed[2:]  # the two seeded own orders come first
+def new_orders(exchange: Exchange) -> list[tuple[int, int]]:
+    """User 7's open orders beyond the two seeded ones: (price, signed remaining)."""
+    seeded = {(p(price), q(size)) for size, price in OWN}
+    return [(pr, left) for pr, left, _ in exchange.open_orders() if (pr, left) not in seeded]
 
 
-@pytest.mark.parametrize("size", SIZES)
-async def test_buy_limit_keys_place_the_order(app: DashboardApp, source: FakeSource, size) -> None:
-    async with app.run_test(size=size) as pilot:
+async def test_buy_limit_from_the_keys_then_the_form_is_neutral(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("b", *"0.25", "tab", *"40000.5", "enter")
-        await pilot.pause()
-        assert placed_after_seed(source) == [
-            OrderRequest(PAIR, "buy", quantity=q("0.25"), price=p("40000.50"))
-        ]
-        # The order now rests on the book and in the open orders panel, marked as ours.
-        assert p("40000.50") in {o.price for o in app.query_one(OpenOrdersView).orders}
+        view = app.query_one(OpenOrdersView)
+        order = await until(
+            pilot, lambda: next((o for o in view.orders if o.price == p("40000.50")), None)
+        )
+        assert new_orders(exchange) == [(p("40000.50"), q("0.25"))]
+        assert (order.side, order.remaining) == ("buy", q("0.25"))
+        assert order.tonce is not None
+        ladder = app.query_one(OrderBookLadder)
+        await until(pilot, lambda: any("●40,000.50" in line for line in lines(ladder)))  # ours
+        # The form clears the quantity, keeps the price, says what happened and complains
+        # about nothing until the user types again, in the quantity field.
+        await until(pilot, lambda: f"placed #{order.id}" in message(app))
+        assert message(app) == f"placed #{order.id} · type a quantity"
         assert app.query_one("#quantity", Input).value == ""
+        assert app.query_one("#price", Input).value == "40000.5"
+        assert app.focused is app.query_one("#quantity", Input)
+        await pilot.press("x")
+        assert message(app).startswith("✗ quantity: not a number")
+        await pilot.press("backspace")
+        assert message(app) == "type a quantity"  # back as the form left it; no note
 
 
-async def test_sell_form_starts_on_quantity_and_sells(app: DashboardApp, source: FakeSource):
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_sell_form_starts_on_quantity_and_sells(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("s")
         assert app.focused is app.query_one("#quantity", Input)
         assert app.query_one(OrderEntry).border_title.startswith("Sell XBT:GBP · limit")
         await pilot.press(*"0.1", "tab")
         assert app.focused is app.query_one("#price", Input)
         await pilot.press(*"41500", "enter")
-        await pilot.pause()
-        assert placed_after_seed(source) == [
-            OrderRequest(PAIR, "sell", quantity=q("0.1"), price=p("41500"))
-        ]
+        await until(pilot, lambda: new_orders(exchange))
+        assert new_orders(exchange) == [(p("41500"), -q("0.1"))]
 
 
 BAD_INPUTS = [
@@ -69,95 +111,106 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("quantity", "price", "expected"), BAD_INPUTS)
-async def test_invalid_limit_order_shows_why_and_sends_nothing(
-    app: DashboardApp, source: FakeSource, quantity: str, price: str, expected: str
-) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_invalid_limit_orders_show_why_and_send_nothing(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("b")
-        # Typing is covered by the other tests; setting the values keeps this table fast.
-        app.query_one("#quantity", Input).value = quantity
-        app.query_one("#price", Input).value = price
-        await pilot.press("enter")
-        await pilot.pause()
-        assert expected in message(app)
-        assert message(app).startswith("✗")
-        assert placed_after_seed(source) == []
+        quantity, price = app.query_one("#quantity", Input), app.query_one("#price", Input)
+        for bad_quantity, bad_price, expected in BAD_INPUTS:
+            # Typing is covered by the other tests; setting the values keeps this table fast.
+            quantity.value, price.value = bad_quantity, bad_price
+            await pilot.press("enter")
+            await pilot.pause()
+            assert expected in message(app), (bad_quantity, bad_price)
+            assert message(app).startswith("✗")
+        await pilot.pause(0.1)
+        assert new_orders(exchange) == []
 
 
-async def test_selling_more_than_available_is_refused_inline(app, source) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_selling_more_than_available_is_refused_inline(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("s", *"1.95", "tab", *"41000", "enter")  # 1.9 XBT available
         await pilot.pause()
         assert "more than the 1.90000000 available" in message(app)
-        assert placed_after_seed(source) == []
+        assert new_orders(exchange) == []
 
 
-async def test_message_updates_as_you_type(app) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("b", *"0.1")
+async def test_message_and_preview_update_as_you_type(app) -> None:
+    async with running(app) as pilot:
+        await pilot.press("b")
+        assert message(app) == "type a quantity and a price"  # nothing typed: no complaint
+        await pilot.press(*"0.1")
         assert "price: required" in message(app)
         await pilot.press("tab", *"41000")
         assert "Enter to place" in message(app)
-        assert "reserves 4,100.00 GBP" in str(app.query_one("#preview").render())
-        assert "fee 0.25%" in str(app.query_one("#preview").render())
+        preview = str(app.query_one("#preview").render())
+        assert "reserves 4,100.00 GBP" in preview and "fee 0.25%" in preview
 
 
-async def test_market_order_needs_confirmation(app: DashboardApp, source: FakeSource) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_market_order_estimates_and_needs_confirmation(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("b", "t")
         assert app.query_one(OrderEntry).kind == "market"
         await pilot.press(*"0.3")
-        await pilot.pause()
-        preview = str(app.query_one("#preview").render())
-        # 0.3 XBT market buy walks the asks: 0.5 @ 41,010 covers it (estimate from the source).
-        assert "≈ 0.30000000 XBT for 12,303.00 GBP" in preview
+        preview = app.query_one("#preview")
+        # 0.3 XBT walks the asks: 0.5 are left at 41,010 after the seeded trades.
+        await until(pilot, lambda: "≈ 0.30000000 XBT for 12,303.00 GBP" in str(preview.render()))
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        assert placed_after_seed(source) == []
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
-        await pilot.pause()
-        assert placed_after_seed(source) == []
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert app.book.asks[0] == (p("41010"), q("0.5"), 1)  # nothing was sent
         await pilot.press("enter")  # focus went back to the quantity field
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause()
-        assert placed_after_seed(source) == [OrderRequest(PAIR, "buy", quantity=q("0.3"))]
+        await until(pilot, lambda: app.book.asks[0] == (p("41010"), q("0.2"), 1))
+        await until(pilot, lambda: message(app) == "market order done · type a quantity")
+        xbt = exchange.balances()[XBT]
+        assert xbt == (q("1.9") + q("0.3"), q("0.1"))  # bought 0.3; the own ask holds 0.1
 
 
-async def test_market_buy_by_total(app: DashboardApp, source: FakeSource) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_market_buy_by_total_spends_that_total(app, exchange) -> None:
+    before = exchange.balances()[GBP][0]
+    async with running(app) as pilot:
         await pilot.press("b", "t", "tab", *"1000", "enter")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause()
-        total = source.scales.total_to_wire(PAIR, "1000")
-        assert placed_after_seed(source) == [OrderRequest(PAIR, "buy", total=total)]
+        tape = app.query_one(TradeTape)
+        await until(pilot, lambda: tape.trades)  # the seeded trades came before watching
+        assert (tape.trades[0].price, tape.trades[0].aggressor) == (p("41010"), "buy")
+        spent = before - exchange.balances()[GBP][0]
+        assert spent == gbp("1000") * (1 + FEE)  # the total, and the taker's fee on it
 
 
-async def test_market_with_quantity_and_total_is_refused(app, source) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s", "t", *"0.1", "tab", *"1000", "enter")
+async def test_market_with_quantity_and_total_is_refused(app, exchange) -> None:
+    async with running(app) as pilot:
+        await pilot.press("s", "t")
+        app.query_one("#quantity", Input).value = "0.1"
+        app.query_one("#total", Input).value = "1000"
+        await pilot.press("enter")
         await pilot.pause()
         assert "not both" in message(app)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert placed_after_seed(source) == []
+        assert exchange.balances()[XBT] == (q("1.9"), q("0.1"))
 
 
-async def test_refused_order_shows_the_exchange_message(source: FakeSource) -> None:
-    app = DashboardApp(source, pair=PAIR, clock=clock)
-    async with app.run_test(size=(80, 24)) as pilot:
-        # Balances go stale-free but wrong: the source says funds are short.
-        app.query_one(OrderEntry).set_account(None, None)  # no local funds check
-        await pilot.press("b", *"5", "tab", *"41000", "enter")
-        await pilot.pause()
-        assert "You have insufficient funds." in message(app)
+async def test_refused_order_shows_the_exchange_message(monkeypatch) -> None:
+    """An order the form cannot know is refused: this exchange allows two open orders."""
+    freeze_exchange_clock(monkeypatch)
+    exchange = Exchange(config=EngineConfig(max_open_orders=2))
+    try:
+        exchange.seed_market(book=False)  # only user 7's two orders
+        app = exchange.dashboard().app
+        async with running(app) as pilot:
+            await pilot.press("b", *"0.1", "tab", *"40000", "enter")
+            await until(pilot, lambda: message(app) == f"✗ {Msg.TOO_MANY_ORDERS}")
+            assert app.query_one("#quantity", Input).value == "0.1"  # kept, to fix or retry
+            assert len(exchange.open_orders()) == 2
+    finally:
+        exchange.close()
 
 
-async def test_cancel_selected_order(app: DashboardApp, source: FakeSource) -> None:
-    async with app.run_test(size=(120, 36)) as pilot:
+async def test_cancel_selected_order_returns_its_reservation(app, exchange) -> None:
+    async with running(app, WIDE) as pilot:
         view = app.query_one(OpenOrdersView)
         assert [o.price for o in view.orders] == [p("41100"), p("40950")]
         view.focus()
@@ -165,53 +218,36 @@ async def test_cancel_selected_order(app: DashboardApp, source: FakeSource) -> N
         selected = view.selected
         assert selected is not None and selected.price == p("40950")
         await pilot.press("c")
-        await pilot.pause()
-        assert source.cancelled == [selected.id]
-        assert [o.price for o in view.orders] == [p("41100")]
-        # The bid's reservation went back: no GBP is held any more.
-        gbp = next(b for b in source.snapshot(PAIR).balances or () if b.asset == GBP)
-        assert gbp.reserved == 0 and gbp.available == V2.total_to_wire(PAIR, "50000")
+        await until(pilot, lambda: [o.price for o in view.orders] == [p("41100")])
+        assert [price for price, _, _ in exchange.open_orders()] == [p("41100")]
+        assert exchange.balances()[GBP] == (gbp("50000"), 0)
 
 
-async def test_cancel_all_asks_first(app: DashboardApp, source: FakeSource) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_cancel_all_asks_first(app, exchange) -> None:
+    async with running(app) as pilot:
         await pilot.press("C")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")
-        await pilot.pause()
-        assert source.cancelled == []
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert len(exchange.open_orders()) == 2
         await pilot.press("C")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause()
-        assert len(source.cancelled) == 2
-        assert app.query_one(OpenOrdersView).orders == ()
-        reserved = {b.asset: b.reserved for b in source.snapshot(PAIR).balances or ()}
-        assert set(reserved.values()) == {0}
+        view = app.query_one(OpenOrdersView)
+        await until(pilot, lambda: view.orders == ())
+        assert exchange.open_orders() == []
+        assert {reserved for _, reserved in exchange.balances().values()} == {0}
+        notices = record_notices(app)
+        await pilot.press("C")  # nothing left: nothing to confirm
+        await until(pilot, lambda: notices)
+        assert notices == ["no open orders to cancel"]
+        assert not isinstance(app.screen, ConfirmScreen)
 
 
-async def test_m_switches_market(app: DashboardApp, source: FakeSource) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("m")
-        await pilot.pause()
-        assert isinstance(app.screen, MarketPicker)
-        await pilot.press("down", "enter")
-        await pilot.pause()
-        assert app.pair == PAIRS[1]
-        ladder = app.query_one(OrderBookLadder)
-        assert ladder.pair == PAIRS[1]
-        assert "XBT:EUR" in str(app.query_one("#ticker").render())
-        assert source._watched == PAIRS[1]
-        # The new market's (empty) book replaced the old one.
-        assert not any("41,010.00" in ladder.line_text(y) for y in range(ladder.size.height))
-
-
-async def test_help_lists_every_binding_and_escape_closes(app: DashboardApp) -> None:
-    async with app.run_test(size=(120, 36)) as pilot:
+async def test_help_lists_every_binding_and_escape_closes(app) -> None:
+    async with running(app, WIDE) as pilot:
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         ids = {row[2] for row in app.screen.rows}
         assert {b.id for b in app.BINDINGS} <= ids
         assert {b.id for b in OrderEntry.BINDINGS} <= ids
@@ -219,32 +255,29 @@ async def test_help_lists_every_binding_and_escape_closes(app: DashboardApp) -> 
         for binding in app.BINDINGS:
             assert app.DESCRIPTIONS[binding.id] in text
         await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
 
-async def test_keymap_remaps_by_binding_id(source: FakeSource) -> None:
-    app = DashboardApp(source, pair=PAIR, clock=clock, keymap={"buy": "B", "help": "f1"})
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_keymap_remaps_by_binding_id(exchange) -> None:
+    app = exchange.dashboard(keymap={"buy": "B", "help": "f1"}).app
+    async with running(app) as pilot:
         await pilot.press("b")
         assert not isinstance(app.focused, Input)
         await pilot.press("B")
         assert app.focused is app.query_one("#quantity", Input)
         await pilot.press("escape", "f1")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert ("B", app.DESCRIPTIONS["buy"], "buy") in app.screen.rows
 
 
-async def test_q_quits(app: DashboardApp) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_q_quits(app) -> None:
+    async with running(app) as pilot:
         await pilot.press("q")
-        await pilot.pause()
-        assert not app.is_running
+        await until(pilot, lambda: not app.is_running)
 
 
-async def test_compact_layout_keeps_book_entry_status(app: DashboardApp) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_compact_layout_keeps_book_entry_status(app) -> None:
+    async with running(app, SMALL) as pilot:
         assert app.compact
         screen_region = app.screen.region
         for widget_id in ("#ladder", "#entry", "#status", "#ticker"):
@@ -258,113 +291,172 @@ async def test_compact_layout_keeps_book_entry_status(app: DashboardApp) -> None
         assert [w.id for w in app.query(".panel") if w.region.area > 0] == ["orders"]
 
 
-async def test_wide_layout_shows_everything(app: DashboardApp) -> None:
-    async with app.run_test(size=(120, 36)):
+async def test_wide_layout_shows_everything(app) -> None:
+    async with running(app, WIDE):
         assert not app.compact
         for widget_id in ("#ladder", "#entry", "#tape", "#chart", "#orders", "#balances"):
             assert app.query_one(widget_id).region.area > 0, widget_id
 
 
-async def test_ladder_renders_asks_above_bids_with_cumulative_sizes(app: DashboardApp) -> None:
-    async with app.run_test(size=(80, 24)):
-        ladder = app.query_one(OrderBookLadder)
-        lines = [ladder.line_text(y) for y in range(ladder.size.height)]
-        spread = next(i for i, line in enumerate(lines) if "spread 20.00" in line)
-        asks = [line.split() for line in lines[1:spread] if line.strip()]
-        bids = [line.split() for line in lines[spread + 1 :] if line.strip()]
+async def test_open_orders_and_balances_fit_the_compact_panel(app) -> None:
+    """At 80 columns the panel has 36 cells: compact columns, every amount still exact."""
+    async with running(app, SMALL) as pilot:
+        orders, balances = app.query_one(OpenOrdersView), app.query_one(BalancesView)
+        await pilot.press("v")
+        await until(pilot, lambda: orders.region.area > 0)
+        text = lines(orders)
+        assert all(len(line.rstrip()) <= orders.size.width for line in text)
+        assert text[0].split() == ["Side", "Price", "Size", "Left", "Age"]
+        assert text[1].split() == ["SELL", "41,100.00", "0.10", "0.10", "3m"]
+        assert text[2].split() == ["BUY", "40,950.00", "0.20", "0.20", "3m"]
+        await pilot.press("v")
+        await until(pilot, lambda: balances.region.area > 0)
+        text = lines(balances)
+        assert all(len(line.rstrip()) <= balances.size.width for line in text)
+        assert text[0].split() == ["Asset", "Available", "Reserved", "Total"]
+        assert text[1].split() == ["XBT", "1.90", "0.10", "2.00"]
+        assert text[2].split() == ["GBP", "41,810.00", "8,190.00", "50,000.00"]
+
+
+async def test_wide_panels_show_every_decimal_place(app) -> None:
+    async with running(app, (160, 40)):
+        orders, balances = app.query_one(OpenOrdersView), app.query_one(BalancesView)
+        text = lines(orders)
+        assert text[0].split() == ["Side", "Price", "Size", "Left", "Tonce", "Age"]
+        sell = text[1].split()
+        assert sell[:4] == ["SELL", "41,100.00", "0.10000000", "0.10000000"]
+        assert int(sell[4]) == orders.orders[0].tonce and sell[5] == "3m"
+        assert lines(balances)[1].split() == ["XBT", "1.90000000", "0.10000000", "2.00000000"]
+
+
+async def test_ladder_renders_asks_above_bids_with_cumulative_sizes(app) -> None:
+    async with running(app, SMALL):
+        text = lines(app.query_one(OrderBookLadder))
+        spread = next(i for i, line in enumerate(text) if "spread 20.00" in line)
+        asks = [line.split() for line in text[1:spread] if line.strip()]
+        bids = [line.split() for line in text[spread + 1 :] if line.strip()]
         # Asks run from the highest down to the best; the size column accumulates outward.
         ask_prices = [row[0].lstrip("●") for row in asks]
         assert ask_prices == ["41,100.00", "41,040.00", "41,025.50", "41,010.00"]
         bid_prices = [row[0].lstrip("●") for row in bids]
         assert bid_prices == ["40,990.00", "40,950.00", "40,900.00", "40,800.00"]
         for rows in (list(reversed(asks)), bids):
-            running = 0
+            running_total = 0
             for row in rows:
-                running += q(row[1].replace(",", ""))
-                assert q(row[2].replace(",", "")) == running
+                running_total += q(row[1].replace(",", ""))
+                assert q(row[2].replace(",", "")) == running_total
+        # The seeded trades took 0.1 from the best ask and 0.1 from the best bid.
+        assert asks[-1][1] == "0.50000000" and bids[0][1] == "0.70000000"
         # Own orders are marked (a bid at 40,950 and an ask at 41,100).
         assert asks[0][0].startswith("●") and bids[1][0].startswith("●")
         assert not bids[0][0].startswith("●")
 
 
-async def test_updates_arrive_pushed_and_repaint_in_place(app, source) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_another_traders_order_is_pushed_and_repaints_in_place(app, exchange) -> None:
+    async with running(app, SMALL) as pilot:
         ladder = app.query_one(OrderBookLadder)
-        before = app.applied
-        source.add_order(PAIR, "buy", q("1"), p("40995"))
-        await pilot.pause()
-        assert app.applied == before + 1
-        lines = [ladder.line_text(y) for y in range(ladder.size.height)]
-        spread = next(i for i, line in enumerate(lines) if "spread" in line)
-        assert "spread 15.00" in lines[spread]
-        assert lines[spread + 1].split()[:3] == ["40,995.00", "1.00000000", "1.00000000"]
+        maker = exchange.client(MAKER)
+        await asyncio.to_thread(lambda: maker.place_order(PAIR, "1", "40995").result(3))
+        await until(pilot, lambda: app.book.best_bid == p("40995"))
+        text = lines(ladder)
+        spread = next(i for i, line in enumerate(text) if "spread" in line)
+        assert "spread 15.00" in text[spread]
+        assert text[spread + 1].split()[:3] == ["40,995.00", "1.00000000", "1.00000000"]
 
 
-async def test_disconnect_marks_data_stale(app, source) -> None:
-    from cfdash.tui.source import ConnectionStatus
+async def test_a_deposit_touches_the_balances_not_the_ladder(app, exchange) -> None:
+    async with running(app, SMALL) as pilot:
+        ladder = app.query_one(OrderBookLadder)
+        calls: list[str] = []
+        original = ladder.update_book
+        ladder.update_book = lambda *a, **k: (calls.append("book"), original(*a, **k))  # type: ignore[method-assign]
+        threads: list[int] = []
+        exchange.dashboards[-1].source.subscribe(
+            lambda batch: threads.append(threading.get_ident())
+        )
+        view = app.query_one(BalancesView)
+        exchange.server.call(lambda s: s.core.credit(USER, GBP, gbp("100")))
+        await until(pilot, lambda: any(b.available == gbp("41910") for b in view.balances or ()))
+        await until(pilot, lambda: threads)  # the app's sink was called first
+        assert calls == []
+        assert threads[-1] != threading.get_ident()  # pushed from the bridge thread
 
-    async with app.run_test(size=(80, 24)) as pilot:
-        source.set_status(ConnectionStatus("reconnecting", reconnect_at=clock() + 5))
-        await pilot.pause()
-        status = str(app.query_one("#status").render())
-        assert "reconnecting in 5s" in status and "stale" in status
+
+async def test_disconnect_marks_data_stale_with_the_countdown(exchange) -> None:
+    dashboard = exchange.dashboard(
+        app_clock=time.time,  # the countdown is to a real time
+        client={"backoff_base": 5.0, "backoff_cap": 5.0, "ping_interval": 0.2},
+    )
+    app = dashboard.app
+    async with running(app, SMALL) as pilot:
+        status = app.query_one("#status")
+        await until(pilot, lambda: app.status.latency is not None)
+        await until(pilot, lambda: " ms" in str(status.render()))
+        assert "● connected" in str(status.render()) and f"user {USER}" in str(status.render())
+        await asyncio.to_thread(exchange.server.stop)
+        await until(pilot, lambda: app.status.state == "reconnecting" and app.status.reconnect_at)
+        text = str(status.render())
+        assert re.search(r"reconnecting in \d+s \(attempt \d+\)", text) and "stale" in text
+        assert " ms" not in text  # no latency while disconnected
         assert app.query_one(OrderBookLadder).stale
         assert app.query_one(OrderBookLadder).has_class("-stale")
-        source.set_status(ConnectionStatus("connected", latency=0.042))
-        await pilot.pause()
-        status = str(app.query_one("#status").render())
-        assert "connected" in status and "42 ms" in status and "stale" not in status
-        assert "user 7" in status
+        assert "STALE" in str(app.query_one("#ticker").render())
 
 
 async def test_private_mode_hides_balances(app) -> None:
-    async with app.run_test(size=(120, 36)) as pilot:
-        view = app.query_one("#balances")
-        text = "\n".join(view.line_text(y) for y in range(view.size.height))
-        assert "41,810.00" in text
+    async with running(app, WIDE) as pilot:
+        view = app.query_one(BalancesView)
+        assert "41,810.00" in "\n".join(lines(view))
         await pilot.press("p")
-        text = "\n".join(view.line_text(y) for y in range(view.size.height))
+        text = "\n".join(lines(view))
         assert "41,810.00" not in text and "•••••" in text
 
 
-async def test_read_only_hides_trading(source: FakeSource) -> None:
-    app = DashboardApp(source, pair=PAIR, clock=clock, read_only=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert not app.query_one(OrderEntry).display
-        await pilot.press("b", "C")
-        await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert not isinstance(app.focused, Input)
-
-
-async def test_login_dialog_shows_errors_and_retries() -> None:
-    from .conftest import COOKIE, SECRET, USER
-
-    source = seeded_source(user_id=None)
-    app = DashboardApp(source, pair=PAIR, clock=clock, login=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        screen = app.screen
+async def test_a_private_action_opens_the_login_dialog_once_then_continues(exchange) -> None:
+    """Without credentials (a real endpoint), submitting an order asks to log in, shows the
+    exchange's refusal, and places the order once logged in; cancelling is not re-asked."""
+    app = exchange.dashboard(user=None, login=True).app
+    async with running(app, SMALL, user=None) as pilot:
+        assert not isinstance(app.screen, LoginScreen)  # watching the market needs no login
+        await pilot.press("b", *"0.25", "tab", *"40000", "enter")
+        screen = await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen)
         secret = screen.query_one("#passphrase", Input)
         assert secret.password
         screen.query_one("#user-id", Input).value = str(USER)
         screen.query_one("#cookie", Input).value = COOKIE
         secret.value = "wrong"
+        secret.focus()
         await pilot.press("enter")
-        await pilot.pause()
-        assert "incorrect signature" in str(screen.query_one("#error").render())
+        error = screen.query_one("#error")
+        await until(pilot, lambda: "incorrect signature" in str(error.render()))
         assert secret.value == ""  # never kept after an attempt
         assert app.screen is screen
-        secret.focus()
-        await pilot.press(*SECRET, "enter")
-        await pilot.pause()
-        assert app.screen is not screen
+        secret.value = SECRET
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is not screen)
+        await until(pilot, lambda: new_orders(exchange) == [(p("40000"), q("0.25"))])
         assert app.status.user_id == USER
-        assert "user 7" in str(app.query_one("#status").render())
+        assert f"user {USER}" in str(app.query_one("#status").render())
 
 
-async def test_command_palette_offers_every_action(app: DashboardApp) -> None:
-    async with app.run_test(size=(120, 36)) as pilot:
+async def test_a_dismissed_login_is_not_asked_again(exchange) -> None:
+    app = exchange.dashboard(user=None, login=True).app
+    async with running(app, SMALL, user=None) as pilot:
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LoginScreen))
+        notices = record_notices(app)
+        await pilot.press("C")
+        await until(pilot, lambda: notices)
+        assert notices == ["not logged in: press l to log in"]
+        assert not isinstance(app.screen, LoginScreen | ConfirmScreen)
+        await pilot.press("l")  # the key still offers it
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+
+
+async def test_command_palette_offers_every_action(app) -> None:
+    async with running(app, WIDE) as pilot:
         titles = {c.title for c in app.palette_commands()}
         for binding in app.BINDINGS:
             if binding.id != "login":  # already logged in
@@ -375,42 +467,19 @@ async def test_command_palette_offers_every_action(app: DashboardApp) -> None:
         await pilot.press(*"xbt:eur")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.pair == PAIRS[1]
+        await until(pilot, lambda: app.pair == EUR_PAIR)
+        await until(pilot, lambda: app.book == Book())  # nothing rests on XBT:EUR
 
 
-async def test_batches_from_another_thread_touch_only_what_changed(app, source) -> None:
-    import asyncio
-    import threading
-
-    async with app.run_test(size=(80, 24)) as pilot:
-        ladder = app.query_one(OrderBookLadder)
-        calls: list[str] = []
-        original = ladder.update_book
-        ladder.update_book = lambda *a, **k: (calls.append("book"), original(*a, **k))  # type: ignore[method-assign]
-        threads: list[int] = []
-        source.subscribe(lambda batch: threads.append(threading.get_ident()))
-        # A deposit changes balances only: the ladder is left alone.
-        await asyncio.to_thread(source.credit, GBP, 100)
-        await pilot.pause()
-        assert calls == []
-        assert threads and threads[-1] != threading.get_ident()
-        # A new bid, pushed from the source's thread, reaches the ladder.
-        await asyncio.to_thread(source.add_order, PAIR, "buy", q("1"), p("40995"))
-        await pilot.pause()
-        assert calls == ["book"]
-        assert any("40,995.00" in ladder.line_text(y) for y in range(ladder.size.height))
-
-
-async def test_theme_and_grouping_keys(app: DashboardApp) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+async def test_theme_and_grouping_keys(app) -> None:
+    async with running(app, SMALL) as pilot:
         assert app.current_theme.dark
         await pilot.press("d")
         assert not app.current_theme.dark
         ladder = app.query_one(OrderBookLadder)
         await pilot.press("g", "g", "g", "g")  # 0.01 -> 0.10 -> 1.00 -> 10.00 -> 100.00
         assert ladder.group == 10000
-        rows = [ladder.line_text(y).split() for y in range(ladder.size.height)]
+        rows = [line.split() for line in lines(ladder)]
         levels = [r[:2] for r in rows if r and r[0].lstrip("●")[:1].isdigit()]
         # Every ask rounds up into 41,100; bids round down into 40,900 and 40,800.
         assert levels == [

@@ -8,7 +8,6 @@ and the app. A second plain ``WSClient`` (user 2) plays the rest of the market.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -28,11 +27,8 @@ from cfdash.tui.main import Dashboard, build, configure_parser
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.login import LoginScreen
 from cfdash.tui.screens.markets import MarketPicker
-from cfdash.tui.source import OrderRequest
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder
-from cfdash.tui.widgets.orders import OpenOrdersView
-from cfdash.tui.widgets.tape import TradeTape
 
 GBP_PAIR, EUR_PAIR = PAIRS[0], PAIRS[1]
 XBT, GBP = Assets["XBT"], Assets["GBP"]
@@ -124,8 +120,10 @@ async def test_demo_logs_in_by_itself_and_shows_a_resting_order(demo, other) -> 
         await logged_in(pilot)
         assert not isinstance(app.screen, LoginScreen)
         assert "user 1" in str(app.query_one("#status").render())
-        balances = "\n".join(lines(app.query_one(BalancesView)))
-        assert "1,000,000.00" in balances  # the demo account's GBP
+        rows = [line.split() for line in lines(app.query_one(BalancesView))]
+        gbp = next(row for row in rows if row[:1] == ["GBP"])
+        available = V2.total_to_wire(GBP_PAIR, gbp[1].replace(",", ""))
+        assert available == V2.total_to_wire(GBP_PAIR, "1000000")  # the demo account's GBP
         other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
         await until(pilot, lambda: app.book.asks == ((p("41000"), q("0.5"), 1),))
         assert ladder_has(app, "41,000.00")
@@ -148,66 +146,9 @@ async def test_switching_market_shows_only_the_new_market(demo, other) -> None:
         await until(pilot, lambda: ladder_has(app, "39,000.00"))
         assert app.book.asks == () and len(app.book.bids) == 1
         assert not ladder_has(app, "41,500.00")
+        assert "XBT:EUR" in str(app.query_one("#ticker").render())
         watched = {(w["base"], w["counter"]) for w in demo.source.client.watches}
         assert watched == {(EUR_PAIR.base, EUR_PAIR.counter)}
-
-
-async def test_limit_order_from_the_keyboard(demo) -> None:
-    app = demo.app
-    async with app.run_test(size=SIZE) as pilot:
-        await logged_in(pilot)
-        await pilot.press("b", *"0.25", "tab", *"40000.5", "enter")
-        view = app.query_one(OpenOrdersView)
-        order = await until(pilot, lambda: next(iter(view.orders), None))
-        assert (order.side, order.price, order.remaining) == ("buy", p("40000.50"), q("0.25"))
-        assert order.tonce is not None
-        await until(pilot, lambda: app.book.bids == ((p("40000.50"), q("0.25"), 1),))
-        assert ladder_has(app, "●40,000.50")  # marked as ours
-        assert app.query_one("#quantity", Input).value == ""  # the form was cleared
-
-
-async def test_market_order_shows_the_estimate_and_asks_first(demo, other) -> None:
-    app = demo.app
-    async with app.run_test(size=SIZE) as pilot:
-        await logged_in(pilot)
-        other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
-        await until(pilot, lambda: app.book.asks)
-        await pilot.press("b", "t", *"0.3")
-        preview = app.query_one("#preview")
-        await until(pilot, lambda: "≈ 0.30000000 XBT for 12,300.00 GBP" in str(preview.render()))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert app.book.asks == ((p("41000"), q("0.5"), 1),)  # nothing sent yet
-        await pilot.press("y")
-        await until(pilot, lambda: app.book.asks == ((p("41000"), q("0.2"), 1),))
-        tape = app.query_one(TradeTape)
-        await until(pilot, lambda: tape.trades)
-        assert (tape.trades[0].price, tape.trades[0].quantity) == (p("41000"), q("0.3"))
-        assert tape.trades[0].aggressor == "buy"
-
-
-async def test_cancel_one_then_cancel_all(demo) -> None:
-    app = demo.app
-    async with app.run_test(size=SIZE) as pilot:
-        await logged_in(pilot)
-        for price in ("40000", "39000", "38000"):  # typing them is covered above
-            order = OrderRequest(GBP_PAIR, "buy", quantity=q("0.1"), price=p(price))
-            await asyncio.wrap_future(demo.source.place_order(order))
-        view = app.query_one(OpenOrdersView)
-        await until(pilot, lambda: len(view.orders) == 3)
-        view.focus()
-        await pilot.press("down")
-        selected = view.selected
-        assert selected is not None and selected.price == p("39000")
-        await pilot.press("c")
-        await until(pilot, lambda: [o.price for o in view.orders] == [p("40000"), p("38000")])
-        await until(pilot, lambda: [lv[0] for lv in app.book.bids] == [p("40000"), p("38000")])
-        await pilot.press("C")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await until(pilot, lambda: view.orders == () and app.book == type(app.book)())
-        gbp = next(b for b in demo.source.snapshot(GBP_PAIR).balances or () if b.asset == GBP)
-        assert gbp.reserved == 0 and gbp.available == V2.total_to_wire(GBP_PAIR, "1000000")
 
 
 @pytest.fixture
@@ -218,7 +159,7 @@ def exchange() -> Iterator[ServerThread]:
     server.stop()
 
 
-async def test_login_dialog_shows_the_server_message_then_succeeds(
+async def test_login_dialog_opens_on_a_private_panel_shows_the_server_message_then_succeeds(
     make_dashboard, exchange: ServerThread, env: dict[str, str]
 ) -> None:
     config = Path(env["XDG_CONFIG_HOME"]) / "cfdash" / "config.toml"
@@ -227,6 +168,9 @@ async def test_login_dialog_shows_the_server_message_then_succeeds(
     dashboard = make_dashboard(exchange.url)
     app = dashboard.app
     async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.connected)
+        assert not isinstance(app.screen, LoginScreen)  # the public market needs no login
+        await pilot.press("v")  # the open orders: private, so the dialog opens by itself
         screen = await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen)
         assert screen.query_one("#user-id", Input).value == "1"  # from the settings file
         assert screen.query_one("#cookie", Input).value == DEMO_COOKIE
@@ -262,9 +206,11 @@ async def test_read_only_never_authenticates(make_dashboard) -> None:
     app = dashboard.app
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.status.connected)
-        await pilot.press("b", "C")
+        assert not app.query_one("#entry").display  # no order form
+        await pilot.press("b", "C", "v")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ConfirmScreen | LoginScreen)
+        assert not isinstance(app.focused, Input)
         assert "read-only" in str(app.query_one("#status").render())
         assert app.status.user_id is None
         client = dashboard.source.client

@@ -1,4 +1,9 @@
-"""Snapshots of the main screen with deterministic data (fixed clock, seeded source).
+"""Snapshots of the main screens on the quiet embedded exchange (see conftest).
+
+Deterministic by construction: the exchange's wall clock is frozen (the times of orders and
+trades), the dashboard's clock is fixed, tonces come from a fixed clock, no latency is measured
+(the first ping is 45 s away), and the widgets sort what they show. The trades on the tape are
+made once the dashboard watches the market, in a fixed order.
 
 Regenerate after an intended visual change with ``pytest tests/tui --snapshot-update`` and
 review the SVGs in ``tests/tui/__snapshots__``.
@@ -6,16 +11,52 @@ review the SVGs in ``tests/tui/__snapshots__``.
 
 from __future__ import annotations
 
-from cfdash.tui.app import DashboardApp
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from .conftest import PAIR, clock, seeded_source
+from textual.pilot import Pilot
+
+from cfdash.tui.widgets.tape import TradeTape
+
+from .conftest import SMALL, WIDE, Exchange, loaded, until
+
+TAPE = ("0.02", "-0.15", "0.3", "-0.05")
+"""Trades made while the dashboard watches: buys lift the asks, sells hit the bids."""
 
 
-def test_main_screen_wide(snap_compare) -> None:
-    app = DashboardApp(seeded_source(), pair=PAIR, clock=clock)
-    assert snap_compare(app, terminal_size=(120, 36))
+def ready(exchange: Exchange) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """``run_before``: wait for the seeded market, then trade and wait for the tape."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await until(pilot, lambda: loaded(app))  # type: ignore[arg-type]
+        await asyncio.to_thread(exchange.trade, *TAPE)
+        tape = app.query_one(TradeTape)
+        await until(pilot, lambda: len(tape.trades) == len(TAPE))
+        await pilot.pause(0.2)  # the bridge's last batch (book, ticker, balances)
+
+    return run_before
 
 
-def test_main_screen_compact_with_buy_form(snap_compare) -> None:
-    app = DashboardApp(seeded_source(), pair=PAIR, clock=clock)
-    assert snap_compare(app, press=["b", *"0.25", "tab", *"40000"], terminal_size=(80, 24))
+def test_overview_wide(snap_compare, exchange: Exchange) -> None:
+    app = exchange.dashboard().app
+    assert snap_compare(app, terminal_size=WIDE, run_before=ready(exchange))
+
+
+def test_overview_compact(snap_compare, exchange: Exchange) -> None:
+    app = exchange.dashboard().app
+    assert snap_compare(app, terminal_size=SMALL, run_before=ready(exchange))
+
+
+def test_order_entry(snap_compare, exchange: Exchange) -> None:
+    app = exchange.dashboard().app
+    press = ["b", *"0.25", "tab", *"40500"]
+    assert snap_compare(app, press=press, terminal_size=WIDE, run_before=ready(exchange))
+
+
+def test_help(snap_compare, exchange: Exchange) -> None:
+    app = exchange.dashboard().app
+    assert snap_compare(
+        app, press=["question_mark"], terminal_size=WIDE, run_before=ready(exchange)
+    )

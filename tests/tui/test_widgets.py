@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 import cfdash.tui
-from cfdash.core.assets import V2
-from cfdash.tui.source import Book, ConnectionStatus, Ticker
+from cfdash.core.assets import V2, Assets, to_wire
+from cfdash.tui import fmt
+from cfdash.tui.source import Balance, Book, ConnectionStatus, OpenOrder, Ticker
+from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder, group_levels
-from cfdash.tui.widgets.lines import LineCache
-from cfdash.tui.widgets.status import state_words
+from cfdash.tui.widgets.lines import LineCache, LineWidget
+from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.status import latency_words, state_words
 from cfdash.tui.widgets.ticker import change_text
 
-from .conftest import NOW, PAIR, p, q, seeded_source
+from .conftest import GBP, NOW, PAIR, XBT, p, q
 
 levels = st.lists(
     st.tuples(st.integers(1, 10**7), st.integers(1, 10**9), st.integers(1, 5)),
@@ -61,7 +65,10 @@ class LadderApp(App[None]):
 
 
 async def test_ladder_repaints_only_the_lines_that_changed() -> None:
-    book = seeded_source().snapshot(PAIR).book
+    book = Book(
+        bids=((p("40990"), q("0.7"), 1), (p("40950"), q("0.5"), 2), (p("40900"), q("2.5"), 1)),
+        asks=((p("41010"), q("0.5"), 1), (p("41040"), q("0.75"), 1), (p("41100"), q("2.1"), 2)),
+    )
     app = LadderApp()
     async with app.run_test(size=(40, 20)) as pilot:
         ladder = app.query_one(OrderBookLadder)
@@ -126,6 +133,9 @@ def test_connection_state_in_words() -> None:
     assert state_words(ConnectionStatus("connecting"), NOW) == "connecting"
     assert state_words(ConnectionStatus("reconnecting", NOW + 2.2), NOW) == "reconnecting in 3s"
     assert state_words(ConnectionStatus("reconnecting", NOW - 1), NOW) == "reconnecting in 0s"
+    waiting = ConnectionStatus("reconnecting", NOW + 4, attempt=3)
+    assert state_words(waiting, NOW) == "reconnecting in 4s (attempt 3)"
+    assert latency_words(0.0004) == "<1 ms" and latency_words(0.0421) == "42 ms"
 
 
 def test_stylesheet_ships_next_to_the_module() -> None:
@@ -133,3 +143,100 @@ def test_stylesheet_ships_next_to_the_module() -> None:
 
     assert CSS_FILE.is_file() and CSS_FILE.parent == Path(cfdash.tui.__file__).parent
     assert DashboardApp.CSS_PATH == CSS_FILE
+
+
+@given(
+    st.integers(-(2**63) + 1, 2**63 - 1), st.sampled_from([100, 10**4, 10**8]), st.integers(0, 8)
+)
+def test_trimmed_amounts_are_exact(value: int, scale: int, keep: int) -> None:
+    text = fmt.trimmed(value, scale, keep=keep)
+    assert to_wire(text.replace(",", ""), scale, "amount") == value
+    decimals = len(text.partition(".")[2])
+    assert decimals >= min(keep, fmt.places(scale))
+    assert decimals <= max(keep, 0) or not text.endswith("0")  # trailing zeros only to keep
+
+
+def test_fewer_places_than_the_value_needs_is_refused() -> None:
+    assert fmt.amount(5_000_000, 10**8, decimals=2) == "0.05"
+    with pytest.raises(ValueError, match="more than 1 decimal places"):
+        fmt.amount(5_000_000, 10**8, decimals=1)  # would round: never silently
+    assert fmt.column([5_000_000, 16_966_035], 10**8) == ["0.05000000", "0.16966035"]
+
+
+class PanelApp(App[None]):
+    def __init__(self, widget: LineWidget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+def cells_of(widget: LineWidget) -> list[list[str]]:
+    return [widget.line_text(y).split() for y in range(widget.size.height)]
+
+
+DEMO_BALANCES = (
+    Balance(XBT, q("9.92"), q("0.08")),
+    Balance(GBP, V2.total_to_wire(PAIR, "995875"), V2.total_to_wire(PAIR, "4125")),
+    Balance(Assets["XBTJAN18"], q("10")),
+    Balance(Assets["EUR"], V2.total_to_wire(PAIR, "1000000.5")),
+)
+
+
+async def test_balances_narrow_to_fit_without_rounding() -> None:
+    """From 60 cells down to 36, each layout fits its panel and every amount shown reads back
+    as the exact balance; the reserved column goes only when nothing else fits."""
+    view = BalancesView()
+    app = PanelApp(view)
+    async with app.run_test(size=(60, 8)) as pilot:
+        view.update_balances(V2, DEMO_BALANCES)
+        seen: set[tuple[str, ...]] = set()
+        for width in range(60, 35, -3):
+            await pilot.resize_terminal(width, 8)
+            await pilot.pause()
+            rows = cells_of(view)
+            heads = tuple(rows[0])
+            seen.add(heads)
+            assert all(len(view.line_text(y).rstrip()) <= width for y in range(8))
+            for balance, row in zip(DEMO_BALANCES, rows[1:5], strict=True):
+                scale = V2.asset(balance.asset)
+                wanted = {"Available": balance.available, "Reserved": balance.reserved}
+                wanted["Total"] = balance.total
+                for head, text in zip(heads[1:], row[1:], strict=True):
+                    assert to_wire(text.replace(",", ""), scale, head) == wanted[head]
+        assert ("Asset", "Available", "Reserved", "Total") in seen
+        assert ("Asset", "Available", "Total") in seen
+        narrowest = cells_of(view)  # 36 cells, as in the compact layout's panel
+        assert narrowest[2] == ["GBP", "995,875", "1,000,000"]
+        assert narrowest[4] == ["EUR", "1,000,000.50", "1,000,000.50"]
+
+
+async def test_open_orders_narrow_to_fit_without_rounding() -> None:
+    orders = (
+        OpenOrder(1, PAIR, p("41100"), -q("0.1"), -q("0.1"), int(NOW * 1e6), 1_700_000_000_000_000),
+        OpenOrder(2, PAIR, p("40950.5"), q("0.2"), q("0.16966035"), int(NOW * 1e6), None),
+    )
+    view = OpenOrdersView(lambda: NOW + 125)
+    app = PanelApp(view)
+    async with app.run_test(size=(70, 6)) as pilot:
+        view.set_market(V2, PAIR)
+        view.update_orders(orders)
+        layouts: list[tuple[str, ...]] = []
+        for width in (70, 50, 40, 36, 34):
+            await pilot.resize_terminal(width, 6)
+            await pilot.pause()
+            rows = cells_of(view)
+            layouts.append(tuple(rows[0]))
+            assert all(len(view.line_text(y).rstrip()) <= width for y in range(6))
+            by_head = [dict(zip(rows[0], row, strict=True)) for row in rows[1:3]]
+            assert [r["Side"] for r in by_head] == ["SELL", "BUY"]  # highest price first
+            assert [r["Age"] for r in by_head] == ["2m", "2m"]
+            for order, row in zip(orders, by_head, strict=True):
+                assert to_wire(row["Price"].replace(",", ""), 100, "price") == order.price
+                assert to_wire(row["Left"], 10**8, "left") == abs(order.remaining)
+                if "Size" in row:
+                    assert to_wire(row["Size"], 10**8, "size") == abs(order.quantity)
+        assert layouts[0] == ("Side", "Price", "Size", "Left", "Tonce", "Age")
+        assert layouts[-1] == ("Side", "Price", "Left", "Age")
+        assert len(set(layouts)) >= 3

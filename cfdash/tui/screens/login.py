@@ -23,12 +23,14 @@ class LoginScreen(ModalScreen[int | None]):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen > Vertical {
-        width: 64; max-width: 95%; height: auto; padding: 1 2;
+        width: 64; max-width: 95%; height: auto; max-height: 100%; padding: 1 2;
         border: thick $accent; background: $surface;
     }
-    LoginScreen Label { margin-top: 1; }
-    LoginScreen #error { color: $text-error; margin-top: 1; height: auto; }
-    LoginScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    LoginScreen .field { height: 1; margin-bottom: 1; }
+    LoginScreen Label { width: 12; color: $text-muted; }
+    LoginScreen Input { width: 1fr; background: $boost; }
+    LoginScreen #error { color: $text-error; height: auto; }
+    LoginScreen #buttons { height: auto; margin-top: 1; align-horizontal: right; }
     """
 
     def __init__(self, attempt: Attempt, *, user_id: int | None = None, cookie: str = "") -> None:
@@ -40,18 +42,22 @@ class LoginScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Log in"
-            yield Label("User id")
-            yield Input(
-                "" if self._user_id is None else str(self._user_id),
-                id="user-id",
-                type="integer",
-            )
-            yield Label("Cookie")
-            yield Input(self._cookie, id="cookie")
-            yield Label("Passphrase")
-            yield Input(id="passphrase", password=True)
+            with Horizontal(classes="field"):
+                yield Label("User id")
+                user_id = "" if self._user_id is None else str(self._user_id)
+                yield Input(
+                    user_id, id="user-id", type="integer", compact=True, placeholder="e.g. 1"
+                )
+            with Horizontal(classes="field"):
+                yield Label("Cookie")
+                yield Input(self._cookie, id="cookie", compact=True, placeholder="base64")
+            with Horizontal(classes="field"):
+                yield Label("Passphrase")
+                yield Input(
+                    id="passphrase", password=True, compact=True, placeholder="never stored"
+                )
             yield Static(id="error")
-            with Horizontal():
+            with Horizontal(id="buttons"):
                 yield Button("Log in", id="login", variant="primary")
 
     def on_mount(self) -> None:

@@ -14,6 +14,17 @@ from cfdash.tui.source import Balance
 from cfdash.tui.widgets.lines import LineWidget, cells
 
 MASK = "•••••"
+HEADS = ("Asset", "Available", "Reserved", "Total")
+LAYOUTS: tuple[tuple[str, int, bool], ...] = (
+    ("all", 2, True),
+    ("trim", 2, True),
+    ("whole", 2, True),
+    ("whole", 1, True),
+    ("whole", 2, False),
+    ("whole", 1, False),
+)
+"""(decimal places: all, trailing zeros past two trimmed, or whole amounts without any;
+spaces between columns; the reserved column shown?), widest first."""
 
 
 class BalancesView(LineWidget):
@@ -44,40 +55,49 @@ class BalancesView(LineWidget):
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.balances is None:
             return [("note", "log in (l) to see balances")]
-        texts = [
-            (
-                asset_name(b.asset),
-                *(
-                    MASK if self.private else fmt.asset_amount(self.scales, b.asset, v)
-                    for v in (b.available, b.reserved, b.total)
-                ),
-            )
-            for b in self.balances
-            if b.total or b.reserved
-        ]
-        heads = ("Asset", "Available", "Reserved", "Total")
-        widths = tuple(max([len(heads[i]), *(len(r[i]) for r in texts)]) for i in range(4))
-        gap = 2 if 1 + sum(widths) + 6 <= self.size.width else 1  # tight: one space, no margin
-        rows: list[Hashable] = [("head", widths, gap)]
-        rows += [("row", widths, gap, *r) for r in texts]
-        if not texts:
-            rows.append(("note", "no funds"))
-        return rows
+        shown = [b for b in self.balances if b.total or b.reserved]
+        if not shown:
+            return [("note", "no funds")]
+        heads, widths, gap, texts = self._fit(shown)
+        return [("head", widths, gap, heads), *(("row", widths, gap, t) for t in texts)]
+
+    def _fit(
+        self, shown: Sequence[Balance]
+    ) -> tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]:
+        """The widest layout that fits (see ``LAYOUTS``): amounts lose trailing zeros only, so
+        they stay exact; the reserved column (the total less the available) goes last."""
+        width = self.size.width
+        choice: tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]
+        choice = (HEADS, tuple(map(len, HEADS)), 2, [])
+        for places, gap, reserved in LAYOUTS:
+            heads = HEADS if reserved else (HEADS[0], HEADS[1], HEADS[3])
+            texts = [self._row(b, places, reserved) for b in shown]
+            widths = tuple(max([len(h), *(len(t[i]) for t in texts)]) for i, h in enumerate(heads))
+            choice = (heads, widths, gap, texts)
+            if 1 + sum(widths) + gap * (len(heads) - 1) <= width:
+                break
+        return choice
+
+    def _row(self, b: Balance, places: str, reserved: bool) -> tuple[str, ...]:
+        values = (b.available, b.reserved, b.total) if reserved else (b.available, b.total)
+        scale = self.scales.asset(b.asset)
+        if self.private:
+            amounts = [MASK for _ in values]
+        elif places == "all":
+            amounts = [fmt.amount(v, scale) for v in values]
+        else:
+            amounts = [fmt.trimmed(v, scale, whole=places == "whole") for v in values]
+        return (asset_name(b.asset), *amounts)
 
     def build_strip(self, row: Hashable, width: int) -> Strip:
         assert isinstance(row, tuple)
         header = self.get_component_rich_style("balances--header")
         if row[0] == "note":
             return cells([(f" {row[1]}", header)])
-        if row[0] == "head":
-            _, widths, gap = row
-            parts = ("Asset", "Available", "Reserved", "Total")
-            style = header
-        else:
-            _, widths, gap, *parts = row
-            style = self.get_component_rich_style("balances--row")
-        aligns = ("<", ">", ">", ">")
-        text = (" " if gap > 1 else "") + (" " * gap).join(
-            f"{p:{a}{w}}" for p, a, w in zip(parts, aligns, widths, strict=True)
+        kind, widths, gap, parts = row
+        style = header if kind == "head" else self.get_component_rich_style("balances--row")
+        text = " " + (" " * gap).join(
+            f"{p:{'<' if i == 0 else '>'}{w}}"
+            for i, (p, w) in enumerate(zip(parts, widths, strict=True))
         )
         return cells([(text, style)])

@@ -85,6 +85,12 @@ class OrderEntry(Vertical):
         self.estimate: tuple[OrderRequest, Estimate | None] | None = None
         self.error: FormError | None = None
         self.preview_text = ""
+        self._baseline = ("", "", "")
+        """The fields as the form last set them itself: no complaints until the user types."""
+        self.note = ""
+        """Shown with the hint while the form is untouched (e.g. "placed #110")."""
+        self._refusal: tuple[str, tuple[str, ...]] | None = None
+        """The exchange's last refusal and the form it was for: shown until that changes."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="quantity-row"):
@@ -134,11 +140,23 @@ class OrderEntry(Vertical):
         self.side = side
         self.query_one("#quantity", Input).focus()
 
-    def clear(self) -> None:
+    def clear(self, note: str = "") -> None:
+        """Empty the amounts after a placement (the price stays for the next order) and go
+        back to a neutral hint, with ``note`` (e.g. "placed #110"), until the user types."""
+        had_focus = self.has_focus_within
         for name in ("quantity", "total"):
             self.query_one(f"#{name}", Input).value = ""
         self.estimate = None
+        self.note = note
+        self._baseline = self._values()
+        if had_focus:
+            self.query_one("#quantity", Input).focus()
         self.revalidate()
+
+    def _values(self) -> tuple[str, str, str]:
+        return tuple(  # type: ignore[return-value]
+            self.query_one(f"#{name}", Input).value for name in ("quantity", "price", "total")
+        )
 
     # -- state -----------------------------------------------------------------------------
     def form(self) -> OrderForm | None:
@@ -184,12 +202,23 @@ class OrderEntry(Vertical):
         else:
             self.preview_text = self._fee_text()
         preview.update(self.preview_text)
-        untouched = not (form.quantity.strip() or form.price.strip() or form.total.strip())
-        if self.error is None:
+        values = (form.quantity, form.price, form.total)
+        untouched = values == self._baseline or not "".join(values).strip()
+        if not untouched:
+            self.note = ""
+        if self._refusal is not None and self._refusal[1] != (self.side, self.kind, *values):
+            self._refusal = None
+        if self._refusal is not None:
+            message.update(f"✗ {self._refusal[0]}")
+            message.set_classes("-error")
+        elif self.error is None:
             message.update(Text("Enter to place", "italic"))
             message.set_classes("-hint")
         elif untouched:
-            message.update("type a quantity" + (" and a price" if self.kind == "limit" else ""))
+            wanted = "type a quantity"
+            if self.kind == "limit" and not form.price.strip():
+                wanted += " and a price"
+            message.update(" · ".join(part for part in (self.note, wanted) if part))
             message.set_classes("-hint")
         else:
             message.update(f"✗ {self.error}")
@@ -197,10 +226,10 @@ class OrderEntry(Vertical):
         return order
 
     def show_error(self, text: str) -> None:
-        """Show a message from the exchange (e.g. a refused order) in the message line."""
-        message = self.query_one("#message", Static)
-        message.update(f"✗ {text}")
-        message.set_classes("-error")
+        """Show a message from the exchange (e.g. a refused order) in the message line, until
+        the user changes the form."""
+        self._refusal = (text, (self.side, self.kind, *self._values()))
+        self.revalidate(ask_estimate=False)
 
     def _fee_text(self) -> str:
         return "" if self.fee_rate is None else f"fee {fmt.percent(self.fee_rate)}"

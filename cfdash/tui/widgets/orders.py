@@ -14,7 +14,8 @@ from cfdash.tui import fmt
 from cfdash.tui.source import OpenOrder
 from cfdash.tui.widgets.lines import LineWidget, cells
 
-WIDE = 56  # below this width the original size column is left out
+GAP = 2
+"""Spaces between two columns."""
 
 
 class OpenOrdersView(LineWidget, can_focus=True):
@@ -91,32 +92,64 @@ class OpenOrdersView(LineWidget, can_focus=True):
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None:
             return []
-        now = self.clock()
-        wide = self.size.width >= WIDE
         body = max(1, height - 1)
         start = max(0, self.cursor - body + 1)
         shown = self.orders[start : start + body]
-        texts = []
-        for i, o in enumerate(shown, start):
-            texts.append(
-                (
-                    i == self.cursor,
-                    o.side,
-                    "BUY" if o.side == "buy" else "SELL",
-                    fmt.price(self.scales, self.pair, o.price),
-                    fmt.quantity(self.scales, self.pair, abs(o.quantity)) if wide else "",
-                    fmt.quantity(self.scales, self.pair, abs(o.remaining)),
-                    "—" if o.tonce is None else str(o.tonce),
-                    fmt.age(now - o.time / 1_000_000),
-                )
-            )
-        heads = ("Side", "Price", "Size" if wide else "", "Left", "Tonce", "Age")
-        widths = tuple(max([len(heads[i]), *(len(r[i + 2]) for r in texts)]) for i in range(6))
+        heads, columns = self._columns(shown, self.size.width)
+        widths = _widths(heads, columns)
         rows: list[Hashable] = [("head", widths, heads)]
-        rows += [("row", widths, *r) for r in texts]
-        if not texts:
+        for n, (i, o) in enumerate(enumerate(shown, start)):
+            rows.append(("row", widths, i == self.cursor, o.side, *(col[n] for col in columns)))
+        if not shown:
             rows.append(("note", "no open orders"))
         return rows
+
+    def _columns(
+        self, shown: Sequence[OpenOrder], width: int
+    ) -> tuple[tuple[str, ...], list[list[str]]]:
+        """The widest set of columns that fits ``width``: all of them with every decimal place
+        when wide; narrower, the tonce goes, then trailing zeros, then the original size."""
+        assert self.pair is not None
+        now = self.clock()
+        price_scale = self.scales.price_scale(self.pair)
+        size_scale = self.scales.asset(self.pair.base)
+        sides = ["BUY" if o.side == "buy" else "SELL" for o in shown]
+        ages = [fmt.age(now - o.time / 1_000_000) for o in shown]
+        tonces = ["—" if o.tonce is None else str(o.tonce) for o in shown]
+        prices_raw = [o.price for o in shown]
+        sizes_raw = [abs(o.quantity) for o in shown]
+        lefts_raw = [abs(o.remaining) for o in shown]
+        choice: tuple[tuple[str, ...], list[list[str]]] = ((), [])
+        for tonce, trim, size in (
+            (True, False, True),
+            (False, False, True),
+            (False, True, True),
+            (False, True, False),
+        ):
+            if trim:
+                prices = fmt.column(prices_raw, price_scale)
+                sizes = fmt.column(sizes_raw, size_scale)
+                lefts = fmt.column(lefts_raw, size_scale)
+            else:
+                prices = [fmt.amount(v, price_scale) for v in prices_raw]
+                sizes = [fmt.amount(v, size_scale) for v in sizes_raw]
+                lefts = [fmt.amount(v, size_scale) for v in lefts_raw]
+            heads: list[str] = ["Side", "Price"]
+            columns = [sides, prices]
+            if size:
+                heads.append("Size")
+                columns.append(sizes)
+            heads.append("Left")
+            columns.append(lefts)
+            if tonce:
+                heads.append("Tonce")
+                columns.append(tonces)
+            heads.append("Age")
+            columns.append(ages)
+            choice = (tuple(heads), columns)
+            if 1 + sum(_widths(heads, columns)) + GAP * (len(heads) - 1) <= width:
+                break
+        return choice
 
     def build_strip(self, row: Hashable, width: int) -> Strip:
         assert isinstance(row, tuple)
@@ -129,9 +162,9 @@ class OpenOrdersView(LineWidget, can_focus=True):
             selected, side = False, None
         else:
             selected, side, *parts = row[2:]
-        aligns = ("<", ">", ">", ">", ">", ">")
-        text = " " + "  ".join(
-            f"{p:{a}{w}}" for p, a, w in zip(parts, aligns, widths, strict=True) if w
+        aligns = ("<", *(">" for _ in widths[1:]))
+        text = " " + (" " * GAP).join(
+            f"{p:{a}{w}}" for p, a, w in zip(parts, aligns, widths, strict=True)
         )
         if side is None:
             return cells([(text, header)])
@@ -140,3 +173,7 @@ class OpenOrdersView(LineWidget, can_focus=True):
             style += self.get_component_rich_style("orders--cursor", partial=True)
             text = text.ljust(width)
         return cells([(text, style)])
+
+
+def _widths(heads: Sequence[str], columns: Sequence[Sequence[str]]) -> tuple[int, ...]:
+    return tuple(max([len(h), *map(len, c)]) for h, c in zip(heads, columns, strict=True))

@@ -14,9 +14,19 @@ from cfdash.tui.source import ConnectionStatus
 
 
 def state_words(status: ConnectionStatus, now: float) -> str:
+    """The state in words: connected, connecting, reconnecting in 3s (attempt 2)..."""
+    words: str = status.state
     if status.state == "reconnecting" and status.reconnect_at is not None:
-        return f"reconnecting in {max(0, math.ceil(status.reconnect_at - now))}s"
-    return status.state
+        words = f"reconnecting in {max(0, math.ceil(status.reconnect_at - now))}s"
+    if status.state == "reconnecting" and status.attempt:
+        words += f" (attempt {status.attempt})"
+    return words
+
+
+def latency_words(seconds: float) -> str:
+    """A round trip in milliseconds; "<1 ms" on loopback rather than a misleading "0 ms"."""
+    ms = round(seconds * 1000)
+    return "<1 ms" if ms < 1 else f"{ms} ms"
 
 
 class StatusBar(Widget):
@@ -63,7 +73,7 @@ class StatusBar(Widget):
             text.append(" stale ", self.get_component_rich_style("status--stale"))
         if status.latency is not None:
             text.append(" · ", muted)
-            text.append(f"{round(status.latency * 1000)} ms")
+            text.append(latency_words(status.latency))
         text.append(" · ", muted)
         text.append("not logged in" if status.user_id is None else f"user {status.user_id}")
         if self.read_only:
