@@ -427,9 +427,13 @@ def test_the_fuzzer_reaches_trades_refusals_and_tonce_errors() -> None:
     """The generator is not vacuous: a fixed batch of sequences trades, refuses and errs."""
     seen: dict[str, int] = {"trades": 0, "ok": 0, "code3": 0, "code8": 0, "code4": 0}
 
-    @settings(max_examples=40, deadline=None, database=None, derandomize=True)
+    # Up to 300 derandomized examples, stopping once every outcome was seen: how soon each
+    # appears depends on the hypothesis version, so a fixed small batch is not robust.
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(sequence=SEQUENCES)
     def run(sequence: list[tuple[int, str]]) -> None:
+        if all(seen.values()):
+            return
         harness = CoreHarness(7)
         core = harness.core
         original = core.take_output
