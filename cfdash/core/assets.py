@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
 # The seed client's mapping, name -> code (codes are 16-bit: 0xF800 = XBT ...).
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+# MONTHS: the 2018 futures months, XBTJAN18 ... USDDEC18.
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _asset_codes: dict[str, int] = {
     "XBT": 63488,
     "BCH": 63496,
@@ -23,7 +24,7 @@ _asset_codes: dict[str, int] = {
     "USD": 64128,
     "PLN": 64936,
 }
-for _i, _m in enumerate(_MONTHS):
+for _i, _m in enumerate(MONTHS):
     _asset_codes[f"XBT{_m}18"] = 51200 + _i
     _asset_codes[f"USD{_m}18"] = 51840 + _i
 
@@ -67,7 +68,7 @@ PAIRS: tuple[Pair, ...] = (
     Pair(Assets["XBT"], Assets["USD"]),
     Pair(Assets["XBT"], Assets["PLN"]),
     Pair(Assets["BCH"], Assets["GBP"]),
-    *(Pair(Assets[f"XBT{m}18"], Assets[f"USD{m}18"]) for m in _MONTHS),
+    *(Pair(Assets[f"XBT{m}18"], Assets[f"USD{m}18"]) for m in MONTHS),
 )
 """Every pair the spec lists, spot pairs first."""
 
@@ -229,7 +230,7 @@ def _table(xbt: int) -> dict[int, int]:
     table = {code: 100 for code in (Assets[n] for n in ("EUR", "GBP", "USD", "PLN"))}
     table[Assets["XBT"]] = xbt
     table[Assets["BCH"]] = xbt
-    for m in _MONTHS:
+    for m in MONTHS:
         table[Assets[f"XBT{m}18"]] = xbt
         table[Assets[f"USD{m}18"]] = 100
     return table

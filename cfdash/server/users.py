@@ -6,7 +6,7 @@ published AUTH.md test vector, and any other passphrase is read, turned into a k
 
 from __future__ import annotations
 
-from cfdash.core.assets import Assets
+from cfdash.core.assets import MONTHS, Assets
 from cfdash.core.auth import derive_private_key
 from cfdash.core.engine.exchange import ExchangeCore
 
@@ -14,7 +14,6 @@ DEMO_USER_ID = 1
 DEMO_PASSPHRASE = "opensesame"
 DEMO_COOKIE = "HGREqcILTz8blHa/jsUTVTNBJlg="
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 # Whole units of each asset a new account starts with.
 STARTING_FUNDS: dict[str, int] = {
@@ -24,8 +23,8 @@ STARTING_FUNDS: dict[str, int] = {
     "EUR": 1_000_000,
     "USD": 1_000_000,
     "PLN": 1_000_000,
-    **{f"XBT{m}18": 10 for m in _MONTHS},
-    **{f"USD{m}18": 100_000 for m in _MONTHS},
+    **{f"XBT{m}18": 10 for m in MONTHS},
+    **{f"USD{m}18": 100_000 for m in MONTHS},
 }
 
 
