@@ -119,6 +119,41 @@ async def test_grouping_key_merges_levels() -> None:
         assert ladder.border_title == "Book XBT:GBP · 0.10"
 
 
+
+async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
+    book = Book(
+        bids=tuple((p(f"{40990 - 10 * i}"), q("0.5"), 1) for i in range(30)),
+        asks=tuple((p(f"{41010 + 10 * i}"), q("0.5"), 1) for i in range(30)),
+    )
+    app = LadderApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        ladder = app.query_one(OrderBookLadder)
+        ladder.set_market(V2, PAIR)
+        ladder.update_book(book)
+        await pilot.pause()
+        calls: list[int] = []
+        original = ladder.layout_rows
+
+        def counting(height: int):  # type: ignore[no-untyped-def]
+            calls.append(height)
+            return original(height)
+
+        ladder.layout_rows = counting  # type: ignore[method-assign]
+        ladder.refresh()
+        await pilot.pause()
+        lines = [ladder.line_text(y) for y in range(ladder.size.height)]
+        assert calls == [] and any("41,010.00" in line for line in lines)
+        # every input of the layout still shows at once: a new book, own prices, grouping
+        asks = ((p("41005"), q("1.25"), 1), *book.asks)
+        ladder.update_book(Book(book.bids, asks), own_prices={p("40990")})
+        await pilot.pause()
+        text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
+        assert "1.25000000" in text and "●40,990.00" in text and len(calls) == 1
+        ladder.group = p("100")  # 100.00 GBP buckets
+        await pilot.pause()
+        text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
+        assert "41,100.00" in text and "41,005.00" not in text and len(calls) == 2
+
 def test_change_against_the_reference_price() -> None:
     assert change_text(V2, PAIR, Ticker(last=4_100_000, reference=4_000_000)) == (
         "▲ +1,000.00 (+2.50%)",

@@ -52,6 +52,9 @@ class BalancesView(LineWidget):
     def watch_private(self) -> None:
         self.refresh()
 
+    def layout_key(self, height: int) -> Hashable:
+        return (height, self.size.width, self.balances, self.scales, self.private)
+
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.balances is None:
             return [("note", "log in (l) to see balances")]

@@ -97,6 +97,9 @@ class OrderBookLadder(LineWidget, can_focus=True):
             self.border_title = f"Book {self.pair.name}" + (f" · {step}" if self.group > 1 else "")
         self.refresh()
 
+    def layout_key(self, height: int) -> Hashable:
+        return (height, self.book, self.own_prices, self.group, self.pair, self.scales)
+
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None or height <= 0:
             return []

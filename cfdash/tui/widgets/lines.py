@@ -61,6 +61,7 @@ class LineWidget(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[Hashable] = []
         self.cache = LineCache()
+        self._layout: tuple[Hashable, list[Hashable]] | None = None
 
     # subclasses ---------------------------------------------------------------------------
     def build_strip(self, row: Hashable, width: int) -> Strip:
@@ -70,6 +71,11 @@ class LineWidget(Widget):
         """The rows to show for a given height (override when the layout depends on it)."""
         return self._rows
 
+    def layout_key(self, height: int) -> Hashable | None:
+        """Everything ``layout_rows`` depends on, so that its rows can be reused until one of
+        them changes (it runs for every line drawn otherwise); None: never reuse."""
+        return None
+
     # machinery ----------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[Hashable]) -> None:
         old = self._visible()
@@ -77,7 +83,13 @@ class LineWidget(Widget):
         self._repaint_changes(old)
 
     def _visible(self) -> list[Hashable]:
-        return self.layout_rows(self.size.height)
+        height = self.size.height
+        key = self.layout_key(height)
+        if key is not None and self._layout is not None and self._layout[0] == key:
+            return self._layout[1]
+        rows = self.layout_rows(height)
+        self._layout = None if key is None else (key, rows)
+        return rows
 
     def _repaint_changes(self, old: list[Hashable]) -> None:
         if not self.is_mounted:

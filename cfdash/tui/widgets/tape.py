@@ -40,6 +40,9 @@ class TradeTape(LineWidget):
         self.trades = tuple(trades)
         self._repaint_changes(old)
 
+    def layout_key(self, height: int) -> Hashable:
+        return (height, self.trades, self.pair, self.scales)
+
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None:
             return []
