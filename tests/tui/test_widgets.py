@@ -119,7 +119,6 @@ async def test_grouping_key_merges_levels() -> None:
         assert ladder.border_title == "Book XBT:GBP · 0.10"
 
 
-
 async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
     book = Book(
         bids=tuple((p(f"{40990 - 10 * i}"), q("0.5"), 1) for i in range(30)),
@@ -153,6 +152,7 @@ async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
         await pilot.pause()
         text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
         assert "41,100.00" in text and "41,005.00" not in text and len(calls) == 2
+
 
 def test_change_against_the_reference_price() -> None:
     assert change_text(V2, PAIR, Ticker(last=4_100_000, reference=4_000_000)) == (
