@@ -18,6 +18,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Sparkline
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
@@ -35,6 +36,7 @@ from cfdash.tui.source import (
     DataSource,
     MarketSnapshot,
     OrderRequest,
+    Side,
 )
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
@@ -62,8 +64,9 @@ class DashboardApp(App[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar = [
-        Binding("b", "buy", "Buy", id="buy"),
-        Binding("s", "sell", "Sell", id="sell"),
+        # priority: the form is focused before the next key typed ahead is routed
+        Binding("b", "buy", "Buy", id="buy", priority=True),
+        Binding("s", "sell", "Sell", id="sell", priority=True),
         Binding("c", "cancel", "Cancel", id="cancel"),
         Binding("C", "cancel_all", "Cancel all", id="cancel_all", key_display="C"),
         Binding("m", "market", "Market", id="market"),
@@ -329,13 +332,23 @@ class DashboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in TRADING_ACTIONS and self.read_only:
             return False
+        if action in ("buy", "sell") and isinstance(self.screen, ModalScreen):
+            return False  # a dialog's field takes the letter
         return not (action == "login" and self.status.user_id is not None)
 
     def action_buy(self) -> None:
-        self.query_one("#entry", OrderEntry).open("buy")
+        self._open_form("buy")
 
     def action_sell(self) -> None:
-        self.query_one("#entry", OrderEntry).open("sell")
+        self._open_form("sell")
+
+    def _open_form(self, side: Side) -> None:
+        """Open the form on its quantity field; in the form, only switch the side."""
+        entry = self.query_one("#entry", OrderEntry)
+        if entry.has_focus_within:
+            entry.side = side
+        else:
+            entry.open(side)
 
     def action_cancel(self) -> None:
         self.when_logged_in(lambda: self.run_worker(self._cancel_selected(), group="cancel"))
@@ -460,7 +473,6 @@ class DashboardApp(App[None]):
         ]
         for b in OrderEntry.BINDINGS:
             rows.append((self.key_for(b), f"order form: {b.description.lower()}", b.id or ""))
-        rows.append(("tab", "order form: next field", ""))
         rows.append(("enter", "order form: place the order (market orders ask first)", ""))
         for b in OpenOrdersView.BINDINGS:
             rows.append((self.key_for(b), f"open orders: {b.description.lower()}", b.id or ""))

@@ -86,6 +86,39 @@ async def test_buy_limit_from_the_keys_then_the_form_is_neutral(app, exchange) -
         assert message(app) == "type a quantity"  # back as the form left it; no note
 
 
+def type_ahead(app: DashboardApp, keys: list[str]) -> None:
+    """Queue ``keys`` all at once, as a burst read from a slow link (or a busy app's backlog)
+    arrives: no key waits for the one before it to be handled."""
+    from textual import events
+
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        character = key if len(key) == 1 else {"tab": "\t", "escape": "\x1b"}.get(key)
+        event = events.Key(key, character)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def test_keys_typed_ahead_land_in_the_field_they_were_typed_for(app, exchange) -> None:
+    async with running(app) as pilot:
+        type_ahead(app, ["b", *"0.25", "tab", *"40000.5"])
+        await pilot.pause()
+        assert app.query_one("#quantity", Input).value == "0.25"
+        assert app.query_one("#price", Input).value == "40000.5"
+        assert app.focused is app.query_one("#price", Input)
+        assert app.query_one(OrderEntry).border_title.startswith("Buy XBT:GBP")
+        # back a field (focus selects its text: typing replaces it), the side switched while
+        # in the form, then out of it and a dashboard key: each applies before the next key
+        type_ahead(app, ["shift+tab", *"0.7", "s", "escape", "g"])
+        await pilot.pause()
+        assert app.query_one("#quantity", Input).value == "0.7"
+        assert app.query_one(OrderEntry).border_title.startswith("Sell XBT:GBP")
+        assert app.query_one(OrderBookLadder).group > 1
+        assert app.focused is app.query_one(OrderBookLadder)
+        assert new_orders(exchange) == []
+
+
 async def test_sell_form_starts_on_quantity_and_sells(app, exchange) -> None:
     async with running(app) as pilot:
         await pilot.press("s")

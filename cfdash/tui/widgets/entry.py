@@ -42,8 +42,20 @@ class OrderEntry(Vertical):
         Binding("t", "toggle_kind", "Limit/market", priority=True, id="entry.kind"),
         Binding("b", "set_side('buy')", "Buy side", priority=True, show=False, id="entry.buy"),
         Binding("s", "set_side('sell')", "Sell side", priority=True, show=False, id="entry.sell"),
-        Binding("escape", "leave", "Leave form", id="entry.leave"),
+        Binding("escape", "leave", "Leave form", priority=True, id="entry.leave"),
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="entry.next"),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            id="entry.back",
+        ),
     ]
+    """Priority bindings act as the app reads each key, not when the focused field gets to it,
+    so keys typed ahead (a burst over SSH, or a backlog while the app is busy) land in the
+    field they were typed for: focus moves before the next key is routed."""
     DEFAULT_CSS = """
     OrderEntry {
         height: auto;
@@ -138,7 +150,7 @@ class OrderEntry(Vertical):
     def open(self, side: Side) -> None:
         """Show the form for ``side`` with the quantity field focused."""
         self.side = side
-        self.query_one("#quantity", Input).focus()
+        self.screen.set_focus(self.query_one("#quantity", Input))  # now, not after a refresh
 
     def clear(self, note: str = "") -> None:
         """Empty the amounts after a placement (the price stays for the next order) and go
@@ -292,6 +304,7 @@ class OrderEntry(Vertical):
         self.side = side
 
     def action_leave(self) -> None:
+        self.screen.set_focus(None)  # keys typed next are the dashboard's, not the form's
         self.post_message(self.Left())
 
     class Left(Message):
