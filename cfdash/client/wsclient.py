@@ -416,6 +416,17 @@ class WSClient:
         conn = self._conn
         return conn is not None and conn.authenticated
 
+    @property
+    def auth_error(self) -> BaseException | None:
+        """Why this connection's authentication failed (the server's typed error, or the
+        connection's), or None: not failed, or not tried yet. ``authenticate()`` itself keeps
+        the seed's generic message."""
+        conn = self._conn
+        future = None if conn is None else conn.auth_future
+        if future is None or not future.done():
+            return None
+        return future.exception()
+
     # -- higher-level API ------------------------------------------------------------------
 
     def place_order(

@@ -116,25 +116,6 @@ def _as_coinfloor(exc: BaseException) -> CoinfloorError:
     return ConnectionFailed(str(exc) or type(exc).__name__)
 
 
-class _Countdown:
-    """Wraps the client's backoff to learn when its next reconnection attempt is due."""
-
-    def __init__(self, backoff: Any) -> None:
-        self._backoff = backoff
-        self.at: float | None = None
-
-    def next_delay(self) -> float:
-        delay = float(self._backoff.next_delay())
-        self.at = time.time() + delay
-        return delay
-
-    def reset(self) -> None:
-        self._backoff.reset()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._backoff, name)
-
-
 class ClientSource:
     """A ``DataSource`` over ``client`` (see the module docstring).
 
@@ -232,13 +213,6 @@ class ClientSource:
         client.err_handler = on_error
         client.open_handler = on_open
         client.close_handler = on_close
-        # Older clients have no public "next attempt" time: wrap the backoff to learn it.
-        backoff = getattr(client, "_backoff", None)
-        self._countdown: _Countdown | None = None
-        has_time = isinstance(getattr(type(client), "reconnect_at", None), property)
-        if not has_time and backoff is not None and hasattr(backoff, "next_delay"):
-            self._countdown = _Countdown(backoff)
-            client._backoff = self._countdown  # type: ignore[assignment]
 
     # -- DataSource: reading ---------------------------------------------------------------
     @property
@@ -467,14 +441,9 @@ class ClientSource:
 
     def _auth_error(self) -> CoinfloorError:
         """Why the last ``authenticate()`` failed, with the server's own message if any."""
-        # The client keeps the failed Authenticate reply in its connection's auth future;
-        # it has no public accessor for it (authenticate() reports a generic text).
-        conn = getattr(self.client, "_conn", None)
-        future = getattr(conn, "auth_future", None)
-        if isinstance(future, Future) and future.done():
-            exc = future.exception()
-            if exc is not None:
-                return _as_coinfloor(exc)
+        exc = self.client.auth_error
+        if exc is not None:
+            return _as_coinfloor(exc)
         return ConnectionFailed(self.last_error or "Unable to complete authentication.")
 
     def _private(self) -> None:
@@ -584,13 +553,8 @@ class ClientSource:
             state = "connected"
         elif raw == "reconnecting":
             state = "reconnecting"
-            # counted when the wait for it begins (older clients do not count)
-            attempts = getattr(client, "reconnect_attempts", None)
-            attempt = attempts if isinstance(attempts, int) and attempts > 0 else None
-            if self._countdown is not None:
-                at = self._countdown.at
-            else:
-                at = getattr(client, "reconnect_at", None)
+            attempt = client.reconnect_attempts or None  # counted when its wait begins
+            at = client.reconnect_at
             reconnect_at = at if at is not None and at > time.time() else None
         elif raw == "connecting":
             state = "connecting"

@@ -53,7 +53,7 @@ def test_first_private_call_authenticates_once_with_a_valid_signature(
     client_nonce = decode_nonce(auth["nonce"])
     assert verify(PUBLIC_KEY, USER_ID, session.nonce, client_nonce, auth["signature"])
     assert not verify(PUBLIC_KEY, USER_ID, bytes(16), client_nonce, auth["signature"])
-    assert client.state == "authenticated" and client.auth_okay
+    assert client.state == "authenticated" and client.auth_okay and client.auth_error is None
     assert {field(b, "asset") for b in field(reply, "balances")} == {XBT, USD}
 
 
@@ -86,8 +86,11 @@ def test_wrong_passphrase_goes_to_err_handler_and_the_command_still_runs(
     errors: list[object] = []
     client = make_client(err_handler=lambda c, e: errors.append((c, e)))
     client.set_auth_data(USER_ID, COOKIE, "not the passphrase")
+    assert client.auth_error is None  # not tried yet
     future = client.GetBalances()
     assert errors == [(client, "Authentication failed")]
+    # the seed's generic text above; the server's own reason kept for those who ask
+    assert isinstance(client.auth_error, AuthenticationError) and client.auth_error.code == 7
     # As in the seed, the command is sent anyway; the server refuses it.
     with pytest.raises(AuthenticationError) as info:
         future.result(2)
