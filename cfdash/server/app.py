@@ -100,7 +100,9 @@ class _Peer:
             return
         self.queue.append(text)
         self.queued += len(text)
-        if self.queued > self.server.send_limit:
+        # the transport's buffer counts too: a writer stuck draining has already handed it
+        # up to a whole batch, which would otherwise let a stalled reader hold twice the limit
+        if self.queued + self.ws.transport.get_write_buffer_size() > self.server.send_limit:
             log.warning("session %d: reader too slow, disconnecting", self.session)
             self.close(CLOSE_SLOW, "slow reader: send queue overflow")
         else:
