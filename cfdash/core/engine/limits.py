@@ -8,8 +8,10 @@ from collections import deque
 class RateLimiter:
     """At most ``limit`` events in any trailing ``window`` seconds (an exact sliding log).
 
-    Memory is bounded by ``limit`` timestamps. A refused attempt is not recorded, so a client
-    that backs off regains capacity as its old events age out.
+    Memory is bounded by ``limit`` timestamps and by the events of the last ``window``: old
+    events are dropped on every call, so a lifted limit (benchmarks, tests) cannot turn the log
+    into a leak. A refused attempt is not recorded, so a client that backs off regains capacity
+    as its old events age out.
     """
 
     __slots__ = ("_events", "limit", "window")
@@ -22,11 +24,10 @@ class RateLimiter:
     def allow(self, now: float) -> bool:
         """Record an event at ``now`` and return True, or return False if over the limit."""
         events = self._events
+        horizon = now - self.window
+        while events and events[0] <= horizon:
+            events.popleft()
         if len(events) >= self.limit:
-            horizon = now - self.window
-            while events and events[0] <= horizon:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
+            return False
         events.append(now)
         return True

@@ -167,6 +167,13 @@ def test_rate_limiter_sliding_window() -> None:
     assert limiter.allow(11.0)
 
 
+def test_rate_limiter_keeps_only_the_window_under_a_lifted_limit() -> None:
+    limiter = RateLimiter(10**9, 1.0)
+    for i in range(10_000):
+        assert limiter.allow(i * 0.01)  # 100 events a second for 100 s
+    assert len(limiter._events) == 100  # the last second's, not all 10,000
+
+
 def test_ticker_window_low_high_volume_expire() -> None:
     w = TickerWindow(window_us=100, bucket_us=10)
     assert w.add(0, 50, 1)
