@@ -95,13 +95,20 @@ def encode_component(value: int) -> str:
 
 
 def decode_component(text: str) -> int:
-    """Decode a base64 28-byte signature component; ``ValueError`` if malformed."""
+    """Decode a base64 big-endian signature component; ``ValueError`` if malformed.
+
+    We send exactly 28 bytes, but accept what other Coinfloor clients send: Coinfloor's Java
+    library strips leading zero bytes without padding (27 bytes or fewer about 1 time in 128),
+    and a signed-integer encoding can add one leading 0x00 (29 bytes).
+    """
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise ValueError("signature component is not base64") from None
-    if len(raw) != SIG_COMPONENT_BYTES:
-        raise ValueError("signature component must be 28 bytes")
+    if not raw or len(raw) > SIG_COMPONENT_BYTES + 1 or (
+        len(raw) > SIG_COMPONENT_BYTES and raw[0] != 0
+    ):
+        raise ValueError("signature component must be 1 to 28 bytes")
     return int.from_bytes(raw, "big")
 
 

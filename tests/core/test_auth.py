@@ -92,3 +92,33 @@ def test_sign_verify_round_trip(user_id, passphrase, nonce):
     key = derive_private_key(user_id, passphrase)
     sig = sign(key, user_id, nonce, CLIENT_NONCE)
     assert verify(key.public_key(), user_id, nonce, CLIENT_NONCE, sig)
+
+
+def _search_short_r_signature() -> tuple[bytes, int, int]:
+    """A client nonce whose deterministic signature has r below 2**216 (a leading zero byte)."""
+    key = derive_private_key(1, "opensesame")
+    for i in range(5000):
+        nonce = i.to_bytes(16, "big")
+        r, s = (decode_component(c) for c in sign(key, 1, SERVER_NONCE, nonce))
+        if r < 2**216:
+            return nonce, r, s
+    raise AssertionError("no short r in 5000 tries")  # about 1 in 256 per try
+
+
+def test_verify_accepts_unpadded_and_sign_padded_components():
+    # Coinfloor's Java library strips leading zeros without padding; others add a sign byte
+    pub = derive_private_key(1, "opensesame").public_key()
+    nonce, r, s = _search_short_r_signature()
+    short_r = base64.b64encode(r.to_bytes((r.bit_length() + 7) // 8, "big")).decode()
+    assert len(base64.b64decode(short_r)) < 28
+    signed_s = base64.b64encode(b"\x00" + s.to_bytes(28, "big")).decode()
+    assert verify(pub, 1, SERVER_NONCE, nonce, [short_r, encode_component(s)])
+    assert verify(pub, 1, SERVER_NONCE, nonce, [encode_component(r), signed_s])
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"\x01" + bytes(28), bytes(30)], ids=["empty", "29-no-zero", "30"]
+)
+def test_decode_component_rejects_bad_lengths(raw):
+    with pytest.raises(ValueError, match="1 to 28 bytes"):
+        decode_component(base64.b64encode(raw).decode())
