@@ -95,7 +95,8 @@ STRICT_FIELDS = True
 """Refuse fields a method does not define (code 8). The single place to relax that rule."""
 
 INVALID_ASSET = "You specified an invalid asset."
-"""Our code-1 message for ``GetTradeVolume`` of an unknown asset (the spec lists none)."""
+"""Our message for ``GetTradeVolume`` of an unknown asset: code 8, the only code the spec's table
+leaves for it (besides 6 and 7)."""
 
 MAX_DEPTH = 32
 """Deepest JSON nesting ``decode_frame`` accepts (a snapshot reply needs 3)."""
@@ -247,7 +248,7 @@ def _v_cancel_order(cmd: Mapping[str, Any], scales: Scales) -> None:
 
 def _v_trade_volume(cmd: Mapping[str, Any], scales: Scales) -> None:
     if _int(cmd, "asset") not in ASSET_NAMES:
-        raise NotFoundError(INVALID_ASSET)
+        raise ValidationError(INVALID_ASSET)
 
 
 def _v_watch(cmd: Mapping[str, Any], scales: Scales) -> None:
@@ -289,8 +290,8 @@ METHODS = frozenset(_SPECS)
 def validate_command(cmd: Mapping[str, Any], scales: Scales = V2) -> None:
     """Check a command against the spec; raise the error the exchange would answer with.
 
-    ``ValidationError`` (code 8) for malformed commands, ``NotFoundError`` (code 1) for an
-    unlisted pair or unknown asset. ``scales`` is only needed for the limit-order overflow check.
+    ``ValidationError`` (code 8) for malformed commands and unknown assets, ``NotFoundError``
+    (code 1) for an unlisted pair. ``scales`` is only needed for the limit-order overflow check.
     """
     if cmd.__class__ is not dict and not isinstance(cmd, Mapping):
         raise ValidationError("A command must be a JSON object.")

@@ -263,8 +263,8 @@ BAD = [
     ({"method": "GetTradeVolume"}, V8, 8, "Missing field 'asset'."),
     ({"method": "GetTradeVolume", "asset": "XBT"}, V8, 8, "Field 'asset' must be an integer."),
     ({"method": "GetTradeVolume", "asset": None}, V8, 8, "Field 'asset' must be an integer."),
-    ({"method": "GetTradeVolume", "asset": 12345}, NF, 1, INVALID_ASSET),
-    ({"method": "GetTradeVolume", "asset": -1}, NF, 1, INVALID_ASSET),
+    ({"method": "GetTradeVolume", "asset": 12345}, V8, 8, INVALID_ASSET),
+    ({"method": "GetTradeVolume", "asset": -1}, V8, 8, INVALID_ASSET),
     # WatchOrders / WatchTicker
     ({"method": "WatchOrders", **XBTGBP}, V8, 8, "Missing field 'watch'."),
     ({"method": "WatchOrders", **XBTGBP, "watch": 1}, V8, 8, "Field 'watch' must be a boolean."),

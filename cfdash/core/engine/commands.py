@@ -76,11 +76,15 @@ class Commands:
         if tag.__class__ is not int or tag == 0:  # echoed iff a non-zero integer (not a bool)
             tag = None
         try:
-            validate_command(cmd, self._scales)
             method = cmd.get("method")
             handler = self._handlers.get(method) if method.__class__ is str else None  # type: ignore[arg-type]
             if handler is None:
+                validate_command(cmd, self._scales)  # names what is wrong with the method
                 raise BadRequestError(f"Unknown method: {method!r}")
+            # the spec's tables answer 7 to an anonymous private command, however malformed
+            if sess.user is None and method not in PUBLIC_METHODS:
+                raise AuthenticationError(Msg.NOT_AUTHENTICATED)
+            validate_command(cmd, self._scales)
             now_us = int(now * 1_000_000)
             if now_us > self._clock_us:
                 self._clock_us = now_us
@@ -88,8 +92,6 @@ class Commands:
                 now_us = self._clock_us
             if now_us >= self._next_expiry_us or self._pending_volatile:
                 self._advance(now)
-            if sess.user is None and method not in PUBLIC_METHODS:
-                raise AuthenticationError(Msg.NOT_AUTHENTICATED)
             if sess.limited:
                 if method in ORDER_METHODS:
                     limiter = sess.order_limiter if sess.user is None else sess.user.order_limiter
