@@ -63,6 +63,54 @@ def test_acknowledged_state_survives_sigkill(tmp_path: Path) -> None:
         client.close()
 
 
+def test_sigkill_mid_stream_loses_no_acknowledged_order(tmp_path: Path) -> None:
+    """Pipelined orders, SIGKILL while they are still being answered: after a restart every
+    acknowledged order is there, what is stored is a prefix of what was sent (tonces 1..k,
+    nothing half-applied) and each order's reservation is exactly what left the balance."""
+    db = str(tmp_path / "x.sqlite3")
+    n, qty, price = 600, 100_000, PRICE - 5000
+    with ServeProcess("--db", db, "--no-traders") as server:
+        client = Client(server.url)
+        assert client.authenticate()["error_code"] == 0
+        start = client.balances()
+        for tonce in range(1, n + 1):
+            client.send(
+                {
+                    "method": "PlaceOrder",
+                    "tag": 1000 + tonce,
+                    "tonce": tonce,
+                    "base": XBT,
+                    "counter": GBP,
+                    "quantity": qty,
+                    "price": price,
+                }
+            )
+        acked = []
+        while len(acked) < 20:  # some answered, most still in flight
+            reply = client.recv()
+            if "tag" in reply:
+                assert reply["error_code"] == 0, reply
+                acked.append(reply["tag"] - 1000)
+        server.kill()
+        client.close()
+    assert server.proc.returncode == -signal.SIGKILL
+
+    with ServeProcess("--db", db, "--no-traders") as server:
+        client = Client(server.url)
+        client.authenticate()
+        orders, balances = _state(client)
+        tonces = sorted(o["tonce"] for o in orders)
+        assert set(acked) <= set(tonces)
+        assert tonces == list(range(1, len(tonces) + 1))  # a prefix of the stream, no gaps
+        each = V2.bid_reservation(XBT_GBP, qty, price)
+        assert balances == {**start, GBP: start[GBP] - each * len(tonces)}
+        # the tonce counter came back with them: the next tonce must be above the last stored
+        stale = client.place(qty, price, tonce=tonces[-1])
+        assert (stale["error_code"], stale["error_msg"]) == (3, Msg.TONCE_OUT_OF_SEQUENCE)
+        assert client.place(qty, price, tonce=tonces[-1] + 1)["error_code"] == 0
+        client.close()
+
+
 def test_sigterm_is_graceful(tmp_path: Path) -> None:
     db = tmp_path / "x.sqlite3"
     with ServeProcess("--db", str(db), "--no-traders") as server:
