@@ -10,8 +10,11 @@ import logging
 import os
 import signal
 import sys
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
+from ..core.engine.config import EngineConfig
 from .app import ExchangeServer
 from .faults import ENV_VAR, Faults
 from .store import Store, default_path
@@ -21,7 +24,9 @@ from .users import add_funded_user
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port (default: 8765; 0 = any free port)"
+    )
     parser.add_argument(
         "--db",
         default=None,
@@ -38,8 +43,39 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="add (or re-key) a user before serving; the passphrase is read from the terminal",
     )
     parser.add_argument("--cookie", help="login cookie of the user added with --add-user")
+    defaults = EngineConfig()
+    parser.add_argument(
+        "--maker-fee",
+        type=fee_rate,
+        default=defaults.maker_fee,
+        metavar="PERCENT",
+        help=f"fee on the resting order's owner (default: {percent(defaults.maker_fee)}%)",
+    )
+    parser.add_argument(
+        "--taker-fee",
+        type=fee_rate,
+        default=defaults.taker_fee,
+        metavar="PERCENT",
+        help=f"fee on the aggressor (default: {percent(defaults.taker_fee)}%)",
+    )
     # Test-only fault injection (also CFDASH_TEST_FAULTS=1): hidden from --help.
     parser.add_argument("--test-faults", action="store_true", help=argparse.SUPPRESS)
+
+
+def fee_rate(text: str) -> Fraction:
+    """A fee in percent ("0.25", "0.25%") as an exact rate; argparse reports a ValueError."""
+    try:
+        value = Decimal(text.strip().removesuffix("%"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not value.is_finite() or not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"a fee must be from 0 to under 100 percent: {text!r}")
+    return Fraction(value) / 100
+
+
+def percent(rate: Fraction) -> str:
+    """``Fraction(1, 400)`` -> ``"0.25%"``."""
+    return f"{(Decimal(rate.numerator) / rate.denominator * 100).normalize():f}%"
 
 
 def _read_passphrase(user_id: int) -> str:
@@ -74,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "test_faults", False) or os.environ.get(ENV_VAR) == "1":
         faults = Faults()
         print("cfdash serve: TEST FAULT INJECTION ENABLED", file=sys.stderr)
-    server = ExchangeServer(store, seed=args.seed, traders=args.traders, faults=faults)
+    config = EngineConfig(maker_fee=args.maker_fee, taker_fee=args.taker_fee)
+    server = ExchangeServer(
+        store, config=config, seed=args.seed, traders=args.traders, faults=faults
+    )
     try:
         core = server.open()
     except Exception as exc:

@@ -163,3 +163,31 @@ def test_add_user_reads_the_passphrase_from_stdin(tmp_path: Path) -> None:
         assert secret not in server.proc.stderr.read()
     for path in db.parent.iterdir():
         assert secret.encode() not in path.read_bytes()
+
+
+def test_fee_rates_from_the_command_line() -> None:
+    with ServeProcess(
+        "--db", ":memory:", "--no-traders", "--maker-fee", "0.5", "--taker-fee", "1%"
+    ) as server:
+        client = Client(server.url)
+        client.authenticate()
+        assert client.place(10_000_000, PRICE)["error_code"] == 0  # 0.1 XBT bid rests (maker)
+        assert client.place(-5_000_000)["remaining"] == 0  # a market sell hits it (taker)
+        matched = client.wait_notice(lambda n: n["notice"] == "OrdersMatched")
+        assert matched["total"] == 150_000  # 1500.00 GBP
+        assert (matched["bid_counter_fee"], matched["ask_counter_fee"]) == (750, 1_500)
+        client.close()
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "100", "nan"])
+def test_bad_fee_rate_is_refused(bad: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cfdash", "serve", "--taker-fee", bad],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 2 and "--taker-fee" in done.stderr and done.stdout == ""
