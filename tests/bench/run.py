@@ -1,6 +1,6 @@
 """The benchmark suite: every headline figure, each with a baseline measured in the same run.
 
-``python tests/bench/run.py [--quick] [--only engine,server,ingest,tui]`` prints one line per
+``python tests/bench/run.py [--quick] [--only engine,server,ingest,tui,memory]`` prints one line per
 figure (value, unit, baseline, ratio; headline figures also their key and bar) and, as its last
 line, ``bench: key=value ...`` with every headline figure measured. ``--quick`` (under two
 minutes on two cores) runs fewer and smaller rounds; the full run reports medians of more.
@@ -23,6 +23,10 @@ Each headline key, and the baseline measured in the same run:
   (``bench_tui``). Baseline: the same presses with no firehose.
 - ``tui_converge_s``: after the firehose stops, time until the screen shows the server's book.
   Baseline: one order with no firehose.
+
+The ``memory`` section (``bench_memory``) reports RSS figures, no headline key: the server
+with 1,000,000 resting orders (200,000 quick), the client with a 2,000-level book, and both
+through a 60 s firehose (12 s quick), each against its same-process baseline.
 
 The TUI keys come from the real exchange when it delivered at least 90 % of the target rate to
 the dashboard, else from the synthetic firehose server (the line says which).
@@ -57,7 +61,7 @@ KEYS = (
     "tui_key_p99_ms",
     "tui_converge_s",
 )
-SECTIONS = ("engine", "server", "ingest", "tui")
+SECTIONS = ("engine", "server", "ingest", "tui", "memory")
 TUI_RATE = 20_000
 
 
@@ -390,8 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             server(args.quick, figures)
         elif section == "ingest":
             ingest(args.quick, figures)
-        else:
+        elif section == "tui":
             tui(args.quick, figures, kinds)
+        else:
+            import bench_memory
+
+            bench_memory.figures(args.quick, lambda fig: _emit(figures, fig))
     print(f"== done in {time.monotonic() - start:.0f} s; {machine()}", flush=True)
     below = [f.key for f in figures if f.key is not None and f.passed is False]
     if below:
