@@ -129,10 +129,12 @@ def _scale_digits(scale: int) -> int:
 def to_wire(value: Decimal | int | str, scale: int, field_name: str, *, signed: bool = True) -> int:
     """Convert a logical amount to its wire integer, exactly.
 
-    Accepts ``Decimal``, ``int`` or a decimal string; floats are refused (money is never float).
-    Raises ``ConversionError`` naming ``field_name`` for NaN/infinite values, more decimal places
-    than the scale carries, values beyond the wire's 64-bit range, or negatives when
-    ``signed`` is false.
+    Accepts ``Decimal``, ``int`` or a decimal string (``.`` for decimals; a comma is refused, as
+    it reads as a decimal point in much of the world and as a thousands separator elsewhere);
+    floats are refused (money is never float). Raises ``ConversionError`` naming ``field_name``
+    for NaN/infinite values, more decimal places than the scale carries, values beyond the
+    wire's 64-bit range, or negatives when ``signed`` is false. The arithmetic is on the
+    integer digits, so no decimal context (precision, traps) can round or raise.
     """
     if isinstance(value, bool | float):
         raise ConversionError(field_name, f"must be a Decimal, int or string, not {value!r}")
@@ -141,7 +143,11 @@ def to_wire(value: Decimal | int | str, scale: int, field_name: str, *, signed: 
     elif isinstance(value, Decimal):
         dec = value
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
+        text = value.strip()
+        if "," in text or "_" in text:
+            raise ConversionError(
+                field_name, f"not a number: {value!r} (use '.' for decimals, no separators)"
+            )
         try:
             dec = Decimal(text)
         except InvalidOperation:
@@ -150,17 +156,26 @@ def to_wire(value: Decimal | int | str, scale: int, field_name: str, *, signed: 
         raise ConversionError(field_name, f"must be a Decimal, int or string, not {value!r}")
     if not dec.is_finite():
         raise ConversionError(field_name, f"not a finite number: {value}")
-    if not signed and dec < 0:
-        raise ConversionError(field_name, f"must not be negative: {value}")
-    digits = _scale_digits(scale)
-    exponent = dec.as_tuple().exponent
+    negative, digits, exponent = dec.as_tuple()
     assert isinstance(exponent, int)
-    if -exponent > digits and dec != dec.quantize(Decimal(1).scaleb(-digits)):
-        raise ConversionError(field_name, f"{value} has more than {digits} decimal places")
-    wire = int(dec.scaleb(digits))
-    if abs(wire) > WIRE_MAX:
+    if negative and not signed and any(digits):
+        raise ConversionError(field_name, f"must not be negative: {value}")
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:  # 1.500 is 15e-1: trailing zeros are not places
+        end -= 1
+    shift = exponent + (len(digits) - end) + _scale_digits(scale)
+    if shift < 0 and any(digits):
+        raise ConversionError(
+            field_name, f"{value} has more than {_scale_digits(scale)} decimal places"
+        )
+    if not any(digits):
+        return 0
+    if end + shift > len(str(WIRE_MAX)):
         raise ConversionError(field_name, f"{value} is too large")
-    return wire
+    wire = int("".join(map(str, digits[:end]))) * 10**shift
+    if wire > WIRE_MAX:
+        raise ConversionError(field_name, f"{value} is too large")
+    return -wire if negative else wire
 
 
 def from_wire(value: int, scale: int) -> Decimal:

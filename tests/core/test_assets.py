@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import Decimal, Inexact, Rounded, localcontext
 
 import pytest
 from hypothesis import given
@@ -67,6 +67,14 @@ def test_reservation_matches_impl_guide_under_v1():
         ("1e30", "quantity", "too large"),
         ("abc", "quantity", "not a number"),
         (1.5, "quantity", "must be a Decimal"),
+        ("0,5", "quantity", "use '.' for decimals"),  # never 5 XBT
+        ("1,000", "quantity", "no separators"),
+        ("1_000", "quantity", "no separators"),
+        ("1e999999", "quantity", "too large"),
+        ("1e-999999", "quantity", "more than 8 decimal places"),
+        ("12345678901234567890123.123456789", "quantity", "more than 8 decimal places"),
+        ("12345678901234567890123", "quantity", "too large"),
+        ("92233720368.54775808", "quantity", "too large"),  # WIRE_MAX + 1
     ],
 )
 def test_unrepresentable_quantities_are_refused(value, field, reason):
@@ -82,6 +90,24 @@ def test_negative_price_is_refused():
 
 def test_trailing_zeros_beyond_the_scale_are_fine():
     assert to_wire("1.50000000000", 100, "price") == 150
+    assert to_wire("15E-1", 100, "price") == 150 and to_wire("-0", 100, "price") == 0
+
+
+def test_wire_max_is_representable():
+    assert to_wire("92233720368.54775807", 10**8, "q") == WIRE_MAX
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=8, min_value=-1000, max_value=1000),
+    st.integers(min_value=1, max_value=8),
+)
+def test_the_callers_decimal_context_cannot_round_or_raise(d, prec):
+    expected = int(d * 10**8)
+    with localcontext() as ctx:
+        ctx.prec = prec
+        ctx.traps[Inexact] = ctx.traps[Rounded] = True
+        assert to_wire(d, 10**8, "q") == expected
+        assert to_wire(str(d), 10**8, "q") == expected
 
 
 @given(
