@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from cfdash.client import WSClient
+from cfdash.client import OrderOutcomeUnknown, WSClient
 from cfdash.core import messages
 from cfdash.core.assets import SPOT_PAIRS, Pair, Scales
 from cfdash.core.errors import (
@@ -50,6 +50,7 @@ from cfdash.tui.source import (
     Estimate,
     MarketSnapshot,
     OpenOrder,
+    OrderPending,
     OrderRequest,
     OrderResult,
     Side,
@@ -103,6 +104,19 @@ def _settle(future: Future[_T], result: _T | None = None, exc: BaseException | N
             future.set_result(result)  # type: ignore[arg-type]
         else:
             future.set_exception(exc)
+
+
+def _order_result(reply: Any) -> OrderResult:
+    if isinstance(reply, messages.MarketResult):
+        return OrderResult(remaining=reply.remaining)
+    # PlacedOrder, or (settled after a lost reply) an order placed and already closed
+    return OrderResult(id=getattr(reply, "id", None), time=getattr(reply, "time", None))
+
+
+def _failed(exc: BaseException) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_exception(exc)
+    return future
 
 
 def _as_coinfloor(exc: BaseException) -> CoinfloorError:
@@ -469,11 +483,35 @@ class ClientSource:
             price = scales.price_from_wire(pair, order.price)
         if order.total is not None:
             total = scales.total_from_wire(pair, sign * order.total)
-        reply = self._wait(self.client.place_order(pair, quantity, price, total))
-        if isinstance(reply, messages.MarketResult):
-            return OrderResult(remaining=reply.remaining)
-        # PlacedOrder, or (settled after a lost reply) an order placed and already closed
-        return OrderResult(id=getattr(reply, "id", None), time=getattr(reply, "time", None))
+        sent = self.client.place_order(pair, quantity, price, total)
+        try:
+            return _order_result(sent.result(self.timeout))
+        except FutureTimeout:
+            pass
+        except BaseException as exc:
+            if not isinstance(exc, OrderOutcomeUnknown):
+                raise _as_coinfloor(exc) from exc
+            raise OrderPending(
+                f"Order outcome unknown (tonce {exc.tonce}): the connection was lost before "
+                "the exchange answered. Check open orders before placing it again.",
+                _failed(_as_coinfloor(exc)),
+            ) from exc
+        # Not refused: the order has a tonce, and the client settles it (placed, or re-sent
+        # with the same tonce) once a connection is back. Hand the app that later outcome.
+        outcome: Future[OrderResult] = Future()
+
+        def settled(done: Future[Any]) -> None:
+            try:
+                _settle(outcome, _order_result(done.result()))
+            except BaseException as exc:
+                _settle(outcome, exc=_as_coinfloor(exc))
+
+        sent.add_done_callback(settled)
+        raise OrderPending(
+            "No answer from the exchange yet: the order is not lost and will not be placed "
+            "twice (it is settled by its tonce when the connection is back).",
+            outcome,
+        )
 
     def _cancel(self, order_id: int) -> OpenOrder:
         self._private()
@@ -550,7 +588,8 @@ class ClientSource:
         attempt: int | None = None
         state: ConnectionState
         if raw in ("connected", "authenticated"):
-            state = "connected"
+            # open, but not live until the watched book is rebuilt from its fresh snapshot
+            state = "connected" if self._synced() else "connecting"
         elif raw == "reconnecting":
             state = "reconnecting"
             attempt = client.reconnect_attempts or None  # counted when its wait begins
@@ -567,6 +606,12 @@ class ClientSource:
         latency = client.latency if state == "connected" else None
         user = self._user_id if client.auth_okay or state != "connected" else None
         return ConnectionStatus(state, reconnect_at, latency, user, attempt)
+
+    def _synced(self) -> bool:
+        with self._mu:
+            pair = self._pair
+        book = None if pair is None else self.views.book(pair)
+        return book is None or book.synced
 
     def _book(self, pair: Pair) -> Book:
         book = self.views.book(pair)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from cfdash.core.assets import Pair, Scales
+from cfdash.core.errors import CoinfloorError
 
 _T = TypeVar("_T")
 Side = Literal["buy", "sell"]
@@ -218,6 +219,22 @@ class OrderResult:
     id: int | None = None
     time: int | None = None
     remaining: int | None = None
+
+
+class OrderPending(CoinfloorError):
+    """An order sent whose outcome is not known yet (no reply in time, or the connection
+    dropped before it came): not refused, so the app must not invite sending it again.
+
+    ``outcome`` resolves when the source learns what happened (for the live source, when the
+    client settles the order by its tonce after reconnecting): with an ``OrderResult``, or a
+    ``CoinfloorError`` if it was refused or can no longer be settled.
+    """
+
+    code = -1
+
+    def __init__(self, message: str, outcome: Future[OrderResult]) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,3 +383,53 @@ def test_switching_market_while_disconnected_is_repaired_on_reconnection(tmp_pat
         source.close()
         first.stop()
         second.stop()
+
+
+def test_a_reopened_connection_is_not_live_until_the_book_is_rebuilt(tmp_path) -> None:
+    from cfdash.server.faults import Faults
+
+    faults = Faults()
+    server = ServerThread(str(tmp_path / "x.sqlite3"), traders=False, faults=faults)
+    server.start()
+    client = WSClient(
+        server.url, socket_timeout=3, reconnect=True, backoff_base=0.05, backoff_cap=0.1
+    )
+    source = ClientSource(client, interval=0.01, poll=0.02)
+    try:
+        sink = watched(source)
+        # the next snapshot takes a second to come: the connection reopens well before it
+        faults.arm("WatchOrders", "delay", delay=1.0)
+        states: list[str] = []
+        source.subscribe(lambda b: b.status is not None and states.append(b.status.state))
+        faults.drop()
+        wait_for(lambda: client.state in ("connected", "authenticated") and "connecting" in states)
+        assert client.state in ("connected", "authenticated")  # open, yet shown as not live
+        assert not sink.merged.status.connected
+        wait_for(lambda: sink.merged.status.connected, timeout=5)
+        assert source.views.book(GBP_PAIR).synced
+    finally:
+        source.close()
+        server.stop()
+
+
+def test_an_order_without_a_timely_reply_is_pending_not_refused(tmp_path) -> None:
+    from cfdash.server.faults import Faults
+    from cfdash.tui.source import OrderPending
+
+    faults = Faults()
+    server = ServerThread(str(tmp_path / "x.sqlite3"), traders=False, faults=faults)
+    server.start()
+    client = WSClient(server.url, socket_timeout=3, reconnect=True)
+    source = ClientSource(client, credentials=DEMO, interval=0.01, timeout=0.3)
+    try:
+        sink = watched(source)
+        faults.arm("PlaceOrder", "delay", delay=1.0)
+        order = OrderRequest(GBP_PAIR, "buy", quantity=q("0.1"), price=p("20000"))
+        with pytest.raises(OrderPending, match="will not be placed twice") as info:
+            source.place_order(order).result(5)
+        placed = info.value.outcome.result(5)  # the real outcome, once the reply comes
+        assert placed.id is not None
+        wait_for(lambda: [o.id for o in sink.merged.orders or ()] == [placed.id])
+    finally:
+        source.close()
+        server.stop()
