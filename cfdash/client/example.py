@@ -34,15 +34,26 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="passphrase",
         dest="phrase",
         default=None,
-        help=f"the passphrase (default: ${PASSPHRASE_ENV}; asked for when -i and -c are given)",
+        help=(
+            f"the passphrase (default: ${PASSPHRASE_ENV}; asked for when -i and -c are given). "
+            "Avoid -p: the command line is visible to other users of the machine (ps); "
+            f"set ${PASSPHRASE_ENV} or answer the prompt instead"
+        ),
     )
     parser.add_argument(
         "--interval", type=float, default=5.0, help="seconds between balance requests (5)"
     )
 
 
+CMDLINE_WARNING = (
+    "warning: -p puts the passphrase on the command line, where it is visible to other users "
+    f"of this machine (ps, /proc); set ${PASSPHRASE_ENV} or leave -p out to be asked for it"
+)
+
+
 def _passphrase(args: argparse.Namespace) -> str:
     if args.phrase:
+        print(CMDLINE_WARNING, file=sys.stderr, flush=True)
         return str(args.phrase)
     from_env = os.environ.get(PASSPHRASE_ENV, "")
     if from_env:

@@ -9,23 +9,37 @@ for this: "the same order can be safely resubmitted"):
    placed: the future resolves with ``PlacedOrder`` (still open, id known) or ``ClosedOrder``
    (seen in notices, no longer open);
 2. otherwise the *same* PlaceOrder (same tonce, new tag) is re-sent: its reply settles the
-   future; "Tonce is out of sequence" (error 3) means the tonce was already used, i.e. the order
-   was placed before, and since it is not open it has executed fully (or was cancelled): the
-   future resolves with ``ClosedOrder(resent=True)`` (after one more GetOrders check).
+   future. "Tonce is out of sequence" (error 3) means that this tonce *or a higher one* was
+   placed since the last CancelAllOrders. When no higher tonce can have been placed (none is
+   known placed, from PlaceOrder replies, own-order notices or GetOrders, and every higher
+   order re-sent alongside was accepted by its re-send), the order was placed before and,
+   not being open, has executed fully (or was cancelled): ``ClosedOrder(resent=True)``.
+   Otherwise error 3 proves nothing about it (a refused order followed by a placed one looks
+   the same): ``OrderOutcomeUnknown``. Either way one more GetOrders check comes first, and
+   finds the order if it is open after all (``PlacedOrder``).
 
 Settling needs the account: if re-authentication fails, the new connection is dropped and the
 next one tries again (with backoff, up to ``max_attempts``).
 
 The order is never placed twice and the future always resolves, or fails with
 ``OrderOutcomeUnknown`` when the client will not reconnect (``reconnect=False``, ``stop()``, or
-``max_attempts`` exhausted). Re-sending means the order may execute at a later market than the
+``max_attempts`` exhausted), when the credentials are refused on the new connection, or when
+error 3 is ambiguous (above). Re-sending means the order may execute at a later market than the
 one it was placed in; a caller who cannot accept that places orders with ``reconnect=False``
 (or cancels by tonce on ``OrderOutcomeUnknown``).
 
-Limits: error 3 is read as "already placed", which is only sound while this process alone
-places orders for the account with increasing tonces; another client placing a higher tonce,
-or a CancelAllOrders (which resets the tonce counter), in the window between the drop and the
-re-send can make a never-placed order look placed, or let the re-sent one through twice.
+Limits:
+
+* error 3 is read as "already placed" only when this client knows of no higher tonce placed;
+  another client (or process) placing a higher tonce for the same account is not seen and can
+  still make a never-placed order look placed (``ClosedOrder`` for an order that was refused);
+* the highest tonce known placed is forgotten at each CancelAllOrders reply (the server resets
+  its counter); a CancelAllOrders whose reply was lost with the connection, or one sent by
+  another client, in the window between the drop and the re-send can let the re-sent order
+  through a second time;
+* an order whose re-send was itself lost with a second connection settles as
+  ``OrderOutcomeUnknown`` if its first re-send was refused with error 3 (the replies of that
+  batch are not all known).
 """
 
 from __future__ import annotations
@@ -56,7 +70,8 @@ class ClosedOrder:
 
 
 class OrderOutcomeUnknown(ConnectionError):
-    """The connection died before a PlaceOrder's reply and the client will not settle it.
+    """The connection died before a PlaceOrder's reply and the client will not (or cannot)
+    settle it.
 
     The order (``tonce``) may or may not be on the book: check ``GetOrders``, or cancel it by
     tonce.
@@ -78,13 +93,30 @@ class InFlightOrders:
     every own-order notice; ``orphan`` when the connection dies before the reply.
     """
 
-    __slots__ = ("_lock", "_orphans", "_seen", "_tracked")
+    __slots__ = ("_highest", "_lock", "_orphans", "_seen", "_tracked")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tracked: set[int] = set()
         self._seen: dict[int, int | None] = {}
         self._orphans: dict[int, tuple[Future[Any], dict[str, Any]]] = {}
+        self._highest = 0
+
+    def placed(self, tonce: object) -> None:
+        """A tonce known to be placed successfully (a reply, a notice, an open order)."""
+        if type(tonce) is int and tonce > self._highest:
+            with self._lock:
+                self._highest = max(self._highest, tonce)
+
+    def reset_placed(self) -> None:
+        """CancelAllOrders succeeded: the server's tonce counter is back to zero."""
+        with self._lock:
+            self._highest = 0
+
+    @property
+    def highest_placed(self) -> int:
+        """The highest tonce known placed since the last CancelAllOrders (0: none)."""
+        return self._highest
 
     def track(self, tonce: int, future: Future[Any]) -> None:
         """Follow ``tonce`` until ``future`` (the caller's) is done."""
@@ -100,14 +132,18 @@ class InFlightOrders:
             self._seen.pop(tonce, None)
 
     def note(self, notice: Mapping[str, Any]) -> None:
-        """Remember the order id of a tracked tonce from an own-order notice."""
-        if not self._tracked:
-            return
+        """Remember the order id of a tracked tonce from an own-order notice (and that its
+        tonce was placed)."""
         if notice.get("notice") == "OrdersMatched":
             pairs = ((notice.get("bid_tonce"), notice.get("bid")),)
             pairs += ((notice.get("ask_tonce"), notice.get("ask")),)
         else:
             pairs = ((notice.get("tonce"), notice.get("id")),)
+        for tonce, _ in pairs:
+            if tonce is not None:
+                self.placed(tonce)
+        if not self._tracked:
+            return
         with self._lock:
             for tonce, order_id in pairs:
                 if tonce in self._tracked and self._seen.get(tonce) is None:

@@ -111,7 +111,7 @@ def _fallback_validate_command(cmd: Mapping[str, Any], scales: Scales | None = N
 def _fallback_parse_reply(method: str, reply: Mapping[str, Any]) -> Any:
     """The reply dict on success; the typed ``CoinfloorError`` raised on an error reply."""
     if reply.get("error_code", 0) != 0:
-        raise error_from_reply(reply)
+        raise error_from_reply(reply, method)
     return reply
 
 

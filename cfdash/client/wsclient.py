@@ -10,7 +10,9 @@ same handler signatures, lazy connection and lazy authentication. On top of that
 * one event thread per connection reads frames, decodes each once, settles reply futures by tag,
   applies notices and replies to local views (``cfdash.core.views.Views``) and then calls
   ``msg_handler`` with the frame's original text;
-* keep-alive pings, a silence watchdog, and optional reconnection with backoff,
+* keep-alive pings, a silence watchdog, bounded sends (``socket_timeout``; a send that cannot
+  progress kills the connection), a size limit on incoming frames (``MAX_FRAME_BYTES``), and
+  optional reconnection with backoff,
   re-authentication, re-subscription and settlement of the orders in flight (see
   ``cfdash.client.inflight`` for the policy);
 * ``place_order``/``cancel_order``/``watch``... taking ``Decimal`` amounts, automatic tonces.
@@ -27,11 +29,14 @@ import contextlib
 import itertools
 import json
 import logging
+import select
+import socket
 import ssl
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
@@ -40,9 +45,18 @@ from typing import Any, Literal
 import websocket
 
 from cfdash.core.assets import V2, Pair, Scales, asset_code, parse_pair
-from cfdash.core.auth import PrivateKey, authenticate_command, decode_nonce, derive_private_key
+from cfdash.core.auth import (
+    PrivateKey,
+    authenticate_command,
+    decode_nonce,
+    derive_private_key,
+    parse_user_id,
+)
 from cfdash.core.errors import (
+    AuthenticationError,
+    BadRequestError,
     CoinfloorError,
+    NotFoundError,
     ProtocolError,
     TonceOutOfSequenceError,
     ValidationError,
@@ -51,13 +65,14 @@ from cfdash.core.messages import PlacedOrder
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
 from .backoff import Backoff
+from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
 from .guard import VIEW_NOTICES, notice_problem
 from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
 from .tonce import TonceClock
 
-__all__ = ["ClientState", "ClosedOrder", "OrderOutcomeUnknown", "WSClient"]
+__all__ = ["MAX_FRAME_BYTES", "ClientState", "ClosedOrder", "OrderOutcomeUnknown", "WSClient"]
 
 log = logging.getLogger("cfdash.client")
 
@@ -65,10 +80,13 @@ ClientState = Literal["disconnected", "connecting", "connected", "authenticated"
 PairLike = Pair | str | tuple[int | str, int | str]
 Amount = Decimal | int | str
 
-_OP_TEXT = websocket.ABNF.OPCODE_TEXT
-_OP_PING = websocket.ABNF.OPCODE_PING
-_OP_PONG = websocket.ABNF.OPCODE_PONG
-_OP_CLOSE = websocket.ABNF.OPCODE_CLOSE
+_READ_SIZE = 65536
+"""Bytes asked of the socket per read: a burst of notices parsed from one ``recv``."""
+MAX_FRAME_BYTES = 16 * 2**20
+"""The largest incoming message (after reassembling fragments) the client accepts, in bytes.
+A bigger one is reported and its connection dropped (and replaced, with ``reconnect=True``)
+as soon as its header announces it, before its payload is buffered."""
+
 _WATCHES = frozenset({"WatchOrders", "WatchTicker"})
 # Commands whose sending or reply changes the local views.
 _VIEW_METHODS = frozenset(
@@ -87,6 +105,42 @@ TONCES = TonceClock()
 """The process-wide tonce clock shared by every client (one account may use several)."""
 
 
+def _definitive(exc: BaseException) -> bool:
+    """Whether an authentication failure would recur with the same credentials: a wrong
+    cookie or signature (7), no such user (1), a malformed command (8). A rate limit (6), a
+    lost connection or a malformed reply may pass."""
+    return isinstance(exc, AuthenticationError | NotFoundError | BadRequestError)
+
+
+def _watchdog_step(
+    now: float,
+    last_rx: float,
+    last_ping: float,
+    ping_sent: float | None,
+    interval: float,
+    timeout: float,
+    silence: float,
+) -> tuple[str | None, bool, float]:
+    """The keep-alive's decision at ``now``: (why the connection is dead or None, whether a
+    ping is due, when to look again). The next look is the nearest deadline, so a missed pong
+    is caught ``timeout`` after its ping, and silence ``silence`` after the last frame."""
+    # The pong deadline, while nothing at all came since the ping.
+    pong_by = ping_sent + timeout if ping_sent is not None and last_rx < ping_sent else None
+    if pong_by is not None and now >= pong_by:
+        return f"no pong within {timeout} s", False, now
+    if now >= last_rx + silence:
+        return f"nothing received for {silence} s", False, now
+    due = ping_sent is None and now >= last_ping + interval
+    wake = last_rx + silence
+    if pong_by is not None:
+        wake = min(wake, pong_by)
+    if due:
+        wake = min(wake, now + timeout)  # the pong deadline of the ping about to go
+    elif last_ping + interval > now:
+        wake = min(wake, last_ping + interval)
+    return None, due, wake
+
+
 class _Connection:
     """One WebSocket connection and what belongs to it: pending replies, nonce, auth state."""
 
@@ -102,8 +156,10 @@ class _Connection:
         "opened_at",
         "pending",
         "ping_sent",
+        "raw",
         "ready",
         "restore",
+        "send_lock",
         "stopping",
         "welcome",
         "ws",
@@ -128,6 +184,11 @@ class _Connection:
         self.last_rx = now
         self.last_ping = now
         self.ping_sent: float | None = None
+        self.raw = False
+        """A plain TCP socket, written by ``WSClient._write`` (TLS: by websocket-client)."""
+        self.send_lock = threading.Lock()
+        """Held while a frame is written: frames never interleave, automatic tonces reach the
+        wire in order, and the keep-alive can tell that a send is under way."""
 
 
 def _failed(exc: BaseException) -> Future[Any]:
@@ -204,7 +265,10 @@ class WSClient:
       ``socket_timeout`` of a ping, or no frame at all for ``silence_timeout`` (default
       ``ping_interval + socket_timeout``), is dead: it is aborted, reported, and its pending
       futures fail with ``ConnectionError`` (orders in flight are settled instead when
-      reconnecting).
+      reconnecting). The keep-alive checks these deadlines on time even while a send is
+      blocked. ``socket_timeout`` also bounds every write: a send that cannot progress for
+      that long (the server stopped reading) kills the connection the same way, and the
+      callers waiting on it get ``ConnectionError`` at once.
     * ``change_handler(client, changed)``: called on the event thread with the names of the
       views a frame changed (``"book:XBT:GBP"``, ``"orders"``, ``"balances"`` ...).
     """
@@ -276,6 +340,8 @@ class WSClient:
         self._unknown_notices: set[str] = set()
         self._latency: float | None = None
         self._ping_seq = itertools.count(1)
+        self._expected: deque[dict[str, Any]] = deque()
+        """Commands sent whose ``before_send`` the views have not seen yet (see ``_drain``)."""
 
         if insecure_ssl:
             warnings.warn("insecure_ssl=True: TLS certificates will not be verified", stacklevel=2)
@@ -285,9 +351,23 @@ class WSClient:
 
     # -- seed API --------------------------------------------------------------------------
 
-    def set_auth_data(self, user_id: int, cookie: str, passphrase: str | bytes) -> None:
-        """Set the credentials. Only the derived private key is kept, never the passphrase."""
-        key = derive_private_key(user_id, passphrase)
+    def set_auth_data(self, user_id: int | str, cookie: str, passphrase: str | bytes) -> None:
+        """Set the credentials. Only the derived private key is kept, never the passphrase.
+
+        ``user_id`` is a positive int or a string of digits (as the seed's ``int()`` took);
+        ``ValueError`` otherwise, raised from frames that no longer hold the passphrase.
+        """
+        error: Exception | None = None
+        try:
+            user_id = parse_user_id(user_id)  # before the passphrase is touched
+            key = derive_private_key(user_id, passphrase)
+        except ValueError as exc:
+            error = ValueError(str(exc))
+        except TypeError as exc:
+            error = TypeError(str(exc))
+        del passphrase
+        if error is not None:
+            raise error  # outside the except block: no frame or chained exception holds it
         with self._cond:
             self.user_id = user_id
             self.cookie = cookie
@@ -302,24 +382,45 @@ class WSClient:
         The future resolves to ``parse_reply(method, reply)`` or fails with the reply's typed
         ``CoinfloorError``; with ``tag`` 0 it resolves to None once sent (no correlation).
         ``ValidationError`` is raised (nothing sent) for a malformed command.
+
+        A command sent with ``tag`` 0 is not followed: its reply reaches ``msg_handler`` only,
+        and it does not change the local views. ``WatchOrders``/``WatchTicker`` with tag 0
+        subscribe on the server (and again after a reconnection) without opening a local book
+        or ticker (one opened would wait for a snapshot that is never matched to it);
+        unsubscribing with tag 0 still closes them. ``PlaceOrder`` with tag 0 is not tracked as
+        an order in flight.
         """
         if not isinstance(json_message, Mapping):
             raise ValidationError("a command must be a JSON object (dict)")
         validate_command(json_message, self.scales)
-        if json_message["method"] not in PUBLIC_METHODS:
+        return self._submit(json_message)
+
+    def _submit(self, command: Mapping[str, Any], auto_tonce: bool = False) -> Future[Any]:
+        """Authenticate if needed, connect if needed, send (already validated)."""
+        if command["method"] not in PUBLIC_METHODS:
             self.authenticate()
         conn = self._smart_connect()
         if conn is None:
             return _failed(ConnectionError(f"Connection to {self.url} failed: not connected"))
-        return self._send_on(conn, json_message)
+        return self._send_on(conn, command, auto_tonce=auto_tonce)
 
     def authenticate(self) -> None:
-        """Authenticate the connection (once); seed semantics for errors and timeouts."""
+        """Authenticate the connection (once); seed semantics for errors and timeouts.
+
+        A refusal that would recur (wrong cookie or signature, no such user) is final for the
+        connection until ``set_auth_data``; a passing one (rate limit, lost reply) is retried
+        by the next call rather than sticking.
+        """
         conn = self._conn
-        if conn is not None and not conn.closed:
+        if conn is not None and not conn.closed and conn.dead_reason is None:
             auth = conn.auth_future
             if auth is not None and auth.done():
-                return
+                exc = auth.exception()
+                if exc is None or _definitive(exc):
+                    return
+                with self._auth_lock:
+                    if conn.auth_future is auth:
+                        conn.auth_future = None  # try again below
         if self._key is None or self.user_id is None or self.cookie is None:
             self._fail("Missing authentication data")
             return
@@ -346,7 +447,11 @@ class WSClient:
             self._fail("Unable to complete authentication")
 
     def stop(self) -> None:
-        """Close the connection and stop the event thread (and any reconnection)."""
+        """Close the connection and stop the event thread (and any reconnection).
+
+        Bounded even when the server stopped reading: the close frame is only sent if it can
+        be at once; otherwise the socket is aborted (blocked senders then fail at once).
+        """
         with self._cond:
             self._stopping = True
             self._stop_event.set()
@@ -354,15 +459,15 @@ class WSClient:
             thread = self._event_thread
         if conn is not None:
             conn.stopping = True
-            with contextlib.suppress(Exception):  # already gone
-                conn.ws.send_close()
+            if not self._send_close(conn):
+                self._abort(conn)
         if thread is not None and thread is not threading.current_thread():
             thread.join(min(1.0, self.socket_timeout))
             if thread.is_alive() and conn is not None:
-                conn.ws.abort()
+                self._abort(conn)
                 thread.join(self.socket_timeout)
         elif conn is not None:
-            conn.ws.abort()
+            self._abort(conn)
 
     def GetBalances(self, **data: Any) -> Future[Any]:
         data["method"] = "GetBalances"
@@ -435,7 +540,7 @@ class WSClient:
         quantity: Amount | None = None,
         price: Amount | None = None,
         total: Amount | None = None,
-        persist: bool = True,
+        persist: bool | None = True,
         *,
         tonce: int | None = None,
     ) -> Future[Any]:
@@ -443,9 +548,11 @@ class WSClient:
 
         ``quantity`` is signed (negative sells); with ``price`` a limit order, alone a market
         order by quantity; ``total`` alone (signed) a market order by total. Amounts convert
-        exactly with the client's scales (``ConversionError`` otherwise). A tonce is always
-        added (automatic unless given) and the order registered with the own-orders view before
-        it is sent, so fills that overtake the reply are recognised.
+        exactly with the client's scales (``ConversionError`` otherwise). ``persist=False``
+        sends ``"persist": false`` (None or True: the server's default). A tonce is always
+        added and the order registered with the own-orders view before it is sent, so fills
+        that overtake the reply are recognised; an automatic tonce is taken as the frame is
+        written, so concurrent callers' orders reach the wire in tonce order.
 
         The future resolves to ``PlacedOrder`` (limit) or ``MarketResult`` (market), or fails
         with the reply's ``CoinfloorError``. If the connection dies before the reply: with
@@ -462,11 +569,12 @@ class WSClient:
             command["price"] = self.scales.price_to_wire(p, price)
         if total is not None:
             command["total"] = self.scales.total_to_wire(p, total)
-        if not persist:
+        if persist is False:
             command["persist"] = False
-        validate_command({**command, "tonce": 1}, self.scales)  # before spending a tonce
-        command["tonce"] = tonce if tonce is not None else self.tonces.next()
-        return self.send(command)
+        if tonce is not None:
+            command["tonce"] = tonce
+        validate_command({"tonce": 1, **command}, self.scales)  # before spending a tonce
+        return self._submit(command, auto_tonce=tonce is None)
 
     def cancel_order(self, id: int | None = None, tonce: int | None = None) -> Future[Any]:
         """Cancel one order by ``id`` or by ``tonce`` (exactly one)."""
@@ -605,8 +713,17 @@ class WSClient:
             tag = next(self._tags)
         return tag
 
-    def _send_on(self, conn: _Connection, command: Mapping[str, Any]) -> Future[Any]:
-        """Register and send an already validated command on ``conn``."""
+    def _send_on(
+        self, conn: _Connection, command: Mapping[str, Any], *, auto_tonce: bool = False
+    ) -> Future[Any]:
+        """Register and send an already validated command on ``conn``.
+
+        Under ``conn.send_lock``: an automatic tonce (``auto_tonce``) is taken, the command
+        registered and written, so tonces reach the wire in the order they were taken. The
+        views' side (``before_send``) is queued before the frame is written and applied by
+        whichever thread next holds ``self.lock`` (``_drain``): never a network write while
+        holding ``self.lock``, never ``self.lock`` while holding the send lock.
+        """
         method = command["method"]
         tag = command.get("tag")
         if tag is None:
@@ -616,50 +733,167 @@ class WSClient:
             raise ValidationError(f"tag {tag} is already in use by a command in flight")
         else:
             command = dict(command)
-        text = json.dumps(command)
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
-        tonce = command.get("tonce") if method == "PlaceOrder" else None
-        with self._cond:
-            closed = conn.closed
-            # Not sent: a reconnection may still place it.
-            kept = closed and bool(tonce and tag) and self._keep_orphan(tonce, future, command)
-            if not closed:
-                if tonce and tag:
-                    self._orders.track(tonce, future)
-                if tag:
-                    conn.pending[tag] = (future, command)
-                if method in _WATCHES:
-                    key = (method, command["base"], command["counter"])
-                    if command.get("watch", True):
-                        self._watches[key] = {k: v for k, v in command.items() if k != "tag"}
-                    else:
-                        self._watches.pop(key, None)
-        if closed:
-            if not kept:  # never sent: a plain failure
-                future.set_exception(ConnectionError(f"Connection to {self.url} is closed"))
-            return future
         views = self._views
-        if views is not None and method in _VIEW_METHODS:
-            with self.lock:
-                before_send(views, command)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("send %s tag=%s", method, tag)  # never the frame: it may hold a cookie
+        # A tag-0 reply is never matched to its command: such a command must not leave a view
+        # waiting for it (a book buffering notices for ever, an order in flight for ever).
+        follow = views is not None and method in _VIEW_METHODS
+        if follow and not tag:
+            follow = method in _WATCHES and not command.get("watch", True)
+        wait = self._send_wait()
+        locked = conn.send_lock.acquire(timeout=wait)
+        failure: str | None = None
         try:
-            conn.ws.send(text)
-        except Exception as exc:
-            conn.ws.abort()
-            if tonce and tag:
-                return future  # partly sent, perhaps: settled when the reader notices (_lost)
+            if auto_tonce:
+                command["tonce"] = self.tonces.next()
+            tonce = command.get("tonce") if method == "PlaceOrder" else None
+            if not locked:
+                self._abort(conn, f"a send has been blocked for more than {wait} s")
             with self._cond:
-                conn.pending.pop(tag, None)
-            _settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {exc}"))
-            if threading.current_thread() is not self._event_thread:
-                self._fail(exc)
+                closed = conn.closed or conn.dead_reason is not None
+                # Not sent: a reconnection may still place it.
+                kept = closed and bool(tonce and tag) and self._keep_orphan(tonce, future, command)
+                if not closed:
+                    if tonce and tag:
+                        self._orders.track(tonce, future)
+                    if tag:
+                        conn.pending[tag] = (future, command)
+                    if method in _WATCHES:
+                        key = (method, command["base"], command["counter"])
+                        if command.get("watch", True):
+                            self._watches[key] = {
+                                k: v for k, v in command.items() if k != "tag" or not v
+                            }
+                        else:
+                            self._watches.pop(key, None)
+            if closed:
+                if not kept:  # never sent: a plain failure
+                    future.set_exception(ConnectionError(f"Connection to {self.url} is closed"))
+                return future
+            if follow:
+                self._expected.append(command)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("send %s tag=%s", method, tag)  # never the frame: it may hold a cookie
+            try:
+                self._send_frame(conn, json.dumps(command))
+            except ConnectionError as exc:
+                failure = str(exc)
+        finally:
+            if locked:
+                conn.send_lock.release()
+            if follow:
+                self._drain()
+        if failure is None:
+            if not tag:
+                future.set_result(None)
             return future
-        if not tag:
-            future.set_result(None)
+        if tonce and tag:
+            return future  # partly sent, perhaps: settled when the reader notices (_lost)
+        with self._cond:
+            conn.pending.pop(tag, None)
+        _settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {failure}"))
+        if threading.current_thread() is not self._event_thread:
+            self._fail(failure)
         return future
+
+    def _send_wait(self) -> float:
+        """How long a sender waits for another's send: a stuck one times out before that."""
+        return 2 * self.socket_timeout + 0.5
+
+    def _send_frame(self, conn: _Connection, data: str | bytes, opcode: int = OP_TEXT) -> None:
+        """Write one frame (hold ``conn.send_lock``). Each write waits at most
+        ``socket_timeout`` for room in the socket buffer; a send that fails or cannot progress
+        aborts the connection and raises ``ConnectionError``."""
+        try:
+            if conn.raw:
+                self._write(conn, data, opcode)
+            else:
+                conn.ws.send(data, opcode)
+        except websocket.WebSocketTimeoutException:
+            reason = f"send timed out after {self.socket_timeout} s (the server is not reading)"
+            self._abort(conn, reason)
+            raise ConnectionError(reason) from None
+        except Exception as exc:
+            reason = conn.dead_reason or f"send failed: {exc or type(exc).__name__}"
+            self._abort(conn, reason)
+            raise ConnectionError(reason) from None
+
+    def _write(self, conn: _Connection, data: str | bytes, opcode: int) -> None:
+        """One frame on a blocking plain socket, each write without blocking (MSG_DONTWAIT):
+        ``WebSocketTimeoutException`` once no byte could go for ``socket_timeout``."""
+        sock = conn.ws.sock
+        if sock is None:
+            raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+        frame = websocket.ABNF.create_frame(data, opcode)
+        buf = memoryview(frame.format())
+        deadline: float | None = None
+        while buf:
+            try:
+                sent = sock.send(buf, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.socket_timeout
+                if now >= deadline or not select.select([], [sock], [], deadline - now)[1]:
+                    raise websocket.WebSocketTimeoutException("send timed out") from None
+                continue
+            buf = buf[sent:]
+            deadline = None  # progress: the next wait starts afresh
+
+    def _send_close(self, conn: _Connection) -> bool:
+        """Send a normal close frame if that cannot block; whether it was sent."""
+        if not conn.send_lock.acquire(timeout=min(0.2, self.socket_timeout)):
+            return False  # a send is stuck
+        try:
+            sock = conn.ws.sock
+            if sock is None or conn.dead_reason is not None:
+                return False
+            try:
+                if not select.select([], [sock], [], 0)[1]:
+                    return False  # the buffer is full: the server is not reading
+                conn.ws.send_close()
+            except Exception:
+                return False
+            return True
+        finally:
+            conn.send_lock.release()
+
+    def _abort(self, conn: _Connection, reason: str | None = None) -> None:
+        """Shut the raw socket down, whatever holds the locks: the reader and any blocked
+        sender wake up with an error. ``reason`` (the first one given) is reported."""
+        if reason is not None and conn.dead_reason is None:
+            conn.dead_reason = reason
+        sock = conn.ws.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _drain(self) -> None:
+        """Apply the ``before_send`` of every command sent since the last drain, in order."""
+        views = self._views
+        expected = self._expected
+        if views is None or not expected:
+            return
+        with self.lock:
+            while expected:
+                try:
+                    command = expected.popleft()
+                except IndexError:  # drained by another thread meanwhile
+                    break
+                try:
+                    before_send(views, command)
+                except Exception:  # a validated command: should not happen
+                    log.exception("views not prepared for %s", command.get("method"))
+
+    @contextlib.contextmanager
+    def _views_locked(self) -> Iterator[Views]:
+        """``self.lock`` held and the views up to date with every command sent."""
+        views = self._views
+        assert views is not None
+        with self.lock:
+            self._drain()
+            yield views
 
     def _start_auth(self, conn: _Connection, report: bool) -> Future[Any]:
         """Send Authenticate on ``conn`` (its nonce is known); the future of its reply."""
@@ -687,6 +921,10 @@ class WSClient:
                     else "Unable to complete authentication"
                 )
                 self._report(failure)
+            if exc is not None and conn.restore and not conn.closed and not _definitive(exc):
+                # A re-authentication after a drop that may pass next time (rate limit, lost
+                # reply): a new connection tries again, after the reconnection backoff.
+                self._abort(conn, f"re-authentication failed: {exc}")
 
         future.add_done_callback(done)
         return future
@@ -695,7 +933,9 @@ class WSClient:
 
     def _usable(self) -> _Connection | None:
         conn = self._conn
-        return conn if conn is not None and not conn.closed and conn.ready else None
+        if conn is None or conn.closed or conn.dead_reason is not None:
+            return None  # a connection being aborted is as good as closed
+        return conn if conn.ready else None
 
     def _smart_connect(self) -> _Connection | None:
         """The open connection, opening one if needed (bounded by ``socket_timeout``).
@@ -708,7 +948,12 @@ class WSClient:
         """
         conn = self._conn
         on_events = threading.current_thread() is self._event_thread
-        if conn is not None and not conn.closed and (conn.ready or on_events):
+        if (
+            conn is not None
+            and not conn.closed
+            and conn.dead_reason is None
+            and (conn.ready or on_events)
+        ):
             return conn
         if (conn is not None and not conn.closed) or self._state == "reconnecting":
             if on_events or not self._ever_connected:  # e.g. a send from close_handler
@@ -775,8 +1020,14 @@ class WSClient:
         except BaseException:
             ws.shutdown()
             raise
-        ws.settimeout(None)  # the keep-alive thread detects dead connections
         conn = _Connection(ws, restore)
+        # Every write is bounded (a send that cannot progress kills the connection). On plain
+        # TCP the socket stays blocking and ``_write`` bounds each write itself: a timeout on
+        # the socket would add a poll() to every read (three per frame; ingest -25 %). A TLS
+        # socket takes the timeout (its reader just reads again after one); on both, the
+        # keep-alive thread judges silence.
+        conn.raw = ws.sock is not None and not isinstance(ws.sock, ssl.SSLSocket)
+        ws.settimeout(None if conn.raw else self.socket_timeout)
         with self._cond:
             self._ever_connected = True
             self._conn = conn
@@ -813,41 +1064,83 @@ class WSClient:
             current = self._reconnect_loop() if self._will_reconnect(current) else None
 
     def _read(self, conn: _Connection) -> tuple[str | None, int | None, str | None]:
-        """Read until the connection ends; (reason or None if normal, close status, reason)."""
-        recv = conn.ws.recv_data_frame
+        """Read until the connection ends; (reason or None if normal, close status, reason).
+
+        The socket is read in large chunks and parsed by a ``FrameReader`` (one ``recv`` for
+        many small frames, not three per frame); control replies go through the send lock.
+        Binary messages are reported and skipped; a message over ``MAX_FRAME_BYTES`` or a
+        breach of the framing ends the connection.
+        """
+        sock = conn.ws.sock
+        if sock is None:
+            return "socket is already closed", None, None
+        recv = sock.recv
+        feed = FrameReader(MAX_FRAME_BYTES).feed
         on_text = self._on_text
         monotonic = time.monotonic
         try:
             while True:
-                opcode, frame = recv(True)
+                try:
+                    data = recv(_READ_SIZE)
+                except (TimeoutError, ssl.SSLWantReadError):  # TLS: the socket has a timeout
+                    if conn.dead_reason is not None:
+                        return conn.dead_reason, None, None
+                    continue  # quiet for socket_timeout: the keep-alive judges that
+                if not data:
+                    raise ConnectionError("Connection to remote host was lost.")
                 conn.last_rx = monotonic()
-                if opcode == _OP_TEXT:
-                    try:
-                        text = frame.data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        self._report(ProtocolError("The frame is not valid UTF-8."))
-                        continue
-                    on_text(conn, text)
-                elif opcode == _OP_PONG:
-                    sent = conn.ping_sent
-                    if sent is not None:
-                        self._latency = conn.last_rx - sent
-                        conn.ping_sent = None
-                    self._call(self.pong_handler, frame.data)
-                elif opcode == _OP_PING:
-                    self._call(self.ping_handler, frame.data)
-                elif opcode == _OP_CLOSE:
-                    data = frame.data
-                    status = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-                    text = data[2:].decode("utf-8", "replace") if len(data) >= 2 else None
-                    normal = conn.stopping or status == websocket.STATUS_NORMAL
-                    return (None if normal else f"closed by server ({status})"), status, text
+                for opcode, payload in feed(data):
+                    if opcode == OP_TEXT:
+                        try:
+                            text = payload.decode("utf-8")
+                        except UnicodeDecodeError:
+                            self._report(ProtocolError("The frame is not valid UTF-8."))
+                            continue
+                        on_text(conn, text)
+                    elif opcode == OP_BINARY:
+                        self._report(
+                            ProtocolError(
+                                f"binary frame of {len(payload)} bytes skipped: "
+                                "the protocol uses text frames"
+                            )
+                        )
+                    elif opcode == OP_PONG:
+                        sent = conn.ping_sent
+                        if sent is not None:
+                            self._latency = conn.last_rx - sent
+                            conn.ping_sent = None
+                        self._call(self.pong_handler, payload)
+                    elif opcode == OP_PING:
+                        self._control(conn, payload, OP_PONG)
+                        self._call(self.ping_handler, payload)
+                    elif opcode == OP_CLOSE:
+                        status = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                        text = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
+                        if not conn.stopping:
+                            self._send_close(conn)  # the closing handshake, if it cannot block
+                        normal = conn.stopping or status == websocket.STATUS_NORMAL
+                        return (None if normal else f"closed by server ({status})"), status, text
+        except ProtocolError as exc:  # FrameTooLarge, or a stream that cannot be trusted
+            if not isinstance(exc, FrameTooLarge):
+                self._report(exc)
+            return conn.dead_reason or str(exc), None, None
         except Exception as exc:
             if conn.dead_reason is not None:
                 return conn.dead_reason, None, None
             if conn.stopping:
                 return None, None, None
             return (str(exc) or type(exc).__name__), None, None
+
+    def _control(self, conn: _Connection, data: bytes, opcode: int) -> None:
+        """Send a control frame (a pong) unless a send is stuck: that one ends the connection."""
+        if not conn.send_lock.acquire(timeout=self.socket_timeout):
+            return
+        try:
+            self._send_frame(conn, data, opcode)
+        except ConnectionError:
+            pass  # aborted: the next read fails
+        finally:
+            conn.send_lock.release()
 
     def _on_text(self, conn: _Connection, text: str) -> None:
         """Handle one text frame: decode once, settle or route, then ``msg_handler``.
@@ -889,7 +1182,9 @@ class WSClient:
             else:
                 self._orders.note(message)
                 if self._views is not None:
-                    with self.lock:
+                    with self.lock:  # _views_locked, inlined: this runs for every notice
+                        if self._expected:
+                            self._drain()
                         changed = self._views.route(message)
                     if changed and self.change_handler is not None:
                         self._call(self.change_handler, changed)
@@ -916,12 +1211,14 @@ class WSClient:
         malformed = isinstance(exc, ProtocolError)
         if malformed:
             self._report(exc)
+        elif exc is None:
+            self._note_placed(method, command, result)
         views = self._views
         # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
         if views is not None and method in _VIEW_METHODS and (not malformed or method in _WATCHES):
             loaded = {"error_code": 8} if malformed else reply
             try:
-                with self.lock:
+                with self._views_locked():
                     changed = apply_reply(views, command, loaded)
             except Exception as error:
                 self._report(ProtocolError(f"{method} reply not loaded: {error!r}"))
@@ -938,6 +1235,20 @@ class WSClient:
             _settle(future, result)
         else:
             _settle(future, exc=exc)
+
+    def _note_placed(self, method: str, command: Mapping[str, Any], result: Any) -> None:
+        """Follow the highest tonce known placed since the last CancelAllOrders (inflight)."""
+        if method == "PlaceOrder":
+            tonce = command.get("tonce")
+            if tonce:
+                self._orders.placed(tonce)
+        elif method == "GetOrders":
+            for order in result or ():
+                tonce = _field(order, "tonce")
+                if tonce:
+                    self._orders.placed(tonce)
+        elif method == "CancelAllOrders":
+            self._orders.reset_placed()
 
     def _welcome(self, conn: _Connection, message: Mapping[str, Any]) -> None:
         if conn.nonce is not None:
@@ -984,12 +1295,20 @@ class WSClient:
         """The open orders are known: settle each order in flight (see ``inflight``)."""
         exc = orders.exception()
         if exc is not None:
-            if not conn.closed and not isinstance(exc, ConnectionError):
-                # Most likely the re-authentication failed: try again on a new connection.
-                conn.dead_reason = f"cannot settle the orders in flight: {exc}"
-                conn.ws.abort()
+            if conn.closed or isinstance(exc, ConnectionError):
+                return  # the orders stay in flight for the next connection
+            auth = conn.auth_future
+            refused = auth.exception() if auth is not None and auth.done() else None
+            if refused is not None and _definitive(refused):
+                # The credentials are refused: another connection would be refused as well.
+                self._fail_orphans(f"re-authentication refused: {refused}")
+                self._mark_ready(conn)
+                return
+            # Most likely the re-authentication did not pass: try again on a new connection.
+            self._abort(conn, f"cannot settle the orders in flight: {exc}")
             return
         open_orders = {_field(o, "tonce"): o for o in orders.result()}
+        resends: list[tuple[int, Future[Any], Future[Any]]] = []
         for tonce, future, command in self._orders.take_orphans():
             if future.done():
                 continue
@@ -1002,46 +1321,94 @@ class WSClient:
             seen, order_id = self._orders.seen(tonce)
             if seen:
                 log.info("order with tonce %d was placed and has closed", tonce)
+                self._orders.placed(tonce)
                 self._forget_in_flight(tonce)
                 _settle(future, ClosedOrder(tonce, order_id))
                 continue
             log.info("re-sending the order with tonce %d", tonce)
-            resent = self._send_on(conn, command)
-            resent.add_done_callback(lambda f, t=tonce, o=future: self._resent(conn, t, o, f))
+            resends.append((tonce, future, self._send_on(conn, command)))
+        if resends:
+            # What was known placed before the re-sends reached the server.
+            self._await_resends(conn, resends, self._orders.highest_placed)
         self._mark_ready(conn)
 
-    def _resent(
-        self, conn: _Connection, tonce: int, outer: Future[Any], inner: Future[Any]
+    def _await_resends(
+        self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
     ) -> None:
-        """The reply to a re-sent PlaceOrder settles the caller's future."""
-        exc = inner.exception()
-        if not isinstance(exc, TonceOutOfSequenceError):
-            _settle(outer, None if exc else inner.result(), exc)
+        """Once every re-sent PlaceOrder is answered, settle the callers' futures."""
+        remaining = [len(resends)]
+        lock = threading.Lock()
+
+        def one_done(_: Future[Any]) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0]:
+                    return
+            self._resent(conn, resends, higher)
+
+        for _, _, inner in resends:
+            inner.add_done_callback(one_done)
+
+    def _resent(
+        self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
+    ) -> None:
+        """The replies to re-sent PlaceOrders settle the callers' futures.
+
+        "Tonce is out of sequence" (3) means this tonce *or a higher one* was placed since the
+        last CancelAllOrders. It proves this order was placed only when no higher tonce could
+        have been: none known placed (``higher``), and every higher order re-sent alongside
+        was accepted by its re-send (so was not placed before). Otherwise the outcome is
+        unknown, unless GetOrders finds the order open.
+        """
+        direct = not conn.closed  # every reply came on this connection
+        refused: list[tuple[int, Future[Any]]] = []
+        for tonce, outer, inner in resends:
+            exc = inner.exception()
+            if isinstance(exc, TonceOutOfSequenceError):
+                refused.append((tonce, outer))
+            else:
+                _settle(outer, None if exc else inner.result(), exc)
+        if not refused:
             return
-        # Already placed (its tonce is used) and, as GetOrders said, not open. Check once more
-        # in case it was placed on the old connection after that GetOrders.
-        try:
-            check = self._send_on(conn, {"method": "GetOrders"})
-        except Exception:
-            _settle(outer, ClosedOrder(tonce, resent=True))
-            return
+
+        def accepted(inner: Future[Any]) -> bool:
+            return inner.exception() is None and not isinstance(inner.result(), ClosedOrder)
+
+        def ambiguous(tonce: int) -> bool:
+            return (
+                not direct
+                or higher > tonce
+                or any(t > tonce and not accepted(inner) for t, _, inner in resends)
+            )
 
         def checked(f: Future[Any]) -> None:
-            found = None
-            if f.exception() is None:
-                found = next((o for o in f.result() if _field(o, "tonce") == tonce), None)
-            if found is not None:
-                _settle(outer, PlacedOrder(_field(found, "id"), _field(found, "time"), {}))
-            else:
-                _settle(outer, ClosedOrder(tonce, self._orders.seen(tonce)[1], resent=True))
+            rows = f.result() if f.exception() is None else ()
+            found = {_field(o, "tonce"): o for o in rows}
+            for tonce, outer in refused:
+                order = found.get(tonce)
+                if order is not None:
+                    _settle(outer, PlacedOrder(_field(order, "id"), _field(order, "time"), {}))
+                elif ambiguous(tonce):
+                    log.info("re-sent order with tonce %d: outcome unknown", tonce)
+                    self._outcome_unknown(
+                        tonce,
+                        outer,
+                        "the re-sent order was refused as out of sequence, but an order with a "
+                        "higher tonce was (or may have been) placed",
+                    )
+                else:
+                    seen_id = self._orders.seen(tonce)[1]
+                    _settle(outer, ClosedOrder(tonce, seen_id, resent=True))
 
-        check.add_done_callback(checked)
+        # Already placed (its tonce is used) and, as GetOrders said, not open? Check once more
+        # in case it was placed on the old connection after that GetOrders.
+        self._send_on(conn, {"method": "GetOrders"}).add_done_callback(checked)
 
     def _forget_in_flight(self, tonce: int) -> None:
         """Drop a settled order's in-flight entry from the own-orders view."""
         views = self._views
         if views is not None:
-            with self.lock:
+            with self._views_locked():
                 changed = views.own.failed(tonce)
             if changed and self.change_handler is not None:
                 self._call(self.change_handler, {OwnOrders.name})
@@ -1101,7 +1468,7 @@ class WSClient:
             self._fail_orphans(reason)
         views = self._views
         if views is not None:
-            with self.lock:
+            with self._views_locked():
                 views.reset()
                 if not reconnecting:
                     for key in list(views.pairs):
@@ -1161,37 +1528,44 @@ class WSClient:
         self._fail_orphans(why)
         views = self._views
         if views is not None:
-            with self.lock:
+            with self._views_locked():
                 for key in list(views.pairs):
                     views.close_book(key)
                     views.close_ticker(key)
         return None
 
     def _keepalive(self, conn: _Connection) -> None:
-        """Ping every ``ping_interval``; abort the connection when it has gone silent."""
+        """Ping every ``ping_interval``; abort the connection when it has gone silent.
+
+        It wakes at the nearest deadline (``_watchdog_step``) and never waits for the send
+        lock: a ping is skipped while another frame is being written (that write is bounded
+        by ``socket_timeout``), and a dead connection is aborted at the raw socket regardless.
+        """
         interval = self.ping_interval
         timeout = self.socket_timeout
         silence = self.silence_timeout or interval + timeout
-        tick = max(0.02, min(interval, timeout, silence) / 4)
-        while not conn.done.wait(tick):
-            now = time.monotonic()
-            sent = conn.ping_sent
-            dead = None
-            if sent is not None and now - sent > timeout and conn.last_rx < sent:
-                dead = f"no pong within {timeout} s"
-            elif now - conn.last_rx > silence:
-                dead = f"nothing received for {silence} s"
+        clock = time.monotonic
+        while True:
+            now = clock()
+            dead, due, wake = _watchdog_step(
+                now, conn.last_rx, conn.last_ping, conn.ping_sent, interval, timeout, silence
+            )
             if dead is not None:
-                conn.dead_reason = dead
-                conn.ws.abort()
+                self._abort(conn, dead)
                 return
-            if sent is None and now - conn.last_ping >= interval:
-                conn.last_ping = now
-                conn.ping_sent = now
-                try:
-                    conn.ws.ping(str(next(self._ping_seq)))
-                except Exception:
-                    return  # the reader notices the broken socket
+            if due:
+                if conn.send_lock.acquire(blocking=False):
+                    try:
+                        conn.last_ping = conn.ping_sent = now
+                        self._send_frame(conn, str(next(self._ping_seq)).encode(), OP_PING)
+                    except ConnectionError:
+                        return  # aborted: the reader notices
+                    finally:
+                        conn.send_lock.release()
+                    continue  # the new pong deadline
+                wake = min(wake, now + 0.05)  # a frame is being written: try again soon
+            if conn.done.wait(min(max(wake - clock(), 0.001), 60.0)):
+                return
 
     # -- reporting -------------------------------------------------------------------------
 

@@ -75,10 +75,43 @@ def user_id_bytes(user_id: int) -> bytes:
     return user_id.to_bytes(8, "big")
 
 
+def parse_user_id(user_id: object) -> int:
+    """A user id as given to ``set_auth_data``: a positive int, or a string of ASCII digits
+    (the seed called ``int()`` on it). Bools, floats, zero and negatives are refused."""
+    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
+        user_id = int(user_id)
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 < user_id < 2**64:
+        raise ValueError("user_id must be a positive integer below 2**64")
+    return user_id
+
+
 def derive_private_key(user_id: int, passphrase: str | bytes) -> PrivateKey:
-    """d = SHA-224(user_id (8 bytes BE) || UTF-8 passphrase), as a big-endian integer."""
-    secret = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
-    digest = hashlib.sha224(user_id_bytes(user_id) + secret).digest()
+    """d = SHA-224(user_id (8 bytes BE) || UTF-8 passphrase), as a big-endian integer.
+
+    A bad user id or a passphrase that is not text raises from a frame that no longer holds
+    the passphrase, with no chained exception: tracebacks with locals cannot show it.
+    """
+    error: Exception | None = None
+    secret = b""
+    try:
+        prefix = user_id_bytes(user_id)
+    except ValueError as exc:
+        error = ValueError(str(exc))
+    if error is None:
+        if isinstance(passphrase, str):
+            try:
+                secret = passphrase.encode("utf-8")
+            except UnicodeEncodeError:  # it would carry the passphrase
+                error = ValueError("passphrase is not valid Unicode text")
+        elif isinstance(passphrase, bytes | bytearray):
+            secret = bytes(passphrase)
+        else:
+            error = TypeError("passphrase must be str or bytes")
+    del passphrase
+    if error is not None:
+        raise error  # outside the except blocks: nothing chained
+    digest = hashlib.sha224(prefix + secret).digest()
+    del secret
     return PrivateKey(int.from_bytes(digest, "big"))
 
 
@@ -105,8 +138,10 @@ def decode_component(text: str) -> int:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise ValueError("signature component is not base64") from None
-    if not raw or len(raw) > SIG_COMPONENT_BYTES + 1 or (
-        len(raw) > SIG_COMPONENT_BYTES and raw[0] != 0
+    if (
+        not raw
+        or len(raw) > SIG_COMPONENT_BYTES + 1
+        or (len(raw) > SIG_COMPONENT_BYTES and raw[0] != 0)
     ):
         raise ValueError("signature component must be 1 to 28 bytes")
     return int.from_bytes(raw, "big")

@@ -107,6 +107,12 @@ class AuthenticationError(CoinfloorError):
 NotAuthenticatedError = AuthenticationError
 
 
+class NoSuchUserError(NotFoundError, AuthenticationError):
+    """Code 1 in reply to ``Authenticate``: "There is no such user." (an authentication error)."""
+
+    code = 1
+
+
 class BadRequestError(CoinfloorError):
     """Code 8: a malformed command."""
 
@@ -136,13 +142,19 @@ ERROR_CLASSES: Mapping[int, type[CoinfloorError]] = {
 }
 
 
-def error_from_reply(reply: Mapping[str, Any]) -> CoinfloorError:
-    """The typed exception for an error reply ``{"error_code": N, "error_msg": ...}``."""
+def error_from_reply(reply: Mapping[str, Any], method: str | None = None) -> CoinfloorError:
+    """The typed exception for an error reply ``{"error_code": N, "error_msg": ...}``.
+
+    ``method`` is the command answered, when known: code 1 to ``Authenticate`` is
+    ``NoSuchUserError``, which is both a ``NotFoundError`` and an ``AuthenticationError``.
+    """
     code = reply.get("error_code")
     message = reply.get("error_msg")
     if not isinstance(message, str):
         message = f"error {code}"
     if not isinstance(code, int) or isinstance(code, bool):
         return CoinfloorError(message, code=-1, reply=reply)
+    if code == NoSuchUserError.code and method == "Authenticate":
+        return NoSuchUserError(message, code=code, reply=reply)
     cls = ERROR_CLASSES.get(code, CoinfloorError)
     return cls(message, code=code, reply=reply)

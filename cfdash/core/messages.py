@@ -962,5 +962,5 @@ def parse_reply(method: str, d: Mapping[str, Any]) -> Any:
     if code.__class__ is not int and (not isinstance(code, int) or isinstance(code, bool)):
         _bad(method, "error_code", code, "an integer")
     if code != 0:
-        raise error_from_reply(d)
+        raise error_from_reply(d, method)
     return parser(d)

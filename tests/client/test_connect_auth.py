@@ -9,10 +9,16 @@ import pytest
 
 from cfdash.client import Assets, WSClient
 from cfdash.core.auth import decode_nonce, verify
-from cfdash.core.errors import AuthenticationError
+from cfdash.core.errors import (
+    AuthenticationError,
+    Msg,
+    NoSuchUserError,
+    NotFoundError,
+    RateLimitedError,
+)
 
 from .helpers import field
-from .scripted_server import COOKIE, PASSPHRASE, PUBLIC_KEY, USER_ID, ScriptedServer
+from .scripted_server import COOKIE, PASSPHRASE, PUBLIC_KEY, USER_ID, ScriptedServer, error
 
 XBT, USD = Assets["XBT"], Assets["USD"]
 
@@ -178,3 +184,71 @@ def test_private_call_from_msg_handler_does_not_deadlock(
 def test_insecure_ssl_warns() -> None:
     with pytest.warns(UserWarning, match="not be verified"):
         WSClient("wss://example.invalid/", insecure_ssl=True)
+
+
+def test_no_such_user_is_an_authentication_error(server: ScriptedServer, make_client) -> None:
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e))
+    client.set_auth_data(USER_ID + 1, COOKIE, PASSPHRASE)  # the server knows only user 1
+    client.authenticate()
+    assert errors == ["Authentication failed"]
+    refusal = client.auth_error
+    assert isinstance(refusal, NoSuchUserError) and refusal.code == 1
+    assert isinstance(refusal, AuthenticationError) and isinstance(refusal, NotFoundError)
+    assert refusal.message == Msg.NO_SUCH_USER
+    # Code 1 to any other command is still only a NotFoundError.
+    server.handlers["CancelOrder"] = lambda session, command: error(1, Msg.ORDER_NOT_FOUND)
+    with pytest.raises(NotFoundError) as info:
+        client.CancelOrder(id=5).result(2)
+    assert not isinstance(info.value, AuthenticationError)
+
+
+@pytest.mark.parametrize("user_id", ["1", "0001"])
+def test_user_id_may_be_a_string_of_digits(
+    server: ScriptedServer, make_client, user_id: str
+) -> None:
+    client = make_client()
+    client.set_auth_data(user_id, COOKIE, PASSPHRASE)  # the seed called int() on it
+    assert client.user_id == USER_ID
+    client.GetBalances().result(2)
+    assert client.auth_okay
+    assert server.session().received[0]["user_id"] == USER_ID
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [True, False, 1.0, 0, -1, "0", "-1", "+1", "1.5", " 1", "1 ", "", "\uff11", "\u00b2", None],
+)
+def test_bad_user_ids_are_refused(user_id: object) -> None:
+    client = WSClient("ws://127.0.0.1:9/")
+    with pytest.raises(ValueError, match="user_id"):
+        client.set_auth_data(user_id, COOKIE, PASSPHRASE)  # type: ignore[arg-type]
+    assert client.user_id is None
+
+
+def test_a_passing_authentication_failure_does_not_stick(
+    server: ScriptedServer, make_client
+) -> None:
+    """A rate-limited attempt (6) is tried again by the next private call; a wrong
+    signature (7) is not (see above)."""
+    answers = [error(6, Msg.AUTH_TOO_RAPID)]
+
+    def authenticate(session, command):
+        return answers.pop() if answers else server._canned_Authenticate(session, command)
+
+    server.handlers["Authenticate"] = authenticate
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e))
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    with pytest.raises(AuthenticationError):
+        client.GetBalances().result(2)  # refused: the session is not authenticated
+    assert errors == ["Authentication failed"]
+    assert isinstance(client.auth_error, RateLimitedError)
+    client.GetBalances().result(2)
+    assert client.auth_okay and client.auth_error is None
+    assert server.session().methods() == [
+        "Authenticate",
+        "GetBalances",
+        "Authenticate",
+        "GetBalances",
+    ]

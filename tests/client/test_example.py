@@ -123,3 +123,42 @@ def test_example_reports_a_refused_connection() -> None:
     )
     assert out.returncode == 1
     assert "error:" in out.stderr and out.stdout == ""
+
+
+def test_passphrase_on_the_command_line_is_warned_about(server: ScriptedServer) -> None:
+    _, err, code = _run_example(
+        server, "-i", str(USER_ID), "-c", COOKIE, "-p", PASSPHRASE, "--interval", "0.2"
+    )
+    assert code == 0, err
+    assert server.session().authenticated  # -p still works (the seed's option)
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, err
+    assert "visible to other users" in warnings[0] and "COINFLOOR_PASSPHRASE" in warnings[0]
+    assert PASSPHRASE not in err
+
+
+def test_no_warning_without_the_option(server: ScriptedServer) -> None:
+    _, err, code = _run_example(
+        server,
+        "-i",
+        "1",
+        "-c",
+        COOKIE,
+        "--interval",
+        "0.2",
+        env={"COINFLOOR_PASSPHRASE": PASSPHRASE},
+    )
+    assert code == 0, err
+    assert "warning:" not in err
+
+
+def test_help_says_the_option_is_visible_to_other_users() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "cfdash", "example", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "visible to other users" in text and "COINFLOOR_PASSPHRASE" in text

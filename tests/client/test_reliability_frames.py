@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
 import pytest
 
+from cfdash.client.wsclient import MAX_FRAME_BYTES
 from cfdash.core.errors import ProtocolError
 
 from .scripted_server import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session
@@ -126,3 +128,68 @@ def test_unknown_notice_is_logged_once(server: ScriptedServer, make_client, capl
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["skipping unknown notice 'FutureThing'"]
     assert errors == []
+
+
+def test_binary_frame_is_reported_and_skipped(
+    server: ScriptedServer, make_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    errors: list[object] = []
+    client = make_client(err_handler=lambda c, e: errors.append(e))
+    client.watch("XBT:USD").result(3)
+    session = server.session()
+    server.call(session.ws.send(b"\x00\x01binary"))
+    server.call(session.ws.send([b"frag", b"mented"]))  # a fragmented binary message
+    session.push(opened(61, 10, 4000000))
+    server.wait_for(lambda: 61 in client.book("XBT:USD").as_orders())
+    assert [type(e) for e in errors] == [ProtocolError, ProtocolError]
+    assert "binary frame of 8 bytes" in str(errors[0])
+    assert "binary frame of 10 bytes" in str(errors[1])
+    assert client.state == "connected" and len(server.sessions) == 1
+    # Without an err_handler it goes to the log.
+    client.err_handler = None
+    with caplog.at_level("ERROR", logger="cfdash.client"):
+        server.call(session.ws.send(b"\xff"))
+        session.push(opened(62, 10, 4000000))
+        server.wait_for(lambda: 62 in client.book("XBT:USD").as_orders())
+    assert any("binary frame of 1 bytes" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("fragmented", [False, True])
+def test_oversized_message_drops_the_connection(
+    server: ScriptedServer, make_client, fragmented: bool
+) -> None:
+    """Refused from its header (or the fragment that crosses the limit), not buffered."""
+    errors: list[object] = []
+    texts: list[str] = []
+    client = make_client(
+        reconnect=True,
+        backoff_base=0.05,
+        err_handler=lambda c, e: errors.append(e),
+        msg_handler=lambda c, t: texts.append(t),
+    )
+    client.watch("XBT:USD").result(3)
+    session = server.session()
+    size = MAX_FRAME_BYTES + 1
+    head = '{"notice":"Spam","x":"'
+    body = "y" * (size - len(head) - 2)
+    message = head + body + '"}'
+    assert len(message) == size
+    frames: Any = [head, *(body[i : i + 2**20] for i in range(0, len(body), 2**20)), '"}']
+    with contextlib.suppress(Exception):  # the client hangs up half-way
+        server.call(session.ws.send(frames if fragmented else message), timeout=20)
+    second = server.session(1, timeout=10)
+    server.wait_for(lambda: second.methods().count("WatchOrders") == 1, timeout=10)
+    assert any(f"exceeds the {MAX_FRAME_BYTES} byte limit" in str(e) for e in errors), errors
+    assert not any(len(t) > MAX_FRAME_BYTES for t in texts)
+    server.wait_for(lambda: (b := client.book("XBT:USD")) is not None and b.synced)
+
+
+def test_message_at_the_limit_is_accepted(server: ScriptedServer, make_client) -> None:
+    texts: list[str] = []
+    client = make_client(err_handler=lambda c, e: None, msg_handler=lambda c, t: texts.append(t))
+    client.WatchTicker(**PAIR, watch=True).result(3)
+    head = '{"notice":"Spam","x":"'
+    message = head + "y" * (MAX_FRAME_BYTES - len(head) - 2) + '"}'
+    server.session().push_text(message)
+    server.wait_for(lambda: any(len(t) == MAX_FRAME_BYTES for t in texts), timeout=10)
+    assert len(server.sessions) == 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from cfdash.client import ClosedOrder
+from cfdash.client import ClosedOrder, OrderOutcomeUnknown
 from cfdash.core.errors import InsufficientFundsError, Msg
 from cfdash.core.messages import PlacedOrder
 
@@ -131,3 +132,64 @@ def test_resent_market_order_out_of_sequence_is_closed(server: ScriptedServer, m
     assert result == ClosedOrder(client.tonces.last, None, resent=True)
     # A second GetOrders confirmed it was not open.
     assert server.session(1).methods().count("GetOrders") == 2
+
+
+def refused_then_placed(open_after: bool, lose_second: bool):
+    """On the first session: A (the first PlaceOrder) gets no reply; B is placed and its
+    reply delivered (unless ``lose_second``); then the connection drops. Later sessions answer
+    every PlaceOrder with error 3 (A was refused before; its tonce is now below B's)."""
+    open_orders: list[dict[str, Any]] = []
+
+    async def place(session: Session, command: dict[str, Any]) -> Any:
+        if session is not session.server.sessions[0]:
+            return error(3, Msg.TONCE_OUT_OF_SEQUENCE)
+        if session.methods().count("PlaceOrder") == 1:
+            return None  # A: refused by the server, the reply lost with the connection
+        if open_after:
+            open_orders.append(
+                {"id": 80, "tonce": command["tonce"], **PAIR}
+                | {"quantity": command["quantity"], "price": command["price"], "time": 12}
+            )
+        if not lose_second:
+            await session.reply(command, {"id": 80, "time": 12})
+            await asyncio.sleep(0.2)  # delivered before the drop
+        session.ws.transport.abort()
+        return None
+
+    return place, open_orders
+
+
+@pytest.mark.parametrize("open_after", [True, False])
+def test_refused_order_before_a_placed_one_is_unknown_not_closed(
+    server: ScriptedServer, make_client, open_after: bool
+) -> None:
+    """Error 3 on A's re-send proves nothing: B's higher tonce, placed, explains it."""
+    place, open_orders = refused_then_placed(open_after, lose_second=False)
+    server.handlers["PlaceOrder"] = place
+    server.handlers["GetOrders"] = lambda s, c: {"orders": list(open_orders)}
+    client = connected_client(make_client)
+    a = client.place_order("XBT:USD", Decimal("0.5"), Decimal("40000"))
+    tonce_a = client.tonces.last
+    b = client.place_order("XBT:USD", Decimal("0.1"), Decimal("40001"))
+    assert isinstance(b.result(5), PlacedOrder)
+    with pytest.raises(OrderOutcomeUnknown, match="higher tonce") as info:
+        a.result(5)
+    assert info.value.tonce == tonce_a
+    own = client.own_orders
+    assert own is not None and not own.in_flight()
+
+
+def test_two_orphans_refused_out_of_sequence(server: ScriptedServer, make_client) -> None:
+    """Both replies lost, both re-sends answered 3: the higher one was placed (nothing above it
+    could have been); the lower one may have been refused."""
+    place, _ = refused_then_placed(False, lose_second=True)
+    server.handlers["PlaceOrder"] = place
+    client = connected_client(make_client)
+    a = client.place_order("XBT:USD", Decimal("0.5"), Decimal("40000"))
+    b = client.place_order("XBT:USD", Decimal("0.1"), Decimal("40001"))
+    tonce_b = client.tonces.last
+    assert b.result(5) == ClosedOrder(tonce_b, None, resent=True)
+    with pytest.raises(OrderOutcomeUnknown):
+        a.result(5)
+    sent = [c["tonce"] for c in server.received() if c["method"] == "PlaceOrder"]
+    assert sent[2:] == sorted(sent[2:]) == sent[:2]  # re-sent once each, in tonce order

@@ -92,3 +92,33 @@ def test_the_passphrase_is_not_kept(server: ScriptedServer) -> None:
     client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
     held = [v for v in vars(client).values() if isinstance(v, str | bytes)]
     assert PASSPHRASE not in held and PASSPHRASE.encode() not in held
+
+
+LEAKY = "leaky-passphrase-42"
+"""A module global: no frame of the tracebacks below holds it in a local but the client's."""
+BAD_PASSPHRASES = [f"bad surrogate \ud800 {LEAKY}", 42, None]
+
+
+@pytest.mark.parametrize("user_id", [-5, 0, True, 1.5, "abc", "-1", None, 2**64])
+def test_bad_user_id_tracebacks_hold_no_passphrase(user_id: object) -> None:
+    """Locals of every frame of the traceback (``capture_locals``), and chained exceptions."""
+    with pytest.raises(ValueError) as info:
+        WSClient("ws://127.0.0.1:9/").set_auth_data(user_id, COOKIE, LEAKY)  # type: ignore[arg-type]
+    assert "user_id" in str(info.value)
+    assert LEAKY not in describe(info.value)
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    if type(user_id) is int and 0 <= user_id < 2**64:
+        return  # zero is a valid key derivation input; only set_auth_data refuses it
+    with pytest.raises(ValueError) as info:
+        derive_private_key(user_id, LEAKY)  # type: ignore[arg-type]
+    assert LEAKY not in describe(info.value)
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("which", range(len(BAD_PASSPHRASES)))
+def test_bad_passphrase_tracebacks_hold_no_passphrase(which: int) -> None:
+    with pytest.raises((TypeError, ValueError)) as info:
+        WSClient("ws://127.0.0.1:9/").set_auth_data(USER_ID, COOKIE, BAD_PASSPHRASES[which])  # type: ignore[arg-type]
+    text = describe(info.value)
+    assert LEAKY not in text and "\\ud800" not in text
+    assert info.value.__context__ is None and info.value.__cause__ is None

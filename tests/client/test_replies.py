@@ -136,6 +136,16 @@ def test_place_order_converts_decimals_exactly(server: ScriptedServer, make_clie
     assert market["total"] == -1234 and market["persist"] is False and "quantity" not in market
 
 
+def test_place_order_persist_none_keeps_the_servers_default(
+    server: ScriptedServer, make_client
+) -> None:
+    client = _authed(make_client)
+    client.place_order("XBT:USD", Decimal("0.01"), "100", persist=None).result(2)
+    client.place_order("XBT:USD", Decimal("0.01"), "100", persist=True).result(2)
+    sent = server.wait_received("PlaceOrder", 2)
+    assert ["persist" in command for command in sent] == [False, False]
+
+
 def test_msg_handler_gets_the_raw_text_of_every_frame(server: ScriptedServer, make_client) -> None:
     texts: list[str] = []
     client = make_client(msg_handler=lambda c, t: texts.append(t))

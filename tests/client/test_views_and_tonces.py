@@ -174,3 +174,47 @@ def test_refused_and_duplicate_watches(server: ScriptedServer, make_client) -> N
         ("WatchOrders", USD),
         ("WatchTicker", USD),
     ]
+
+
+def test_tag_zero_commands_leave_no_view_waiting_for_ever(
+    server: ScriptedServer, make_client
+) -> None:
+    """A tag-0 reply cannot be matched to its command: a book opened for it would buffer
+    every notice for ever, and an order registered for it would stay in flight."""
+    texts: list[str] = []
+    client = make_client(
+        msg_handler=lambda c, t: texts.append(t), reconnect=True, backoff_base=0.05
+    )
+    client.set_auth_data(USER_ID, COOKIE, PASSPHRASE)
+    assert client.WatchOrders(base=XBT, counter=USD, watch=True, tag=0).result(2) is None
+    assert client.WatchTicker(base=XBT, counter=USD, watch=True, tag=0).result(2) is None
+    order = {"base": XBT, "counter": USD, "quantity": 1000, "price": 4000000}
+    assert client.PlaceOrder(**order, tonce=7, tag=0).result(2) is None
+    session = server.session()
+    for i in range(300):
+        session.push(
+            {"notice": "OrderOpened", "id": 1000 + i, "base": XBT, "counter": USD}
+            | {"quantity": 5, "price": 4000000 + i, "time": 9}
+        )
+    server.wait_for(lambda: any('"id": 1299' in t for t in texts))
+    assert sum('"orders"' in t and "error_code" in t for t in texts) == 1  # the reply came
+    with client.lock:
+        assert client.book("XBT:USD") is None and client.ticker("XBT:USD") is None
+        assert client.own_orders is not None and not client.own_orders.in_flight()
+    # The subscription is repeated after a reconnection, still untracked.
+    session.drop()
+    second = server.session(1)
+    server.wait_for(lambda: second.methods().count("WatchOrders") == 1)
+    assert [c.get("tag", 0) for c in second.received if c["method"].startswith("Watch")] == [0, 0]
+    server.wait_for(lambda: client.state == "authenticated")
+    assert client.book("XBT:USD") is None and client.ticker("XBT:USD") is None
+
+
+def test_unwatching_with_tag_zero_closes_the_views(server: ScriptedServer, make_client) -> None:
+    client = make_client()
+    client.watch("XBT:USD").result(2)
+    assert client.book("XBT:USD") is not None
+    client.WatchOrders(base=XBT, counter=USD, watch=False, tag=0).result(2)
+    client.WatchTicker(base=XBT, counter=USD, watch=False, tag=0).result(2)
+    assert client.book("XBT:USD") is None and client.ticker("XBT:USD") is None
+    assert client.watches == []

@@ -21,6 +21,7 @@ from cfdash.core.errors import (
     CoinfloorError,
     InsufficientFundsError,
     Msg,
+    NoSuchUserError,
     NotFoundError,
     ProtocolError,
     RateLimitedError,
@@ -929,7 +930,9 @@ def test_error_replies_raise_their_class(code, cls):
     for method in sorted(METHODS):
         with pytest.raises(CoinfloorError) as info:
             parse_reply(method, reply)
-        assert type(info.value) is cls
+        # Code 1 to Authenticate is "There is no such user.": also an authentication error.
+        expected = NoSuchUserError if (code, method) == (1, "Authenticate") else cls
+        assert type(info.value) is expected
         assert info.value.code == code and info.value.message == f"message {code}"
         assert info.value.reply is reply
 

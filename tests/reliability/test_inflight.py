@@ -163,3 +163,27 @@ def test_stop_while_an_order_awaits_settlement(exchange, faults: Faults, make_cl
         future.result(WAIT)
     faults.refuse(0)
     assert server_truth(exchange.url, DEMO)["orders"] == {}  # it never reached the engine
+
+
+def test_refused_order_in_a_pipeline_is_not_reported_closed(
+    exchange, faults: Faults, make_client
+) -> None:
+    """A is refused (insufficient funds), B placed, and both replies are lost with the
+    connection. A's re-send is answered "out of sequence" because of B: that proves nothing
+    about A, which must not be reported as placed."""
+    client = login(make_client(exchange.url, reconnect=True, err_handler=lambda c, e: None))
+    faults.arm("PlaceOrder", "delay", delay=0.5, user=1)  # A, B and the volume queue up
+    faults.arm("GetTradeVolume", "drop_after", user=1)  # then every reply is lost
+    a = client.place_order(XBT_GBP, Decimal("-100"), Decimal("1000"))  # more XBT than held
+    tonce_a = client.tonces.last
+    b = client.place_order(XBT_GBP, Decimal("0.01"), Decimal("500"))
+    volume = client.trade_volume("XBT")
+    assert isinstance(b.result(WAIT), PlacedOrder)
+    with pytest.raises(OrderOutcomeUnknown, match="higher tonce") as info:
+        a.result(WAIT)
+    assert info.value.tonce == tonce_a
+    assert isinstance(volume.exception(WAIT), ConnectionError)
+    assert faults.fired["drop_after"] == 1
+    assert orders_with_tonce(exchange.url, tonce_a) == []  # indeed never placed
+    with client.lock:
+        assert client.own_orders is not None and not client.own_orders.in_flight()

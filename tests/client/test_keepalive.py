@@ -1,0 +1,110 @@
+"""The keep-alive's schedule, on a fake clock: exact deadlines without timing a real socket.
+
+The keep-alive thread is run directly on a connection whose socket only records what is done
+to it, with ``time.monotonic`` and ``conn.done.wait`` replaced by a clock that jumps.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+
+from cfdash.client import WSClient, wsclient
+
+PING = wsclient.websocket.ABNF.OPCODE_PING
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class Done:
+    """``conn.done``: ``wait(t)`` lets ``t`` seconds pass; ends the run after ``limit``."""
+
+    def __init__(self, clock: Clock, limit: float) -> None:
+        self.clock = clock
+        self.limit = clock.now + limit
+
+    def wait(self, timeout: float) -> bool:
+        self.clock.now += timeout
+        return self.clock.now > self.limit
+
+
+class Link:
+    """The socket side: records pings and the abort; answers pings while ``alive``."""
+
+    def __init__(self, clock: Clock, answered: int) -> None:
+        self.clock = clock
+        self.answered = answered
+        self.pings: list[float] = []
+        self.aborted: float | None = None
+        self.conn: Any = None
+        self.sock = types.SimpleNamespace(shutdown=lambda how: self.abort())
+
+    def ping(self, payload: Any = "") -> None:  # what an older keep-alive called
+        self.send(payload, PING)
+
+    def send(self, payload: Any, opcode: int = 1) -> None:
+        assert opcode == PING
+        self.pings.append(self.clock.now)
+        if len(self.pings) <= self.answered:  # the reader gets the pong 10 ms later
+            self.conn.last_rx = self.clock.now + 0.01
+            self.conn.ping_sent = None
+
+    def abort(self) -> None:
+        if self.aborted is None:
+            self.aborted = self.clock.now
+
+
+def run(
+    monkeypatch: pytest.MonkeyPatch,
+    interval: float,
+    timeout: float,
+    silence: float | None,
+    answered: int,
+) -> tuple[Any, Link]:
+    clock = Clock()
+    monkeypatch.setattr(wsclient, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    client = WSClient(
+        "ws://127.0.0.1:9/",
+        ping_interval=interval,
+        socket_timeout=timeout,
+        silence_timeout=silence,
+    )
+    link = Link(clock, answered)
+    conn = wsclient._Connection(link, restore=False)  # type: ignore[arg-type]
+    link.conn = conn
+    conn.done = Done(clock, limit=1000.0)  # type: ignore[assignment]
+    client._keepalive(conn)
+    return conn, link
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout", "silence"),
+    [(1.0, 1.0, 10.0), (10.0, 2.0, 60.0), (0.3, 0.5, None), (0.7, 1.0, None), (2.0, 3.0, 20.0)],
+)
+def test_missed_pong_is_caught_socket_timeout_after_its_ping(
+    monkeypatch: pytest.MonkeyPatch, interval: float, timeout: float, silence: float | None
+) -> None:
+    conn, link = run(monkeypatch, interval, timeout, silence, answered=3)
+    assert conn.dead_reason == f"no pong within {timeout} s"
+    assert len(link.pings) == 4 and link.aborted is not None
+    # Pings go out every ping_interval, on time; the fourth is never answered.
+    gaps = [b - a for a, b in zip(link.pings, link.pings[1:], strict=False)]
+    assert gaps == pytest.approx([interval] * 3, abs=1e-6)
+    # Caught at its deadline: not before, and not a polling tick after.
+    assert link.aborted - link.pings[-1] == pytest.approx(timeout, abs=1e-6)
+
+
+def test_silence_is_caught_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No frame at all for silence_timeout: dead, even before the pong deadline."""
+    conn, link = run(monkeypatch, interval=0.4, timeout=5.0, silence=1.0, answered=2)
+    assert conn.dead_reason == "nothing received for 1.0 s"
+    last_frame = link.pings[1] + 0.01  # the second pong
+    assert link.aborted - last_frame == pytest.approx(1.0, abs=1e-6)
