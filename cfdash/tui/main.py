@@ -100,9 +100,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for note in dashboard.notes:
         print(f"cfdash: warning: {note}", file=sys.stderr)
-    with dashboard:
-        dashboard.app.run()
-    return 0
+    from cfdash.tui.terminal import LOST_STATUS, TerminalGuard
+
+    # Exit once the terminal is gone (SIGHUP or not), and surely: see cfdash.tui.terminal.
+    guard = TerminalGuard(dashboard.close)
+    app = dashboard.app
+    app.guarded = True  # type: ignore[attr-defined]
+    guard.start(lambda: app.leave(LOST_STATUS))  # type: ignore[attr-defined]
+    try:
+        app.run()
+    finally:
+        guard.finish()
+    return LOST_STATUS if guard.lost else 0
 
 
 def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Dashboard:
@@ -246,20 +255,36 @@ def _app_class() -> type[DashboardApp]:
     from cfdash.tui.app import DashboardApp
 
     class LiveDashboard(DashboardApp):
-        """The dashboard plus what a terminal program needs: warnings shown, SIGHUP -> exit."""
+        """The dashboard plus what a terminal program needs: warnings shown, SIGHUP -> exit
+        (by ``run``'s ``TerminalGuard`` when ``guarded``, which also notices a lost terminal)."""
 
         notes: list[str] = []  # noqa: RUF012 - replaced per instance
+        guarded = False
+        _mounted_loop: asyncio.AbstractEventLoop | None = None
+        _leave_code: int | None = None
 
         def on_mount(self) -> None:  # runs before DashboardApp.on_mount (both run)
             for note in self.notes:
                 self.notify(note, title="Warning", severity="warning", timeout=30)
-            if hasattr(signal, "SIGHUP"):
+            self._mounted_loop = asyncio.get_running_loop()
+            if self._leave_code is not None:  # asked before the app ran
+                self.exit(return_code=self._leave_code)
+            if hasattr(signal, "SIGHUP") and not self.guarded:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
 
         def on_unmount(self) -> None:
-            if hasattr(signal, "SIGHUP"):
+            if hasattr(signal, "SIGHUP") and not self.guarded:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+
+        def leave(self, return_code: int) -> None:
+            """Exit with ``return_code``; from any thread, without blocking (the loop may be
+            stuck); before the app runs, as soon as it does."""
+            self._leave_code = return_code
+            loop = self._mounted_loop
+            if loop is not None:
+                with contextlib.suppress(RuntimeError):  # closed: the app has ended
+                    loop.call_soon_threadsafe(self.exit, None, return_code)
 
     return LiveDashboard
