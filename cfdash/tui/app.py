@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,16 +19,18 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Sparkline
+from textual.widgets import Sparkline
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
-from cfdash.core.errors import CoinfloorError
+from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
 from cfdash.tui import fmt
 from cfdash.tui.commands import Command, DashboardCommands
+from cfdash.tui.orderform import far_through
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
-from cfdash.tui.screens.login import LoginScreen
+from cfdash.tui.screens.login import LoginScreen, known_login
 from cfdash.tui.screens.markets import MarketPicker
 from cfdash.tui.source import (
     Batch,
@@ -35,14 +38,17 @@ from cfdash.tui.source import (
     ConnectionStatus,
     DataSource,
     MarketSnapshot,
+    OpenOrder,
+    OrderPending,
     OrderRequest,
+    OrderResult,
     Side,
 )
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
-from cfdash.tui.widgets.status import StatusBar
+from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 
@@ -52,6 +58,56 @@ GROUPS = (1, 10, 100, 1000, 10000)
 PANELS = ("tape", "orders", "balances", "chart")
 TRADING_ACTIONS = frozenset({"buy", "sell", "cancel", "cancel_all"})
 PRIVATE_PANELS = frozenset({"orders", "balances"})
+LOW_COLOURS: dict[tuple[str, bool], dict[str, str]] = {
+    # 16 colours: exact entries of the standard palette, so nothing rounds to white or to
+    # bright red: bids green, asks red, grey borders (white or black when focused).
+    ("standard", True): {
+        "primary": "#aaaaaa",
+        "accent": "#ffffff",
+        "panel-lighten-2": "#555555",
+        "success": "#00aa00",
+        "error": "#aa0000",
+        "warning": "#aa5500",
+        "text-success": "#00aa00",
+        "text-error": "#aa0000",
+        "text-warning": "#ffff55",
+        "text-accent": "#00aaaa",
+        "text-primary": "#00aaaa",
+        "success-muted": "#555555",
+        "error-muted": "#555555",
+        "footer-key-foreground": "#55ffff",
+    },
+    ("standard", False): {
+        "primary": "#555555",
+        "accent": "#000000",
+        "panel-lighten-2": "#555555",
+        "success": "#00aa00",
+        "error": "#aa0000",
+        "warning": "#aa5500",
+        "text-success": "#00aa00",
+        "text-error": "#aa0000",
+        "text-warning": "#aa00aa",
+        "text-accent": "#0000aa",
+        "text-primary": "#0000aa",
+        "success-muted": "#aaaaaa",
+        "error-muted": "#aaaaaa",
+        "footer-key-foreground": "#0000aa",
+    },
+    # 256 colours: the theme's pastel reds and greens, made clearly red and green.
+    ("256", True): {"text-success": "#5fd75f", "text-error": "#ff5f5f"},
+    ("256", False): {
+        "text-success": "#008700",
+        "text-error": "#af0000",
+        "panel-lighten-2": "#a8a8a8",
+    },
+}
+"""Theme variables replaced when the terminal has fewer colours than truecolor, by (colour
+system, dark theme)."""
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 order', '2 orders'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class DashboardApp(App[None]):
@@ -81,7 +137,7 @@ class DashboardApp(App[None]):
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "buy": "open the buy form (limit; focus on quantity)",
         "sell": "open the sell form (limit; focus on quantity)",
-        "cancel": "cancel the selected open order",
+        "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
         "panel": "show the next panel (trades, orders, balances, chart)",
@@ -104,7 +160,12 @@ class DashboardApp(App[None]):
         keymap: Mapping[str, str] | None = None,
         theme: str = "textual-dark",
         private: bool = False,
+        color_system: str | None = None,
     ) -> None:
+        """``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
+        terminal's, once running (headless runs, as in tests, use truecolor)."""
+        self.color_system = color_system or "truecolor"
+        self._detect_colors = color_system is None
         super().__init__()
         self.source = source
         self.pair = pair
@@ -133,23 +194,31 @@ class DashboardApp(App[None]):
             yield OrderBookLadder(id="ladder")
             with Vertical(id="right"):
                 yield OrderEntry(id="entry")
-                with Horizontal(id="panels"):
+                with Horizontal(id="panels"):  # wide: open orders span the bottom row
                     yield TradeTape(id="tape", classes="panel -active")
-                    yield OpenOrdersView(self.clock, id="orders", classes="panel")
+                    yield BalancesView(id="balances", classes="panel")
                     chart = Sparkline([], id="chart", classes="panel")
                     chart.border_title = "Price"
                     yield chart
-                    yield BalancesView(id="balances", classes="panel")
+                    yield OpenOrdersView(self.clock, id="orders", classes="panel")
         yield StatusBar(self.clock, id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._thread = threading.get_ident()
+        if self._detect_colors and not self.is_headless:
+            detected = self.console.color_system or "standard"
+            self.color_system = "standard" if detected == "windows" else detected
+            if self.color_system != "truecolor":
+                self.refresh_css(animate=False)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         self.query_one("#tape", TradeTape).border_title = "Trades"
         self.query_one("#balances", BalancesView).border_title = "Balances"
         self.query_one("#balances", BalancesView).private = self.private
+        self.query_one("#entry", OrderEntry).private = self.private
+        self.query_one("#balances", BalancesView).read_only = self.read_only
+        self.query_one("#orders", OpenOrdersView).read_only = self.read_only
         self.query_one("#entry", OrderEntry).display = not self.read_only
         self.query_one("#status", StatusBar).read_only = self.read_only
         self.source.subscribe(self.push_batch)
@@ -168,6 +237,15 @@ class DashboardApp(App[None]):
     def compact(self) -> bool:
         return self.screen.has_class("-narrow") or self.screen.has_class("-short")
 
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables, with clear reds, greens and greys below truecolor."""
+        variables = super().get_css_variables()
+        low = LOW_COLOURS.get((self.color_system, self.current_theme.dark))
+        if low:
+            variables.update(low)
+            self.theme_variables = variables
+        return variables
+
     # -- data ------------------------------------------------------------------------------
     def push_batch(self, batch: Batch) -> None:
         """The source's sink: safe from any thread."""
@@ -177,7 +255,16 @@ class DashboardApp(App[None]):
             self.apply_batch(batch)
             return
         with contextlib.suppress(RuntimeError):  # the app closed while the batch was on its way
-            self.call_from_thread(self.apply_batch, batch)
+            self.call_from_thread(self._apply_pushed, batch)
+
+    def _apply_pushed(self, batch: Batch) -> None:
+        """A batch from the source's thread, now on ours."""
+        try:
+            self.apply_batch(batch)
+        except NoMatches:
+            if self.screen.query("#ladder"):
+                raise  # the widgets are there: a real bug
+            # else the app is shutting down and its widgets are gone: nothing to show it on
 
     def load(self, snap: MarketSnapshot) -> None:
         """Show a whole snapshot (on start and after a market switch)."""
@@ -215,7 +302,7 @@ class DashboardApp(App[None]):
             ladder = self.query_one("#ladder", OrderBookLadder)
             if batch.orders is not None:
                 orders_view.update_orders(batch.orders)
-                ladder.set_own_prices({o.price for o in orders_view.orders})
+                ladder.set_own_orders((o.side, o.price) for o in orders_view.orders)
             if market and batch.book is not None and (force or batch.book != self.book):
                 self.book = batch.book
                 ladder.update_book(batch.book)
@@ -242,6 +329,7 @@ class DashboardApp(App[None]):
     def _set_status(self, status: ConnectionStatus) -> None:
         self.status = status
         self.query_one("#status", StatusBar).update_status(status)
+        self.query_one("#entry", OrderEntry).set_status(status)
         stale = not status.connected
         for widget_id in ("#ladder", "#tape", "#orders", "#balances"):
             self.query_one(widget_id).stale = stale  # type: ignore[attr-defined]
@@ -271,12 +359,17 @@ class DashboardApp(App[None]):
         return f"{fmt.total(scales, pair, abs(total or 0))} {asset_name(pair.counter)}"
 
     def _submit(self, order: OrderRequest, preview: str) -> None:
-        if not order.is_market:
+        far = None if order.is_market else far_through(order, self.book, self.source.scales)
+        if not order.is_market and far is None:
             self._send(order)
             return
         verb = "Buy" if order.side == "buy" else "Sell"
         amount = self._amount(order, order.quantity, order.total)
         question = f"{verb} {amount} at market on {order.pair.name}?"
+        if far is not None:  # a limit far through the book: as good as a market order
+            price = fmt.price(self.source.scales, order.pair, order.price)
+            at = f"{price} {asset_name(order.pair.counter)} on {order.pair.name}"
+            question = f"{verb} {amount} at {at}?\n{far}"
         if preview:
             question += f"\n{preview}"
 
@@ -284,7 +377,8 @@ class DashboardApp(App[None]):
             if yes:
                 self._send(order)
 
-        self.push_screen(ConfirmScreen("Market order", question, yes=verb), answered)
+        title = "Market order" if far is None else "Limit order"
+        self.push_screen(ConfirmScreen(title, question, yes=verb), answered)
 
     def _send(self, order: OrderRequest) -> None:
         self.run_worker(self._place(order), group="orders")
@@ -293,20 +387,45 @@ class DashboardApp(App[None]):
         entry = self.query_one("#entry", OrderEntry)
         try:
             result = await asyncio.wrap_future(self.source.place_order(order))
-        except CoinfloorError as exc:
-            entry.show_error(exc.message)
-            self.notify(exc.message, title="Order refused", severity="error")
+        except OrderPending as exc:
+            # sent, not refused: clear the form so that Enter cannot send it a second time
+            entry.clear("order pending: outcome not known yet")
+            self.notify(exc.message, title="Order pending", severity="warning", timeout=10)
+            self.run_worker(self._settled(order, exc.outcome), group="pending")
             return
+        except CoinfloorError as exc:
+            refused = isinstance(exc, AuthenticationError | NotFoundError)  # e.g. COINFLOOR_*
+            login = refused and self.status.user_id is None
+            entry.show_error("not logged in: press l to log in" if login else exc.message)
+            hint = "\nPress l to log in." if login else ""
+            self.notify(exc.message + hint, title="Order refused", severity="error")
+            return
+        entry.clear(self._placed(order, result))
+
+    async def _settled(self, order: OrderRequest, outcome: Future[OrderResult]) -> None:
+        """Report a pending order's outcome when it is known (the form has moved on)."""
+        try:
+            result = await asyncio.wrap_future(outcome)
+        except CoinfloorError as exc:
+            self.notify(exc.message, title="Pending order refused", severity="error")
+            return
+        self._placed(order, result)
+
+    def _placed(self, order: OrderRequest, result: OrderResult) -> str:
+        """Tell the user what an order did; the form's note for it."""
         if order.is_market:
             left = result.remaining or 0
             by_quantity = order.quantity is not None
             unfilled = self._amount(order, left if by_quantity else None, left)
             note = "market order done" + (f", {unfilled} unfilled" if left else "")
             self.notify(note, title="Order")
+        elif result.id is None:  # settled after a lost reply: placed and already closed
+            note = "placed (already closed)"
+            self.notify("order placed and already filled or closed", title="Order")
         else:
             note = f"placed #{result.id}"
             self.notify(f"order {result.id} placed", title="Order")
-        entry.clear(note)
+        return note
 
     @on(OrderEntry.EstimateWanted)
     def _estimate(self, event: OrderEntry.EstimateWanted) -> None:
@@ -329,12 +448,18 @@ class DashboardApp(App[None]):
         self.query_one("#ladder").focus()
 
     # -- actions ---------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in TRADING_ACTIONS and self.read_only:
+    def available(self, action: str) -> bool:
+        """Whether the action makes sense at all now (the keys, the footer and the palette):
+        read-only offers no trading and no login; nobody logs in twice."""
+        if self.read_only and (action in TRADING_ACTIONS or action == "login"):
             return False
-        if action in ("buy", "sell") and isinstance(self.screen, ModalScreen):
-            return False  # a dialog's field takes the letter
         return not (action == "login" and self.status.user_id is not None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.available(action):
+            return False
+        # b and s are priority keys: in a dialog (the command palette too) its field takes them
+        return not (action in ("buy", "sell") and isinstance(self.screen, ModalScreen))
 
     def action_buy(self) -> None:
         self._open_form("buy")
@@ -351,13 +476,35 @@ class DashboardApp(App[None]):
             entry.open(side)
 
     def action_cancel(self) -> None:
-        self.when_logged_in(lambda: self.run_worker(self._cancel_selected(), group="cancel"))
+        self.when_logged_in(self._cancel_shown)
 
-    async def _cancel_selected(self) -> None:
-        order = self.query_one("#orders", OpenOrdersView).selected
-        if order is None:
-            self.notify("no open order selected", severity="warning")
+    def _cancel_shown(self) -> None:
+        """Cancel the selected order if the user can see it selected (the open orders shown and
+        focused); otherwise show them with the first order selected, and say which."""
+        view = self.query_one("#orders", OpenOrdersView)
+        if view.selected is not None and view.has_focus and view.region.area:
+            self.run_worker(self._cancel(view.selected), group="cancel")
             return
+        if not view.region.area:
+            self.show_panel("orders")
+            view.cursor = 0
+        view.focus()
+        order = view.selected
+        if order is None:
+            self.notify(f"no open orders on {self.pair.name}", severity="warning")
+            return
+        key = self.key_for(self.binding("cancel"))
+        self.notify(f"{self.describe(order)}: press {key} again to cancel it", title="Cancel")
+
+    def describe(self, order: OpenOrder) -> str:
+        """'SELL 0.10000000 XBT at 41,100.00 GBP (order 54)': what is left of it."""
+        scales, pair = self.source.scales, order.pair
+        side = "BUY" if order.side == "buy" else "SELL"
+        size = f"{fmt.quantity(scales, pair, abs(order.remaining))} {fmt.base_name(pair)}"
+        price = f"{fmt.price(scales, pair, order.price)} {fmt.counter_name(pair)}"
+        return f"{side} {size} at {price} (order {order.id})"
+
+    async def _cancel(self, order: OpenOrder) -> None:
         try:
             await asyncio.wrap_future(self.source.cancel_order(order.id))
         except CoinfloorError as exc:
@@ -374,6 +521,10 @@ class DashboardApp(App[None]):
         if count == 0:
             self.notify("no open orders to cancel")
             return
+        if count == 1:
+            question = f"Cancel your one open order, {self.describe(view.all_orders[0])}?"
+        else:
+            question = f"Cancel all {count} open orders, on every market?"
 
         async def answered(yes: bool | None) -> None:
             if not yes:
@@ -383,9 +534,8 @@ class DashboardApp(App[None]):
             except CoinfloorError as exc:
                 self.notify(exc.message, title="Cancel refused", severity="error")
                 return
-            self.notify(f"{len(done)} orders cancelled")
+            self.notify(f"{plural(len(done), 'order')} cancelled")
 
-        question = f"Cancel all {count} open orders, on every market?"
         self.push_screen(ConfirmScreen("Cancel all", question, yes="Cancel all"), answered)
 
     def action_market(self) -> None:
@@ -412,6 +562,7 @@ class DashboardApp(App[None]):
     def action_private(self) -> None:
         view = self.query_one("#balances", BalancesView)
         view.private = self.private = not view.private
+        self.query_one("#entry", OrderEntry).private = self.private
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -455,10 +606,14 @@ class DashboardApp(App[None]):
                 if then is not None:
                     then()
 
-        user_id = self.status.user_id or self.login_user_id
-        self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=self.login_cookie), done)
+        user_id, cookie = known_login(self.status.user_id or self.login_user_id, self.login_cookie)
+        self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=cookie), done)
 
     # -- keys listing (help and palette) ---------------------------------------------------
+    def binding(self, binding_id: str) -> Binding:
+        """The dashboard binding with this id."""
+        return next(b for b in self.BINDINGS if b.id == binding_id)
+
     def key_for(self, binding: Binding) -> str:
         """The key(s) a binding answers to after the user's keymap, for display."""
         keys = self.user_keymap.get(binding.id or "", None)
@@ -480,14 +635,16 @@ class DashboardApp(App[None]):
         return rows
 
     def palette_commands(self) -> list[Command]:
+        """Every available action (the palette is a dialog, so not ``check_action``, which
+        leaves b and s to a dialog's field) and every other market."""
         commands = [
             Command(
-                f"{b.description}",
+                b.description,
                 self.DESCRIPTIONS.get(b.id or "", b.description),
-                lambda action=b.action: self.run_action(action),
+                getattr(self, f"action_{b.action}"),
             )
             for b in self.BINDINGS
-            if self.check_action(b.action, ()) and b.id != "help"
+            if self.available(b.action) and b.id != "help"
         ]
         commands.append(Command("Help", "list every key", self.action_help))
         for pair in PAIRS:

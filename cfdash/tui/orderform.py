@@ -1,29 +1,40 @@
 """Order-entry rules, apart from the widgets: text fields -> a valid ``OrderRequest`` or why not.
 
 Conversion goes through ``cfdash.core.assets.to_wire`` so the form refuses exactly what the wire
-cannot carry (too many decimals, not a number, negative, too large) and names the field.
+cannot carry (too many decimals, not a number, negative, too large) and names the field. What
+is typed must also read one way only: plain digits with a decimal point, and commas only where
+they can only group thousands ("1,000.00", "1,000,000"); no exponents ("1e3").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 from typing import Literal
 
 from cfdash.core.assets import WIRE_MAX, ConversionError, Pair, Scales, asset_name, to_wire
 from cfdash.tui import fmt
-from cfdash.tui.source import Estimate, OrderRequest, Side
+from cfdash.tui.source import Book, Estimate, OrderRequest, Side
 
 Kind = Literal["limit", "market"]
+FAR = Decimal("0.10")
+"""A limit order priced this far through the best price on the other side asks first."""
+_PLAIN = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?")
+_EXPONENT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
 
 
 class FormError(ValueError):
-    """Why the form cannot be submitted, and which field to fix."""
+    """Why the form cannot be submitted, and which field to fix; ``detail`` adds what a short
+    line may leave off."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, detail: str = "") -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +49,35 @@ class OrderForm:
     total: str = ""
 
 
+def _plain(text: str, name: str) -> str:
+    """``text`` without its thousands separators, or ``FormError`` unless it reads one way
+    only: digits, a decimal point, and commas that can only group thousands (a point after
+    them, or more than one comma)."""
+    if _PLAIN.fullmatch(text):
+        return text
+    if _EXPONENT.fullmatch(text):
+        value = Decimal(text)
+        digits = format(value, "f") if abs(value.adjusted()) < 16 else "the digits"
+        raise FormError(name, f"no exponents: type {digits}")
+    if "," not in text:
+        raise FormError(name, "not a number")
+    if not _GROUPED.fullmatch(text):
+        raise FormError(name, "commas only group thousands; use a point")
+    if "." not in text and text.count(",") == 1:  # "1,500": 1500, or 1.5 with a decimal comma?
+        raise FormError(
+            name, f"{text} is ambiguous: type {text.replace(',', '')} or {text.replace(',', '.')}"
+        )
+    return text.replace(",", "")
+
+
 def _field(text: str, scale: int, name: str, *, required: bool = True) -> int | None:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         if required:
             raise FormError(name, "required")
         return None
     try:
-        wire = to_wire(text, scale, name, signed=False)
+        wire = to_wire(_plain(text, name), scale, name, signed=False)
     except ConversionError as exc:
         raise FormError(exc.field, exc.reason) from None
     if wire == 0:
@@ -98,9 +131,12 @@ def check_funds(
     scales: Scales,
     available: Mapping[int, int] | None,
     estimate: Estimate | None = None,
+    *,
+    private: bool = False,
 ) -> None:
     """``FormError`` if the order needs more than the available balance (when balances are
-    known). A market order's estimated spend is not checked: the exchange fills what it can."""
+    known); ``private`` leaves the balance out of the message. A market order's estimated
+    spend is not checked: the exchange fills what it can."""
     if available is None:
         return
     if order.is_market and (
@@ -117,10 +153,11 @@ def check_funds(
         name = "quantity" if order.quantity is not None and order.side == "sell" else "total"
         if order.price is not None:
             name = "quantity"
+        balance = asset_name(asset) if private else fmt.asset_amount(scales, asset, have)
         raise FormError(
             name,
-            f"needs {fmt.asset_amount(scales, asset, needed)} {asset_name(asset)}, more than the "
-            f"{fmt.asset_amount(scales, asset, have)} available",
+            f"more than the {balance} available",
+            f"needs {fmt.asset_amount(scales, asset, needed)} {asset_name(asset)}",
         )
 
 
@@ -129,8 +166,32 @@ def validate(
     scales: Scales,
     available: Mapping[int, int] | None,
     estimate: Estimate | None = None,
+    *,
+    private: bool = False,
 ) -> OrderRequest:
     """``parse`` then ``check_funds``."""
     order = parse(form, scales)
-    check_funds(order, scales, available, estimate)
+    check_funds(order, scales, available, estimate, private=private)
     return order
+
+
+def far_through(order: OrderRequest, book: Book, scales: Scales, far: Decimal = FAR) -> str | None:
+    """Why a limit order needs a second look, or ``None``: a bid priced more than ``far`` above
+    the best ask, or an ask more than ``far`` below the best bid (it would trade at once,
+    deep into the book, as a slip of the keys would)."""
+    if order.price is None:
+        return None
+    touch = book.best_ask if order.side == "buy" else book.best_bid
+    if not touch:
+        return None
+    through = Decimal(order.price - touch) / Decimal(touch)
+    if order.side == "sell":
+        through = -through
+    if through <= far:
+        return None
+    percent = (through * 100).quantize(Decimal(1), ROUND_DOWN)
+    where, other = ("above", "ask") if order.side == "buy" else ("below", "bid")
+    return (
+        f"{fmt.price(scales, order.pair, order.price)} is {percent}% {where} "
+        f"the best {other} {fmt.price(scales, order.pair, touch)}"
+    )

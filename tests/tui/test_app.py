@@ -10,7 +10,11 @@ import re
 import threading
 import time
 
+from textual.command import Command as PaletteCommand
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.widgets._footer import FooterKey
 
 from cfdash.core.engine.config import EngineConfig
 from cfdash.core.errors import Msg
@@ -340,7 +344,7 @@ async def test_open_orders_and_balances_fit_the_compact_panel(app) -> None:
         text = lines(orders)
         assert all(len(line.rstrip()) <= orders.size.width for line in text)
         assert text[0].split() == ["Side", "Price", "Size", "Left", "Age"]
-        assert text[1].split() == ["SELL", "41,100.00", "0.10", "0.10", "3m"]
+        assert text[1].split() == ["▸SELL", "41,100.00", "0.10", "0.10", "3m"]  # selected
         assert text[2].split() == ["BUY", "40,950.00", "0.20", "0.20", "3m"]
         await pilot.press("v")
         await until(pilot, lambda: balances.region.area > 0)
@@ -357,7 +361,7 @@ async def test_wide_panels_show_every_decimal_place(app) -> None:
         text = lines(orders)
         assert text[0].split() == ["Side", "Price", "Size", "Left", "Tonce", "Age"]
         sell = text[1].split()
-        assert sell[:4] == ["SELL", "41,100.00", "0.10000000", "0.10000000"]
+        assert sell[:4] == ["▸SELL", "41,100.00", "0.10000000", "0.10000000"]  # selected
         assert int(sell[4]) == orders.orders[0].tonce and sell[5] == "3m"
         assert lines(balances)[1].split() == ["XBT", "1.90000000", "0.10000000", "2.00000000"]
 
@@ -488,17 +492,44 @@ async def test_a_dismissed_login_is_not_asked_again(exchange) -> None:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
 
 
+def offered(palette: CommandPalette) -> list[str]:
+    """The titles the command palette lists, in its order."""
+    commands = palette.query_one(CommandList)
+    options = [commands.get_option_at_index(i) for i in range(commands.option_count)]
+    return [o.hit.text or "" for o in options if isinstance(o, PaletteCommand)]
+
+
+async def open_palette(app: DashboardApp, pilot: Pilot[None], query: str) -> CommandPalette:
+    """Open the command palette with its key and type ``query``."""
+    await pilot.press("ctrl+p")
+    palette = await until(pilot, lambda: isinstance(app.screen, CommandPalette) and app.screen)
+    await pilot.press(*query)
+    return palette
+
+
 async def test_command_palette_offers_every_action(app) -> None:
+    """The palette is a dialog: Buy and Sell are offered there all the same (the letters b
+    and s, priority keys elsewhere, are typed into its search field)."""
     async with running(app, WIDE) as pilot:
-        titles = {c.title for c in app.palette_commands()}
-        for binding in app.BINDINGS:
-            if binding.id != "login":  # already logged in
-                assert binding.description in titles or binding.id == "help"
-        assert "Market XBT:EUR" in titles
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"xbt:eur")
-        await pilot.pause(0.3)
+        palette = await open_palette(app, pilot, "")  # nothing typed: every command
+        wanted = {b.description for b in app.BINDINGS if b.id != "login"}  # logged in
+        await until(pilot, lambda: wanted <= set(offered(palette)))
+        assert "Log in" not in offered(palette) and "Market XBT:EUR" in offered(palette)
+        await pilot.press(*"sell")
+        await until(pilot, lambda: offered(palette)[:1] == ["Sell"])
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+        palette = await open_palette(app, pilot, "buy")
+        await until(pilot, lambda: offered(palette)[:1] == ["Buy"])
+        assert palette.query_one(CommandList).highlighted == 0
+        await pilot.press("enter")
+        entry = app.query_one(OrderEntry)
+        await until(pilot, lambda: app.focused is app.query_one("#quantity", Input))
+        assert entry.side == "buy" and entry.border_title.startswith("Buy XBT:GBP")
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        palette = await open_palette(app, pilot, "xbt:eur")
+        await until(pilot, lambda: "Market XBT:EUR" in offered(palette))
         await pilot.press("enter")
         await until(pilot, lambda: app.pair == EUR_PAIR)
         await until(pilot, lambda: app.book == Book())  # nothing rests on XBT:EUR
@@ -520,3 +551,167 @@ async def test_theme_and_grouping_keys(app) -> None:
             ["●40,900.00", "3.70000000"],
             ["40,800.00", "4.00000000"],
         ]
+
+
+async def test_c_first_shows_the_order_it_would_cancel(app, exchange) -> None:
+    """At 80x24 the trades fill the panel: ``c`` shows the open orders, selects the first and
+    names it; only a second ``c``, with it in sight, cancels it."""
+    async with running(app, SMALL) as pilot:
+        view = app.query_one(OpenOrdersView)
+        assert view.region.area == 0  # the trades are showing
+        notices = record_notices(app)
+        await pilot.press("c")
+        await until(pilot, lambda: notices)
+        order = view.selected
+        assert order is not None and order.price == p("41100")
+        assert notices == [
+            f"SELL 0.10000000 XBT at 41,100.00 GBP (order {order.id}): press c again to cancel it"
+        ]
+        await pilot.pause()
+        assert view.region.area > 0 and app.focused is view
+        assert lines(view)[1].split()[:2] == ["▸SELL", "41,100.00"]  # marked as selected
+        await pilot.pause(0.2)
+        assert len(exchange.open_orders()) == 2  # nothing cancelled yet
+        await pilot.press("c")
+        await until(pilot, lambda: [o.price for o in view.orders] == [p("40950")])
+        assert [price for price, _, _ in exchange.open_orders()] == [p("40950")]
+        await until(pilot, lambda: notices[-1] == f"order {order.id} cancelled")
+
+
+async def test_read_only_offers_no_login_and_no_trading(exchange) -> None:
+    app = exchange.dashboard(user=None, read_only=True).app
+    async with running(app, WIDE, user=None) as pilot:
+        await pilot.press("l", "b", "c", "C")
+        await pilot.pause(0.2)
+        assert app.screen is app.screen_stack[0]  # no login dialog, no confirmation
+        actions = {b.action for _, b, _, _ in app.screen.active_bindings.values()}
+        assert not actions & {"buy", "sell", "cancel", "cancel_all", "login"}
+        footer = screen_text(app).splitlines()[-1]
+        assert "Buy" not in footer and "Cancel" not in footer and "Log in" not in footer
+        assert "? Help" in footer and "q Quit" in footer
+        titles = {c.title for c in app.palette_commands()}
+        assert not titles & {"Buy", "Sell", "Cancel", "Cancel all", "Log in"}
+        assert lines(app.query_one(BalancesView))[0].strip() == "read-only: no account"
+        assert lines(app.query_one(OpenOrdersView))[1].strip() == "read-only: no account"
+
+
+def footer_line(app: DashboardApp) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_dialogs_footers_show_their_own_keys(app) -> None:
+    async with running(app, SMALL) as pilot:
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: footer_line(app).split() == ["y", "Yes", "n/esc", "No"])
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("b", "t", *"0.1", "enter")  # a market order asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: footer_line(app).split() == ["y", "Yes", "n/esc", "No"])
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape", "question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await until(pilot, lambda: footer_line(app).split() == ["esc", "Close"])
+
+
+async def test_footer_fits_80_columns_with_help_and_quit_whatever_the_keymap(exchange) -> None:
+    app = exchange.dashboard(keymap={"help": "f1"}).app
+    async with running(app, SMALL) as pilot:
+        await until(pilot, lambda: "f1 Help" in footer_line(app))
+        footer = footer_line(app)
+        assert footer.split("▏")[0].split() == [
+            *("b", "Buy", "s", "Sell", "c", "Cancel", "C", "Cancel", "all"),
+            *("m", "Market", "v", "Panel", "f1", "Help", "q", "Quit"),
+        ]
+        assert footer.rstrip().endswith("^p palette")  # nothing cut off
+        await pilot.press("b")  # in the form its keys come first; the field takes f1 and q
+        await until(pilot, lambda: "Limit/market" in footer_line(app))
+        assert footer_line(app).split("▏")[0].split() == [
+            *("t", "Limit/market", "esc", "Leave", "form", "f1", "Help", "q", "Quit")
+        ]
+        keys = {key.description: key for key in app.screen.query(FooterKey)}
+        assert keys["Help"].has_class("-disabled") and keys["Quit"].has_class("-disabled")
+        assert not keys["Leave form"].has_class("-disabled")
+
+
+async def test_own_orders_mark_only_their_own_side_when_grouped(app, exchange) -> None:
+    """A bid at 41,001 rounds up into the 41,010.00 ask bucket when grouped by 10.00: it
+    marks the 41,000.00 bid bucket only."""
+    async with running(app, SMALL) as pilot:
+        await pilot.press("b", *"0.1", "tab", *"41001", "enter")
+        view = app.query_one(OpenOrdersView)
+        await until(pilot, lambda: len(view.orders) == 3)
+        await pilot.press("escape", "g", "g", "g")  # 0.01 -> 0.10 -> 1.00 -> 10.00
+        ladder = app.query_one(OrderBookLadder)
+        text = lines(ladder)
+        spread = next(i for i, line in enumerate(text) if "spread" in line)
+        asks = [line.split()[0] for line in text[1:spread] if line.strip()]
+        bids = [line.split()[0] for line in text[spread + 1 :] if line.strip()]
+        assert asks == ["●41,100.00", "41,040.00", "41,030.00", "41,010.00"]
+        assert bids[:3] == ["●41,000.00", "40,990.00", "●40,950.00"]
+
+
+async def test_open_orders_show_every_column_at_120_columns(app) -> None:
+    async with running(app, WIDE):
+        text = lines(app.query_one(OpenOrdersView))
+        assert text[0].split() == ["Side", "Price", "Size", "Left", "Tonce", "Age"]
+        assert text[2].split()[:4] == ["BUY", "40,950.00", "0.20000000", "0.20000000"]
+
+
+async def test_one_order_is_one_order(app, exchange) -> None:
+    async with running(app, SMALL) as pilot:
+        view = app.query_one(OpenOrdersView)
+        ask = next(o for o in view.orders if o.side == "sell")
+        mine = exchange.client((USER, COOKIE, SECRET))
+        await asyncio.to_thread(lambda: mine.cancel_order(ask.id).result(3))
+        await until(pilot, lambda: len(view.all_orders) == 1)
+        notices = record_notices(app)
+        await pilot.press("C")
+        screen = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen)
+        bid = view.all_orders[0]
+        question = str(screen.query_one("#question").render())
+        assert question == (
+            f"Cancel your one open order, BUY 0.20000000 XBT at 40,950.00 GBP (order {bid.id})?"
+        )
+        await pilot.press("y")
+        await until(pilot, lambda: "1 order cancelled" in notices)
+
+
+async def test_an_unanswered_order_is_pending_never_refused_and_reported_later(
+    monkeypatch,
+) -> None:
+    """The reply is slow: the form clears (Enter cannot send it twice), and the real outcome
+    is reported when it comes."""
+    from cfdash.server.faults import Faults
+
+    freeze_exchange_clock(monkeypatch)
+    faults = Faults()
+    exchange = Exchange(faults=faults)
+    try:
+        exchange.seed_market(book=False)
+        dashboard = exchange.dashboard()
+        app = dashboard.app
+        dashboard.source.timeout = 0.3  # what the dashboard waits before calling it pending
+        notices = record_notices(app)
+        async with running(app) as pilot:
+            faults.arm("PlaceOrder", "delay", delay=1.5)
+            await pilot.press("b", *"0.1", "tab", *"40000", "enter")
+            await until(pilot, lambda: message(app).startswith("order pending"))
+            assert app.query_one("#quantity", Input).value == ""
+            assert not any("refused" in n.lower() for n in notices)
+            await pilot.press("enter")  # nothing to send again
+            placed = await until(
+                pilot, lambda: next((n for n in notices if n.endswith(" placed")), None)
+            )
+            await pilot.pause(0.3)
+            assert new_orders(exchange) == [(p("40000"), q("0.1"))]  # exactly once
+            assert placed == f"order {new_orders_ids(exchange)[0]} placed"
+    finally:
+        exchange.close()
+
+
+def new_orders_ids(exchange: Exchange) -> list[int]:
+    seeded = {(p(price), q(size)) for size, price in OWN}
+    return [oid for pr, left, oid in exchange.open_orders() if (pr, left) not in seeded]

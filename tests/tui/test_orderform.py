@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfdash.core.assets import V1, V2, from_wire
-from cfdash.tui.orderform import FormError, OrderForm, check_funds, parse, reservation, validate
-from cfdash.tui.source import Estimate, OrderRequest
+from cfdash.tui.orderform import (
+    FormError,
+    OrderForm,
+    check_funds,
+    far_through,
+    parse,
+    reservation,
+    validate,
+)
+from cfdash.tui.source import Book, Estimate, OrderRequest
 
 from .conftest import GBP, PAIR, XBT, p, q
 
@@ -33,8 +41,20 @@ def market(side="buy", quantity="", total=""):  # type: ignore[no-untyped-def]
         (limit(quantity="1.000000001", price="1"), "quantity", "more than 8 decimal places"),
         (limit(quantity="-0.5", price="1"), "quantity", "must not be negative"),
         (limit(quantity="abc", price="1"), "quantity", "not a number"),
-        (limit(quantity="NaN", price="1"), "quantity", "not a finite number"),
-        (limit(quantity="1e30", price="1"), "quantity", "too large"),
+        (limit(quantity="NaN", price="1"), "quantity", "not a number"),
+        (limit(quantity="1_000", price="1"), "quantity", "not a number"),
+        (limit(quantity="99999999999", price="1"), "quantity", "too large"),
+        # No exponents: "1e3" is too easily a slip for 13 or 1000.
+        (limit(quantity="1e3", price="1"), "quantity", "no exponents: type 1000"),
+        (limit(quantity="2.5E-3", price="1"), "quantity", "no exponents: type 0.0025"),
+        (limit(quantity="1e30", price="1"), "quantity", "no exponents: type the digits"),
+        (limit(quantity="1e999999999", price="1"), "quantity", "no exponents: type the digits"),
+        # A comma only where it can only group thousands: never 0,5 read as 5.
+        (limit(quantity="0,5", price="1"), "quantity", "commas only group thousands"),
+        (limit(quantity="1,5", price="1"), "quantity", "commas only group thousands"),
+        (limit(quantity="1,50,000", price="1"), "quantity", "commas only group thousands"),
+        (limit(quantity="1", price="1,000"), "price", "1,000 is ambiguous: type 1000 or 1.000"),
+        (limit(quantity="1", price="1,000.001"), "price", "1000.001 has more than 2 decimal"),
         (limit(quantity="1", price=""), "price", "required"),
         (limit(quantity="1", price="0"), "price", "must not be zero"),
         (limit(quantity="1", price="10.005"), "price", "more than 2 decimal places"),
@@ -59,6 +79,11 @@ def test_shapes() -> None:
     )
     assert parse(market("buy", quantity="0.1"), V2) == OrderRequest(PAIR, "buy", quantity=q("0.1"))
     assert parse(market("sell", total="25.5"), V2) == OrderRequest(PAIR, "sell", total=2550)
+    # Commas that can only be thousands separators: a point after them, or more than one.
+    assert parse(limit("buy", "1,000.5", "1,000,000"), V2) == OrderRequest(
+        PAIR, "buy", quantity=q("1000.5"), price=p("1000000")
+    )
+    assert parse(limit("buy", " .5 ", "5."), V2).quantity == q("0.5")
     # V1 scales carry 4 places of XBT: a fifth is refused rather than rounded.
     with pytest.raises(FormError, match="more than 4 decimal places"):
         parse(limit(quantity="0.00001", price="1"), V1)
@@ -81,8 +106,14 @@ def test_funds_check() -> None:
     ok = OrderRequest(PAIR, "buy", quantity=q("0.01"), price=p("10000"))  # reserves 100.00
     check_funds(ok, V2, available)
     too_much = OrderRequest(PAIR, "buy", quantity=q("0.01"), price=p("10000.01"))
-    with pytest.raises(FormError, match=r"needs 100\.01 GBP, more than the 100\.00 available"):
+    with pytest.raises(FormError, match=r"more than the 100\.00 available") as info:
         check_funds(too_much, V2, available)
+    assert info.value.detail == "needs 100.01 GBP"
+    # Private mode: the balance is not shown, only that the order needs more.
+    with pytest.raises(FormError) as info:
+        check_funds(too_much, V2, available, private=True)
+    assert info.value.message == "more than the GBP available"
+    assert info.value.detail == "needs 100.01 GBP"
     with pytest.raises(FormError, match=r"more than the 0\.50000000 available"):
         check_funds(OrderRequest(PAIR, "sell", quantity=q("0.6"), price=1), V2, available)
     with pytest.raises(FormError):
@@ -100,7 +131,7 @@ quantities = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("100
 @given(quantities, prices, st.sampled_from(["buy", "sell"]))
 @settings(max_examples=60)
 def test_valid_limit_orders_round_trip_exactly(quantity: Decimal, price: Decimal, side) -> None:
-    order = validate(limit(side, str(quantity), str(price)), V2, None)
+    order = validate(limit(side, format(quantity, "f"), format(price, "f")), V2, None)
     assert from_wire(order.quantity or 0, 10**8) == quantity
     assert from_wire(order.price or 0, 100) == price
     held = reservation(order, V2)
@@ -123,3 +154,28 @@ def test_any_text_parses_or_names_a_field(text: str) -> None:
         assert exc.field in {"quantity", "total"}
     else:
         assert order.quantity is not None and order.quantity > 0
+
+
+def test_a_limit_far_through_the_book_needs_a_second_look() -> None:
+    book = Book(bids=((p("40000"), q("1"), 1),), asks=((p("41000"), q("1"), 1),))
+
+    def far(side, price):  # type: ignore[no-untyped-def]
+        return far_through(OrderRequest(PAIR, side, quantity=q("1"), price=p(price)), book, V2)
+
+    assert far("buy", "45100") is None  # exactly 10% above the best ask
+    assert far("buy", "45100.01") == "45,100.01 is 10% above the best ask 41,000.00"
+    assert far("buy", "82000") == "82,000.00 is 100% above the best ask 41,000.00"
+    assert far("buy", "30000") is None  # far below the ask: it rests, it does not trade
+    assert far("sell", "36000") is None  # exactly 10% below the best bid
+    assert far("sell", "35999.99") == "35,999.99 is 10% below the best bid 40,000.00"
+    assert far("sell", "90000") is None
+    empty = OrderRequest(PAIR, "buy", quantity=q("1"), price=p("99999"))
+    assert far_through(empty, Book(), V2) is None  # nothing to trade against
+    assert far_through(OrderRequest(PAIR, "buy", quantity=q("1")), book, V2) is None  # market
+
+
+@given(quantities)
+@settings(max_examples=60)
+def test_amounts_typed_as_the_dashboard_shows_them_parse_back_exactly(quantity: Decimal) -> None:
+    shown = format(quantity, ",.8f")  # as fmt.amount shows them: separators, always a point
+    assert parse(limit("buy", shown, "1"), V2).quantity == q(format(quantity, "f"))

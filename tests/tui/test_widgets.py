@@ -109,7 +109,7 @@ async def test_grouping_key_merges_levels() -> None:
     async with app.run_test(size=(40, 12)) as pilot:
         ladder = app.query_one(OrderBookLadder)
         ladder.set_market(V2, PAIR)
-        ladder.update_book(book, own_prices={p("100.02")})
+        ladder.update_book(book, own={("buy", p("100.02"))})
         ladder.group = 10  # 0.10 GBP
         await pilot.pause()
         text = [ladder.line_text(y).split() for y in range(12)]
@@ -144,7 +144,7 @@ async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
         assert calls == [] and any("41,010.00" in line for line in lines)
         # every input of the layout still shows at once: a new book, own prices, grouping
         asks = ((p("41005"), q("1.25"), 1), *book.asks)
-        ladder.update_book(Book(book.bids, asks), own_prices={p("40990")})
+        ladder.update_book(Book(book.bids, asks), own={("buy", p("40990"))})
         await pilot.pause()
         text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
         assert "1.25000000" in text and "●40,990.00" in text and len(calls) == 1
@@ -265,7 +265,8 @@ async def test_open_orders_narrow_to_fit_without_rounding() -> None:
             layouts.append(tuple(rows[0]))
             assert all(len(view.line_text(y).rstrip()) <= width for y in range(6))
             by_head = [dict(zip(rows[0], row, strict=True)) for row in rows[1:3]]
-            assert [r["Side"] for r in by_head] == ["SELL", "BUY"]  # highest price first
+            # highest price first; the first is selected (marked, for terminals without colour)
+            assert [r["Side"] for r in by_head] == ["▸SELL", "BUY"]
             assert [r["Age"] for r in by_head] == ["2m", "2m"]
             for order, row in zip(orders, by_head, strict=True):
                 assert to_wire(row["Price"].replace(",", ""), 100, "price") == order.price

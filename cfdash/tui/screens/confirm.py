@@ -1,4 +1,5 @@
-"""A yes/no question in a modal; dismisses with ``True`` only on an explicit yes."""
+"""A yes/no question in a modal; dismisses with ``True`` only on an explicit yes. Its own
+footer shows its keys (the dashboard's do nothing while it is open)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("n,escape", "answer(False)", "No", key_display="n/esc", id="confirm.no"),
     ]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
@@ -40,6 +41,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

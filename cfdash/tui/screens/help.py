@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 HelpRow = tuple[str, str, str]
 """(keys, description, binding id)."""
@@ -40,6 +40,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys (Escape closes)"
             yield Static(table, id="keys")
+        yield Footer(show_command_palette=False, compact=True)  # its keys, not the dashboard's
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -1,10 +1,11 @@
 """The login dialog: user id, cookie and a masked passphrase; shows the server's error and lets
 the user retry. The passphrase is read once per attempt, handed on, and the field cleared; it is
-never kept on the screen object or logged."""
+never kept on the screen object or logged, nor pre-filled."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar
 
 from textual import on
@@ -14,12 +15,29 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from cfdash.tui.widgets.entry import FIELD_KEYS
+
 Attempt = Callable[[int, str, str], Awaitable[str | None]]
 """(user id, cookie, passphrase) -> an error message, or ``None`` when logged in."""
 
 
+def known_login(
+    user_id: int | None, cookie: str, env: Mapping[str, str] | None = None
+) -> tuple[int | None, str]:
+    """The user id and cookie to pre-fill: ``COINFLOOR_USER_ID`` and ``COINFLOOR_COOKIE`` (what
+    a refused environment login used), else ``user_id`` and ``cookie`` (the settings file's).
+    ``COINFLOOR_PASSPHRASE`` is never read here."""
+    env = os.environ if env is None else env
+    text = env.get("COINFLOOR_USER_ID", "").strip()
+    if text.isdigit() and int(text) > 0 and int(text) != user_id:
+        user_id, cookie = int(text), ""  # the settings' cookie is another user's
+    return user_id, env.get("COINFLOOR_COOKIE", "").strip() or cookie
+
+
 class LoginScreen(ModalScreen[int | None]):
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="login.cancel")]
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="login.cancel"), *FIELD_KEYS]
+    """Tab and shift+tab move focus at once, so that a burst of keys (user id, Tab, cookie,
+    Tab, passphrase) never puts the passphrase in the cookie field, in clear."""
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen > Vertical {
@@ -62,7 +80,7 @@ class LoginScreen(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         empty = [i for i in self.query(Input) if not i.value]
-        (empty[0] if empty else self.query_one("#passphrase", Input)).focus()
+        self.set_focus(empty[0] if empty else self.query_one("#passphrase", Input))  # now
 
     def show_error(self, message: str) -> None:
         self.query_one("#error", Static).update(message)

@@ -42,6 +42,8 @@ class BalancesView(LineWidget):
         super().__init__(id=id, classes=classes)
         self.scales: Scales = V2
         self.balances: tuple[Balance, ...] | None = None
+        self.read_only = False
+        """Read-only mode: no account, and no login to offer."""
 
     def update_balances(self, scales: Scales, balances: Sequence[Balance] | None) -> None:
         old = self._visible()
@@ -53,11 +55,19 @@ class BalancesView(LineWidget):
         self.refresh()
 
     def layout_key(self, height: int) -> Hashable:
-        return (height, self.size.width, self.balances, self.scales, self.private)
+        return (
+            height,
+            self.size.width,
+            self.balances,
+            self.scales,
+            self.private,
+            self.read_only,
+        )
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.balances is None:
-            return [("note", "log in (l) to see balances")]
+            note = "read-only: no account" if self.read_only else "log in (l) to see balances"
+            return [("note", note)]
         shown = [b for b in self.balances if b.total or b.reserved]
         if not shown:
             return [("note", "no funds")]

@@ -8,19 +8,37 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Label, Static
+from textual.widget import Widget
+from textual.widgets import Input, Label
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
 from cfdash.tui.orderform import FormError, Kind, OrderForm, parse, reservation, validate
-from cfdash.tui.source import Estimate, OrderRequest, Side
+from cfdash.tui.source import ConnectionStatus, Estimate, OrderRequest, Side
+
+FIELD_KEYS: list[Binding] = [
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="entry.next"),
+    Binding(
+        "shift+tab",
+        "app.focus_previous",
+        "Previous field",
+        show=False,
+        priority=True,
+        id="entry.back",
+    ),
+]
+"""Tab and shift+tab for a form of fields (the order form, the login dialog). Priority bindings
+act as the app reads each key, not when the focused field gets to it, so keys typed ahead (a
+burst over SSH, or a backlog while the app is busy) land in the field they were typed for:
+focus moves before the next key is routed. The keymap remaps them in every form at once."""
+SEPARATOR = Content(" · ")
 
 
 class NumberInput(Input):
@@ -34,6 +52,30 @@ class NumberInput(Input):
         return super().check_consume_key(key, character)
 
 
+class Parts(Widget):
+    """A line (or as many as its height) of parts joined by " · ", wrapped to its width: the
+    later parts that do not fit are left off whole, rather than cut or split ("fee" / "0.25%")."""
+
+    DEFAULT_CSS = "Parts { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.parts: tuple[Content, ...] = ()
+
+    def show(self, *parts: str | Content) -> None:
+        """Show the non-empty ``parts`` (plain text: no markup), the first always."""
+        self.parts = tuple(Content(p) if isinstance(p, str) else p for p in parts if p)
+        self.refresh()
+
+    def render(self) -> Content:
+        width, height = self.size
+        for count in range(len(self.parts), 1, -1):
+            text = SEPARATOR.join(self.parts[:count])
+            if not width or len(text.wrap(width)) <= height:
+                return text
+        return self.parts[0] if self.parts else Content()
+
+
 class OrderEntry(Vertical):
     """The order form. Its keys are priority bindings so they work while a field has focus
     (the fields are numbers, so these letters are never needed as text)."""
@@ -43,27 +85,17 @@ class OrderEntry(Vertical):
         Binding("b", "set_side('buy')", "Buy side", priority=True, show=False, id="entry.buy"),
         Binding("s", "set_side('sell')", "Sell side", priority=True, show=False, id="entry.sell"),
         Binding("escape", "leave", "Leave form", priority=True, id="entry.leave"),
-        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="entry.next"),
-        Binding(
-            "shift+tab",
-            "app.focus_previous",
-            "Previous field",
-            show=False,
-            priority=True,
-            id="entry.back",
-        ),
+        *FIELD_KEYS,
     ]
-    """Priority bindings act as the app reads each key, not when the focused field gets to it,
-    so keys typed ahead (a burst over SSH, or a backlog while the app is busy) land in the
-    field they were typed for: focus moves before the next key is routed."""
+    """Priority bindings, so that keys typed ahead land where they were meant (``FIELD_KEYS``)."""
     DEFAULT_CSS = """
     OrderEntry {
         height: auto;
         & Horizontal { height: 1; margin-bottom: 1; }
         & Label { width: 14; color: $text-muted; }
         & Input { width: 1fr; }
-        & #message { height: 1; }
-        & #preview { height: auto; color: $text-muted; }
+        & #message { height: 2; }
+        & #preview { height: 1; color: $text-muted; }
         & .-error { color: $text-error; }
         & .-hint { color: $text-muted; }
         &.-market #price-row { display: none; }
@@ -73,6 +105,8 @@ class OrderEntry(Vertical):
 
     side: reactive[Side] = reactive("buy")
     kind: reactive[Kind] = reactive("limit")
+    private: reactive[bool] = reactive(False)
+    """Private mode: no message shows a balance."""
 
     @dataclass
     class Submitted(Message):
@@ -103,6 +137,7 @@ class OrderEntry(Vertical):
         """Shown with the hint while the form is untouched (e.g. "placed #110")."""
         self._refusal: tuple[str, tuple[str, ...]] | None = None
         """The exchange's last refusal and the form it was for: shown until that changes."""
+        self._status = ConnectionStatus()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="quantity-row"):
@@ -114,8 +149,8 @@ class OrderEntry(Vertical):
         with Horizontal(id="total-row"):
             yield Label("or Total", id="total-label")
             yield NumberInput(id="total", compact=True, placeholder="0")
-        yield Static(id="preview")
-        yield Static(id="message")
+        yield Parts(id="preview")
+        yield Parts(id="message")
 
     def on_mount(self) -> None:
         self._retitle()
@@ -133,10 +168,16 @@ class OrderEntry(Vertical):
 
     # -- data from the app -----------------------------------------------------------------
     def set_market(self, scales: Scales, pair: Pair) -> None:
+        """Show ``pair``. Another market starts from an empty form (no price, amounts, note,
+        refusal or estimate): a price typed for one market is nonsense on another."""
+        switched = self.pair is not None and (scales, pair) != (self.scales, self.pair)
         self.scales, self.pair = scales, pair
-        self.estimate = None
         self._retitle()
-        self.revalidate()
+        if switched:
+            self.clear(price=True)
+        else:
+            self.estimate = None
+            self.revalidate()
 
     def set_account(self, available: Mapping[int, int] | None, fee_rate: Decimal | None) -> None:
         self.available = None if available is None else dict(available)
@@ -144,6 +185,8 @@ class OrderEntry(Vertical):
         self.revalidate(ask_estimate=False)
 
     def set_estimate(self, order: OrderRequest, estimate: Estimate | None) -> None:
+        if order.pair != self.pair:
+            return  # asked for the market shown before
         self.estimate = (order, estimate)
         self.revalidate(ask_estimate=False)
 
@@ -152,13 +195,25 @@ class OrderEntry(Vertical):
         self.side = side
         self.screen.set_focus(self.query_one("#quantity", Input))  # now, not after a refresh
 
-    def clear(self, note: str = "") -> None:
-        """Empty the amounts after a placement (the price stays for the next order) and go
-        back to a neutral hint, with ``note`` (e.g. "placed #110"), until the user types."""
+    def set_status(self, status: ConnectionStatus) -> None:
+        """Follow the connection: once it is back, or someone has logged in, the exchange's
+        last refusal (e.g. "Not connected…") no longer holds and goes."""
+        before, self._status = self._status, status
+        back = status.connected and not before.connected
+        logged_in = status.user_id is not None and before.user_id is None
+        if self._refusal is not None and (back or logged_in):
+            self._refusal = None
+            self.revalidate(ask_estimate=False)
+
+    def clear(self, note: str = "", *, price: bool = False) -> None:
+        """Empty the amounts (after a placement: the price stays for the next order; and the
+        price too if ``price``) and go back to a neutral hint, with ``note`` (e.g. "placed
+        #110"), until the user types."""
         had_focus = self.has_focus_within
-        for name in ("quantity", "total"):
+        for name in ("quantity", "total", "price") if price else ("quantity", "total"):
             self.query_one(f"#{name}", Input).value = ""
         self.estimate = None
+        self._refusal = None
         self.note = note
         self._baseline = self._values()
         if had_focus:
@@ -193,8 +248,8 @@ class OrderEntry(Vertical):
         form = self.form()
         if form is None or not self.is_mounted:
             return None
-        message = self.query_one("#message", Static)
-        preview = self.query_one("#preview", Static)
+        message = self.query_one("#message", Parts)
+        preview = self.query_one("#preview", Parts)
         order: OrderRequest | None = None
         try:
             parsed = parse(form, self.scales)
@@ -206,14 +261,15 @@ class OrderEntry(Vertical):
             if parsed.is_market and estimate is None and ask_estimate:
                 self.post_message(self.EstimateWanted(self, parsed))
             try:
-                order = validate(form, self.scales, self.available, estimate)
+                order = validate(form, self.scales, self.available, estimate, private=self.private)
                 self.error = None
             except FormError as exc:
                 self.error = exc
-            self.preview_text = self._preview(parsed, estimate)
+            parts = self._preview(parsed, estimate)
         else:
-            self.preview_text = self._fee_text()
-        preview.update(self.preview_text)
+            parts = (self._fee_text(),)
+        preview.show(*parts)
+        self.preview_text = " · ".join(part for part in parts if part)
         values = (form.quantity, form.price, form.total)
         untouched = values == self._baseline or not "".join(values).strip()
         if not untouched:
@@ -221,19 +277,19 @@ class OrderEntry(Vertical):
         if self._refusal is not None and self._refusal[1] != (self.side, self.kind, *values):
             self._refusal = None
         if self._refusal is not None:
-            message.update(f"✗ {self._refusal[0]}")
+            message.show(f"✗ {self._refusal[0]}")
             message.set_classes("-error")
         elif self.error is None:
-            message.update(Text("Enter to place", "italic"))
+            message.show(Content.styled("Enter to place", "italic"))
             message.set_classes("-hint")
         elif untouched:
             wanted = "type a quantity"
             if self.kind == "limit" and not form.price.strip():
                 wanted += " and a price"
-            message.update(" · ".join(part for part in (self.note, wanted) if part))
+            message.show(self.note, wanted)
             message.set_classes("-hint")
         else:
-            message.update(f"✗ {self.error}")
+            message.show(f"✗ {self.error}", self.error.detail)
             message.set_classes("-error")
         return order
 
@@ -246,7 +302,8 @@ class OrderEntry(Vertical):
     def _fee_text(self) -> str:
         return "" if self.fee_rate is None else f"fee {fmt.percent(self.fee_rate)}"
 
-    def _preview(self, order: OrderRequest, estimate: Estimate | None) -> str:
+    def _preview(self, order: OrderRequest, estimate: Estimate | None) -> tuple[str, str]:
+        """What the order does, and the fee (left off first where the line is short)."""
         fee = self._fee_text()
         pair = order.pair
         if order.is_market:
@@ -266,7 +323,7 @@ class OrderEntry(Vertical):
             body = f"reserves {fmt.asset_amount(self.scales, asset, amount)} " + (
                 fmt.counter_name(pair) if asset == pair.counter else fmt.base_name(pair)
             )
-        return " · ".join(part for part in (body, fee) if part)
+        return body, fee
 
     def _retitle(self) -> None:
         side = "Buy" if self.side == "buy" else "Sell"
@@ -277,14 +334,25 @@ class OrderEntry(Vertical):
         self.set_class(self.kind == "market", "-market")
         self.set_class(self.kind == "limit", "-limit")
         if self.pair is not None and self.is_mounted:
-            self.query_one("#quantity-label", Label).update(f"Quantity {fmt.base_name(self.pair)}")
-            self.query_one("#price-label", Label).update(f"Price {fmt.counter_name(self.pair)}")
-            self.query_one("#total-label", Label).update(f"or Total {fmt.counter_name(self.pair)}")
+            base, counter = fmt.base_name(self.pair), fmt.counter_name(self.pair)
+            labels = {
+                "quantity": f"Quantity {base}",
+                "price": f"Price {counter}",
+                "total": f"or Total {counter}",
+            }
+            width = max(len(text) for text in labels.values()) + 2  # the fields line up
+            for name, text in labels.items():
+                label = self.query_one(f"#{name}-label", Label)
+                label.update(text)
+                label.styles.width = width
 
     def watch_side(self) -> None:
         self.estimate = None
         self._retitle()
         self.revalidate()
+
+    def watch_private(self) -> None:
+        self.revalidate(ask_estimate=False)
 
     def watch_kind(self) -> None:
         self.estimate = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
 from textual.reactive import reactive
@@ -10,7 +10,7 @@ from textual.strip import Strip
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
-from cfdash.tui.source import Book, Level
+from cfdash.tui.source import Book, Level, Side
 from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
 
 OWN_MARK = "●"
@@ -56,8 +56,8 @@ class OrderBookLadder(LineWidget, can_focus=True):
         & > .ladder--header { text-style: bold; color: $text-muted; }
         & > .ladder--ask { color: $text-error; }
         & > .ladder--bid { color: $text-success; }
-        & > .ladder--ask-bar { background: $error 25%; }
-        & > .ladder--bid-bar { background: $success 25%; }
+        & > .ladder--ask-bar { background: $error-muted; }
+        & > .ladder--bid-bar { background: $success-muted; }
         & > .ladder--spread { color: $text-muted; }
         & > .ladder--own { color: $text-warning; text-style: bold; }
     }
@@ -69,7 +69,8 @@ class OrderBookLadder(LineWidget, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.book = Book()
-        self.own_prices: frozenset[int] = frozenset()
+        self.own: frozenset[tuple[Side, int]] = frozenset()
+        """The user's orders on this market: (side, price)."""
         self.scales: Scales = V2
         self.pair: Pair | None = None
 
@@ -79,16 +80,17 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.cache.clear()
         self.refresh()
 
-    def update_book(self, book: Book, own_prices: Collection[int] | None = None) -> None:
+    def update_book(self, book: Book, own: Iterable[tuple[Side, int]] | None = None) -> None:
         old = self._visible()
         self.book = book
-        if own_prices is not None:
-            self.own_prices = frozenset(own_prices)
+        if own is not None:
+            self.own = frozenset(own)
         self._repaint_changes(old)
 
-    def set_own_prices(self, own_prices: Collection[int]) -> None:
+    def set_own_orders(self, own: Iterable[tuple[Side, int]]) -> None:
+        """Mark the user's orders, given as (side, price): a bid marks its bid bucket only."""
         old = self._visible()
-        self.own_prices = frozenset(own_prices)
+        self.own = frozenset(own)
         self._repaint_changes(old)
 
     def watch_group(self) -> None:
@@ -98,7 +100,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.refresh()
 
     def layout_key(self, height: int) -> Hashable:
-        return (height, self.book, self.own_prices, self.group, self.pair, self.scales)
+        return (height, self.book, self.own, self.group, self.pair, self.scales)
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None or height <= 0:
@@ -107,8 +109,8 @@ class OrderBookLadder(LineWidget, can_focus=True):
         depth = max(0, (height - 2) // 2)
         asks = group_levels(self.book.asks, step, ask=True)[:depth]
         bids = group_levels(self.book.bids, step, ask=False)[:depth]
-        own_asks = {bucket_of(p, step, ask=True) for p in self.own_prices}
-        own_bids = {bucket_of(p, step, ask=False) for p in self.own_prices}
+        own_asks = {bucket_of(p, step, ask=True) for side, p in self.own if side == "sell"}
+        own_bids = {bucket_of(p, step, ask=False) for side, p in self.own if side == "buy"}
 
         def side(levels: list[Level], own: set[int]) -> list[tuple[int, str, str, str, bool]]:
             out, cum = [], 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
+from rich.style import Style
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -16,6 +17,17 @@ from cfdash.tui.widgets.lines import LineWidget, cells
 
 GAP = 2
 """Spaces between two columns."""
+CURSOR = "▸"
+"""Marks the selected order (seen without colours too)."""
+LAYOUTS: tuple[tuple[bool, bool, bool], ...] = (
+    (True, False, True),
+    (True, True, True),
+    (False, False, True),
+    (False, True, True),
+    (False, True, False),
+)
+"""(tonce shown?, trailing zeros trimmed?, original size shown?), widest first: the tonce
+stays longer than the trailing zeros, which add nothing (amounts stay exact)."""
 
 
 class OpenOrdersView(LineWidget, can_focus=True):
@@ -50,6 +62,8 @@ class OpenOrdersView(LineWidget, can_focus=True):
         self.pair: Pair | None = None
         self.all_orders: tuple[OpenOrder, ...] = ()
         self.orders: tuple[OpenOrder, ...] = ()
+        self.read_only = False
+        """Read-only mode: no account, so no orders to show."""
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         self.scales, self.pair = scales, pair
@@ -101,14 +115,15 @@ class OpenOrdersView(LineWidget, can_focus=True):
         for n, (i, o) in enumerate(enumerate(shown, start)):
             rows.append(("row", widths, i == self.cursor, o.side, *(col[n] for col in columns)))
         if not shown:
-            rows.append(("note", "no open orders"))
+            rows.append(("note", "read-only: no account" if self.read_only else "no open orders"))
         return rows
 
     def _columns(
         self, shown: Sequence[OpenOrder], width: int
     ) -> tuple[tuple[str, ...], list[list[str]]]:
-        """The widest set of columns that fits ``width``: all of them with every decimal place
-        when wide; narrower, the tonce goes, then trailing zeros, then the original size."""
+        """The widest set of columns that fits ``width`` (see ``LAYOUTS``): all of them with
+        every decimal place when wide; narrower, trailing zeros go, then the tonce, then the
+        original size."""
         assert self.pair is not None
         now = self.clock()
         price_scale = self.scales.price_scale(self.pair)
@@ -120,12 +135,7 @@ class OpenOrdersView(LineWidget, can_focus=True):
         sizes_raw = [abs(o.quantity) for o in shown]
         lefts_raw = [abs(o.remaining) for o in shown]
         choice: tuple[tuple[str, ...], list[list[str]]] = ((), [])
-        for tonce, trim, size in (
-            (True, False, True),
-            (False, False, True),
-            (False, True, True),
-            (False, True, False),
-        ):
+        for tonce, trim, size in LAYOUTS:
             if trim:
                 prices = fmt.column(prices_raw, price_scale)
                 sizes = fmt.column(sizes_raw, size_scale)
@@ -163,14 +173,14 @@ class OpenOrdersView(LineWidget, can_focus=True):
         else:
             selected, side, *parts = row[2:]
         aligns = ("<", *(">" for _ in widths[1:]))
-        text = " " + (" " * GAP).join(
+        text = (CURSOR if selected else " ") + (" " * GAP).join(
             f"{p:{a}{w}}" for p, a, w in zip(parts, aligns, widths, strict=True)
         )
         if side is None:
             return cells([(text, header)])
         style = self.get_component_rich_style(f"orders--{side}")
-        if selected:
-            style += self.get_component_rich_style("orders--cursor", partial=True)
+        if selected:  # the background only, blended over the panel's (not the raw accent)
+            style += Style(bgcolor=self.get_component_rich_style("orders--cursor").bgcolor)
             text = text.ljust(width)
         return cells([(text, style)])
 

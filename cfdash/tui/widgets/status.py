@@ -1,4 +1,5 @@
-"""The status bar: connection state in words, latency, user, clock; ``stale`` when offline."""
+"""The status bar (connection state in words, latency, user, clock; ``stale`` when offline)
+and the key footer under it, fitted to the terminal's width."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import math
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # not exported; the footer's own key widget
 
 from cfdash.tui import fmt
 from cfdash.tui.source import ConnectionStatus
@@ -84,3 +91,85 @@ class StatusBar(Widget):
         text.append(" " * max(1, pad))
         text.append_text(clock)
         return text
+
+
+ESSENTIAL = ("help", "quit")
+"""The app's actions that the footer always shows, last, whatever keys they are mapped to."""
+COMPACT_BELOW = 110
+"""Narrower footers use the compact style (one space around each key)."""
+
+
+class KeyFooter(Footer):
+    """The footer, fitted to its width: Help and Quit always (dimmed while the focused field
+    would type their keys: Textual leaves such keys out), then the command palette key, then
+    the others in order while they fit."""
+
+    _width = 0
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self.compact = event.size.width < COMPACT_BELOW
+            self.call_after_refresh(self.recompose)
+
+    def _cost(self, binding: Binding) -> int:
+        """Cells a key takes, its margins included."""
+        key = cell_len(self.app.get_key_display(binding))
+        return key + cell_len(binding.description) + (2 if self.compact else 3)
+
+    def _app_binding(self, action: str) -> Binding | None:
+        """The app's shown binding for ``action``, as the keymap maps it."""
+        bindings = self.app._bindings.copy()
+        bindings.apply_keymap(self.app._keymap)
+        return next((b for _, b in bindings if b.action == action and b.show), None)
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        active = self.screen.active_bindings
+        essential: dict[str, tuple[Binding, bool, str]] = {}
+        others: dict[str, tuple[Binding, bool, str]] = {}
+        for node, binding, enabled, tooltip in active.values():
+            action = binding.action
+            if binding.show and action not in essential and action not in others:
+                group = essential if node is self.app and action in ESSENTIAL else others
+                group[action] = (binding, enabled, tooltip)
+        if self.screen is self.app.screen_stack[0]:  # the dashboard's own screen
+            for action in ESSENTIAL:
+                if action not in essential and (binding := self._app_binding(action)):
+                    essential[action] = (binding, False, "")
+        room = (self.size.width or self.app.size.width) - sum(
+            self._cost(b) for b, _, _ in essential.values()
+        )
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            palette = None
+        if palette is not None:
+            need = self._cost(palette.binding) + 1  # and its border
+            palette, room = (palette, room - need) if need <= room else (None, room)
+        shown = []
+        for binding, enabled, tooltip in others.values():
+            if (cost := self._cost(binding)) <= room:
+                shown.append((binding, enabled, tooltip))
+                room -= cost
+        shown += [essential[action] for action in ESSENTIAL if action in essential]
+        for binding, enabled, tooltip in shown:
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None:
+            binding = palette.binding
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not palette.enabled,
+                tooltip=binding.tooltip or binding.description,
+            )

@@ -78,9 +78,10 @@ class TickerBar(Widget):
             return [Text("no market")]
         s, p, t = self.scales, self.pair, self.ticker
         label = self.get_component_rich_style("ticker--label")
-        out = [Text(p.name, self.get_component_rich_style("ticker--pair"))]
+        # styled spans, not base styles: a line starting with a group would pass its style on
+        out = [Text.assemble((p.name, self.get_component_rich_style("ticker--pair")))]
         if self.stale:
-            out.append(Text(" STALE ", self.get_component_rich_style("ticker--stale")))
+            out.append(Text.assemble((" STALE ", self.get_component_rich_style("ticker--stale"))))
         last = Text.assemble(("last ", label), fmt.price(s, p, t.last))
         change, trend = change_text(s, p, t)
         if change:
