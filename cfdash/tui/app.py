@@ -218,6 +218,7 @@ class DashboardApp(App[None]):
         self.query_one("#balances", BalancesView).private = self.private
         self.query_one("#entry", OrderEntry).private = self.private
         self.query_one("#balances", BalancesView).read_only = self.read_only
+        self.query_one("#balances", BalancesView).login_key = self.key_for(self.binding("login"))
         self.query_one("#orders", OpenOrdersView).read_only = self.read_only
         self.query_one("#entry", OrderEntry).display = not self.read_only
         self.query_one("#status", StatusBar).read_only = self.read_only

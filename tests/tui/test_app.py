@@ -715,3 +715,10 @@ async def test_an_unanswered_order_is_pending_never_refused_and_reported_later(
 def new_orders_ids(exchange: Exchange) -> list[int]:
     seeded = {(p(price), q(size)) for size, price in OWN}
     return [oid for pr, left, oid in exchange.open_orders() if (pr, left) not in seeded]
+
+
+async def test_the_balances_hint_names_the_login_key_of_the_keymap(exchange) -> None:
+    app = exchange.dashboard(user=None, keymap={"login": "L"}).app
+    async with running(app, WIDE, user=None) as pilot:
+        balances = app.query_one(BalancesView)
+        await until(pilot, lambda: any("log in (L) to see balances" in x for x in lines(balances)))

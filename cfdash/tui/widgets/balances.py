@@ -44,6 +44,8 @@ class BalancesView(LineWidget):
         self.balances: tuple[Balance, ...] | None = None
         self.read_only = False
         """Read-only mode: no account, and no login to offer."""
+        self.login_key = "l"
+        """The key that logs in, after the user's keymap (the app sets it)."""
 
     def update_balances(self, scales: Scales, balances: Sequence[Balance] | None) -> None:
         old = self._visible()
@@ -62,11 +64,13 @@ class BalancesView(LineWidget):
             self.scales,
             self.private,
             self.read_only,
+            self.login_key,
         )
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.balances is None:
-            note = "read-only: no account" if self.read_only else "log in (l) to see balances"
+            login = f"log in ({self.login_key}) to see balances"
+            note = "read-only: no account" if self.read_only else login
             return [("note", note)]
         shown = [b for b in self.balances if b.total or b.reserved]
         if not shown:
