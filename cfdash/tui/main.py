@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         guard.finish()
-    return LOST_STATUS if guard.lost else 0
+    return LOST_STATUS if guard.lost else (app.return_code or 0)  # 1 after a crash
 
 
 def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Dashboard:
