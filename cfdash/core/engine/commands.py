@@ -44,6 +44,8 @@ Handler = Callable[[Session, dict[str, Any], int, float], Result]
 class Commands:
     """``receive`` and the ten command handlers."""
 
+    __slots__ = ()
+
     def _command_handlers(self: ExchangeCore) -> dict[str, Handler]:
         return {
             "Authenticate": self._cmd_authenticate,

@@ -30,6 +30,8 @@ Row = tuple[str, str, str | None]
 class Durability:
     """``take_changes`` and ``load``."""
 
+    __slots__ = ()
+
     def take_changes(self: ExchangeCore) -> list[Row]:
         """Rows changed since the last call: (kind, key, JSON value), value None = delete.
 
@@ -50,12 +52,17 @@ class Durability:
                 value = {"cookie": user.cookie, "public_key": b64(user.public_key)}
                 append(("user", str(uid), dumps(value)))
             self._dirty_users = set()
-        for uid, asset in self._dirty_balances:
+        balance_keys = self._balance_keys
+        for key in self._dirty_balances:
+            uid, asset = key
             account = users[uid].account
+            name = balance_keys.get(key)
+            if name is None:
+                name = balance_keys[key] = f"{uid}:{asset}"
             append(
                 (
                     "balance",
-                    f"{uid}:{asset}",
+                    name,
                     f"[{account.available.get(asset, 0)},{account.reserved.get(asset, 0)}]",
                 )
             )
@@ -64,18 +71,32 @@ class Durability:
             for uid in self._dirty_tonces:
                 append(("tonce", str(uid), str(users[uid].tonce)))
             self._dirty_tonces = set()
+        time_us, time_text = self._time_us, self._time_text
         for oid, order in self._dirty_orders.items():
             if order.live:
-                tonce = order.tonce
+                market = order.market
+                head = market.row_heads.get(order.user)
+                if head is None:
+                    head = market.row_heads[order.user] = f"[{order.user}{market.row_pair},"
                 remaining = order.remaining
+                if order.is_bid:
+                    quantity = remaining
+                    price = market.book.bids.levels[order.price].text
+                else:
+                    quantity = -remaining
+                    price = market.book.asks.levels[order.price].text
+                tonce, time = order.tonce, order.time
+                flags = (
+                    (",null,true," if order.persist else ",null,false,")
+                    if tonce is None
+                    else f",{tonce},{'true' if order.persist else 'false'},"
+                )
                 append(
                     (
                         "order",
                         str(oid),
-                        f"[{order.user}{order.market.row_pair},"
-                        f"{remaining if order.is_bid else -remaining},{order.price},"
-                        f"{'null' if tonce is None else tonce},"
-                        f"{'true' if order.persist else 'false'},{order.time},{order.reserved}]",
+                        f"{head}{quantity},{price}{flags}"
+                        f"{time_text if time == time_us else time},{order.reserved}]",
                     )
                 )
                 order.stored = True
@@ -99,11 +120,15 @@ class Durability:
             self._traded = set()
         volumes = self._volumes
         if volumes.dirty:
+            assets = self._asset_texts  # the listed pairs' assets, rendered
             for start, bucket in volumes.dirty.items():
                 amounts = bucket.amounts
+                prefix = f"{start}:"
                 for uid in bucket.dirty:
-                    value = ",".join([f"[{a},{v}]" for a, v in amounts[uid].items()])
-                    append(("volume", f"{start}:{uid}", f"[{value}]"))
+                    parts = []
+                    for a, v in amounts[uid].items():
+                        parts.append(f"[{assets.get(a) or a},{v}]")
+                    append(("volume", f"{prefix}{uid}", f"[{','.join(parts)}]"))
                 bucket.dirty.clear()
             volumes.dirty.clear()
         if self._dead_rows:
@@ -176,10 +201,8 @@ class Durability:
         for oid, (uid, base, counter, quantity, price, tonce, persist, time, reserved) in orders:
             market = self._market(Pair(base, counter))
             is_bid = quantity > 0
-            order = Order(
-                oid, uid, market.pair, is_bid, price, abs(quantity), reserved, tonce, persist, time
-            )
-            order.market = market
+            quantity = abs(quantity)
+            order = Order(oid, uid, market, is_bid, price, quantity, reserved, tonce, persist, time)
             order.stored = True
             (market.book.bids if is_bid else market.book.asks).add(order)
             user = users[uid]

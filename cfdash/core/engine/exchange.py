@@ -53,7 +53,7 @@ from ..errors import (
     TooManyOrdersError,
 )
 from .accounts import VolumeWindow
-from .book import Book, Order
+from .book import Book, Level, Order
 from .commands import INTERNAL_ERROR, Commands
 from .config import EngineConfig
 from .durability import Durability
@@ -66,6 +66,7 @@ from .ticker import TickerWindow
 __all__ = ["INTERNAL_ERROR", "EngineConfig", "ExchangeCore"]
 
 _NEVER = 2**63
+_new_order = object.__new__
 
 
 def _max_total(budget: int, fn: int, fd: int) -> int:
@@ -94,6 +95,48 @@ class _MarketTaker:
 class ExchangeCore(Commands, Durability):
     """The whole exchange: users, balances, books, sessions, notices and durability rows."""
 
+    # slots: the hot path reads these on every command (``__dict__`` keeps the instance open
+    # to other attributes, e.g. a test's spy)
+    __slots__ = (
+        "__dict__",
+        "_asset_texts",
+        "_balance_keys",
+        "_below",
+        "_clock_us",
+        "_dead_rows",
+        "_dirty_balances",
+        "_dirty_fees",
+        "_dirty_orders",
+        "_dirty_tonces",
+        "_dirty_users",
+        "_fees",
+        "_handlers",
+        "_last_market",
+        "_last_pair",
+        "_maker",
+        "_maker_fn",
+        "_markets",
+        "_max_orders",
+        "_meta_dirty",
+        "_next_expiry_us",
+        "_next_order_id",
+        "_next_session",
+        "_nonce_rng",
+        "_out",
+        "_pending_volatile",
+        "_rng",
+        "_scales",
+        "_sessions",
+        "_taker",
+        "_time_text",
+        "_time_us",
+        "_touched",
+        "_traded",
+        "_users",
+        "_volumes",
+        "config",
+    )
+
     def __init__(
         self,
         config: EngineConfig | None = None,
@@ -108,6 +151,7 @@ class ExchangeCore(Commands, Durability):
         self._nonce_rng = None if seed is None else random.Random(f"welcome-nonce:{seed}")
         self._scales = cfg.scales
         self._maker = (cfg.maker_fee.numerator, cfg.maker_fee.denominator)
+        self._maker_fn = cfg.maker_fee.numerator
         self._taker = (cfg.taker_fee.numerator, cfg.taker_fee.denominator)
         self._max_orders = cfg.max_open_orders
         self._users: dict[int, User] = {}
@@ -121,6 +165,7 @@ class ExchangeCore(Commands, Durability):
             )
             for pair in PAIRS
         }
+        self._asset_texts = {a: str(a) for pair in PAIRS for a in (pair.base, pair.counter)}
         self._touched: set[Market] = set()
         self._next_order_id = 1
         self._fees: dict[int, int] = {}
@@ -137,10 +182,15 @@ class ExchangeCore(Commands, Durability):
         self._dirty_tonces: set[int] = set()
         self._dirty_orders: dict[int, Order] = {}
         self._dirty_fees: set[int] = set()
+        self._balance_keys: dict[tuple[int, int], str] = {}  # (user, asset) -> its row key
         self._traded: set[Market] = set()  # their last price and ticker buckets changed
         self._dead_rows: list[tuple[str, str, None]] = []  # buckets that left their window
         self._meta_dirty = False
         self._handlers = self._command_handlers()
+        self._time_us = -1  # the last time rendered in a notice, and its text
+        self._time_text = ""
+        self._last_pair: Pair | None = None  # place_limit's last pair and its market
+        self._last_market: Market | None = None
 
     # ------------------------------------------------------------------ users and money
 
@@ -257,20 +307,25 @@ class ExchangeCore(Commands, Durability):
         pair: Pair,
         quantity: int,
         price: int,
-        *,
         tonce: int | None = None,
         persist: bool = True,
         session: int | None = None,
         now_us: int | None = None,
     ) -> Order:
-        """Place a limit order (the validated ``PlaceOrder`` with a price); raises on refusal."""
+        """Place a limit order (the validated ``PlaceOrder`` with a price); raises on refusal.
+
+        (Pass the options by keyword: they are not keyword-only only because filling in a
+        keyword-only default costs a dict lookup per call.)"""
         # The hot path (placing, matching, closing) is written for speed: attributes are bound
         # to locals, small helpers are inlined and notices are rendered by hand, once, for the
-        # sessions that receive them. tests/bench/bench_engine.py measures it.
+        # sessions that receive them, from the market's pre-rendered pieces, the levels' price
+        # texts and the last time's text. tests/bench/bench_engine.py measures it.
         user = self._users[user_id]
-        market = self._markets.get((pair.base, pair.counter))
-        if market is None:
-            raise NotFoundError(Msg.INVALID_PAIR)
+        if pair is self._last_pair:
+            market = self._last_market
+        else:
+            market = self._market(pair)
+            self._last_pair, self._last_market = pair, market
         if now_us is None:
             now_us = self._clock_us
         if quantity == 0:
@@ -282,17 +337,18 @@ class ExchangeCore(Commands, Durability):
         orders = user.orders
         if len(orders) >= self._max_orders:
             raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
-        pair = market.pair
         if quantity > 0:
             is_bid = True
             qty = quantity
-            asset = pair.counter
+            asset = market.pair.counter
             need = -(-(qty * price * market.c) // market.d)
+            balance_head = market.balance_counter
         else:
             is_bid = False
             qty = -quantity
-            asset = pair.base
+            asset = market.pair.base
             need = qty
+            balance_head = market.balance_base
         account = user.account
         available = account.available
         avail = available.get(asset, 0) - need
@@ -310,26 +366,26 @@ class ExchangeCore(Commands, Durability):
         sessions = user.sessions
         out = self._out
         if sessions:
-            text = f'{{"notice":"BalanceChanged","asset":{asset},"balance":{avail}}}'
+            text = f"{balance_head}{avail}}}"
             for s in sessions:
                 out.append((s, text))
         oid = self._next_order_id
         self._next_order_id = oid + 1
         self._meta_dirty = True
-        order = Order(
-            oid,
-            uid,
-            pair,
-            is_bid,
-            price,
-            qty,
-            need,
-            tonce,
-            persist,
-            now_us,
-            None if persist else session,
-            market,
-        )
+        order = _new_order(Order)  # Order.__init__, inlined
+        order.id = oid
+        order.user = uid
+        order.market = market
+        order.is_bid = is_bid
+        order.price = price
+        order.remaining = qty
+        order.reserved = need
+        order.tonce = tonce
+        order.persist = persist
+        order.time = now_us
+        order.session = None if persist else session
+        order.live = False
+        order.stored = False
         if market.ticker_watchers:  # nobody else reads _touched (see _publish_tickers)
             self._touched.add(market)
         book = market.book
@@ -342,8 +398,8 @@ class ExchangeCore(Commands, Durability):
                 return order
             # it must also pay for one unit at its own price with the maker fee (as a fresh
             # bid's reservation always does when there is no maker fee)
-            fn, fd = self._maker
-            if crossed or fn:
+            if crossed or self._maker_fn:
+                fn, fd = self._maker
                 unit = -(-(price * market.c) // market.d)
                 if unit + -(-(unit * fn) // fd) > order.reserved:
                     self._close(order, user)
@@ -360,7 +416,7 @@ class ExchangeCore(Commands, Durability):
         # rest it (BookSide.add, inlined for the common case of an existing level)
         level = side.levels.get(price)
         if level is None:
-            side.add(order)
+            level = side.add(order)
         else:
             order.live = True
             level.orders.append(order)
@@ -376,27 +432,29 @@ class ExchangeCore(Commands, Durability):
                 sess.volatile[oid] = order
         # OrderOpened: with its tonce to the owner, without to the book's other watchers
         watchers = market.book_watchers
-        if sessions and not watchers:  # the common case: one rendering
-            text = (
-                f'{{"notice":"OrderOpened","id":{oid},'
-                f'"tonce":{"null" if tonce is None else tonce}{market.fields},'
-                f'"quantity":{left if is_bid else -left},"price":{price},"time":{now_us}}}'
-            )
-            for s in sessions:
-                out.append((s, text))
-        elif watchers:
-            tail = (
-                f'{market.fields},"quantity":{left if is_bid else -left},'
-                f'"price":{price},"time":{now_us}}}'
-            )
+        if sessions or watchers:
+            ps = level.text
+            if now_us != self._time_us:
+                self._time_us, self._time_text = now_us, str(now_us)
+            ts = self._time_text
+            quantity = left if is_bid else -left
             if sessions:
+                mid = (
+                    market.null_tonce
+                    if tonce is None
+                    else f',"tonce":{tonce}{market.fields},"quantity":'
+                )
                 text = (
-                    f'{{"notice":"OrderOpened","id":{oid},'
-                    f'"tonce":{"null" if tonce is None else tonce}{tail}'
+                    f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}'
                 )
                 for s in sessions:
                     out.append((s, text))
-            self._public_notice(watchers, sessions, f'{{"notice":"OrderOpened","id":{oid}{tail}')
+            if watchers:
+                text = (
+                    f'{{"notice":"OrderOpened","id":{oid}{market.fields},"quantity":{quantity}'
+                    f',"price":{ps},"time":{ts}}}'
+                )
+                self._public_notice(watchers, sessions, text)
         return order
 
     def place_market(
@@ -477,7 +535,7 @@ class ExchangeCore(Commands, Durability):
         c, d = market.c, market.d
         tfn, tfd = self._taker
         mfn, mfd = self._maker
-        is_order = taker.__class__ is Order
+        is_order = type(taker) is Order
         account = user.account
         counter = market.pair.counter
         while keys:
@@ -513,13 +571,14 @@ class ExchangeCore(Commands, Durability):
                         q = cap
                     if q <= 0:
                         break
-                cap = _max_total(maker.reserved, mfn, mfd) * d // unit
+                budget = maker.reserved
+                cap = (_max_total(budget, mfn, mfd) if mfn else budget) * d // unit
                 if cap <= 0:  # cannot happen for a maker bid kept affordable; be safe
                     self._close(maker, self._users[maker.user])
                     continue
                 if cap < q:
                     q = cap
-            spent = self._trade(market, user, taker, maker, is_bid, q, p, now_us)
+            spent = self._trade(market, user, taker, maker, level, is_bid, q, now_us)
             if qty_left is not None:
                 qty_left -= q
             if total_left is not None:
@@ -532,12 +591,14 @@ class ExchangeCore(Commands, Durability):
         taker_user: User,
         taker: Order | _MarketTaker,
         maker: Order,
+        level: Level,
         taker_is_bid: bool,
         q: int,
-        p: int,
         now_us: int,
     ) -> int:
-        """Execute one trade of ``q`` at ``p``; emits its notices; returns the total."""
+        """Execute one trade of ``q`` at the price of the maker's ``level``; emits its notices;
+        returns the total."""
+        p = level.price
         c, d = market.c, market.d
         # stochastic rounding (rounding.stochastic_round, inlined): total, taker fee, maker fee
         below = self._below
@@ -571,7 +632,7 @@ class ExchangeCore(Commands, Durability):
         bavail[base] = bavail.get(base, 0) + q
         bid_rem: int | None = None
         counter_changed_buyer = True
-        if bid.__class__ is Order:
+        if type(bid) is Order:
             price = bid.price
             left = bid.reserved - total - bid_fee
             r = left * d // (price * c)
@@ -581,8 +642,8 @@ class ExchangeCore(Commands, Durability):
             excess = left - keep
             bacct.reserved[counter] -= bid.reserved - keep
             bid.reserved = keep
-            if bid.live:
-                market.book.bids.levels[price].quantity -= bid.remaining - r
+            if bid.live:  # the maker
+                level.quantity -= bid.remaining - r
                 self._dirty_orders[bid.id] = bid
             bid.remaining = r
             if excess:
@@ -598,11 +659,11 @@ class ExchangeCore(Commands, Durability):
         # seller: base out of the ask's reservation (or available), counter proceeds less fee
         savail = sacct.available
         ask_rem: int | None = None
-        if ask.__class__ is Order:
+        if type(ask) is Order:
             sacct.reserved[base] -= q
             ask.reserved -= q
-            if ask.live:
-                market.book.asks.levels[ask.price].quantity -= q
+            if ask.live:  # the maker
+                level.quantity -= q
                 self._dirty_orders[ask.id] = ask
             ask_rem = ask.remaining = ask.remaining - q
         else:
@@ -631,48 +692,50 @@ class ExchangeCore(Commands, Durability):
             bucket = volumes.current(now_us)
             self._expiry_at(now_us + volumes.window_us)
         volumes.add_trade(bucket, buyer.id, bacct, seller.id, sacct, base, q, counter, total)
-        # notices, in engine order
-        self._matched_notice(
-            market, bid, ask, buyer, seller, q, p, total, bid_rem, ask_rem, now_us, bid_fee, ask_fee
-        )
+        # notices, in engine order: OrdersMatched, BalanceChanged, TradeVolumeChanged
         out = self._out
-        sessions = buyer.sessions
-        if sessions:
-            text = f'{{"notice":"BalanceChanged","asset":{base},"balance":{bavail[base]}}}'
-            for s in sessions:
+        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
+        watchers = market.book_watchers
+        if bid_sessions or ask_sessions or watchers:
+            self._matched_notice(
+                market, level, bid, ask, buyer, seller, q, total, bid_rem, ask_rem, now_us,
+                bid_fee, ask_fee,
+            )  # fmt: skip
+        if bid_sessions:
+            text = f"{market.balance_base}{bavail[base]}}}"
+            for s in bid_sessions:
                 out.append((s, text))
             if counter_changed_buyer:
-                text = (
-                    f'{{"notice":"BalanceChanged","asset":{counter},"balance":{bavail[counter]}}}'
-                )
-                for s in sessions:
+                text = f"{market.balance_counter}{bavail[counter]}}}"
+                for s in bid_sessions:
                     out.append((s, text))
-        sessions = seller.sessions
-        if sessions:
+        if ask_sessions:
             if ask_fee != total:
-                text = (
-                    f'{{"notice":"BalanceChanged","asset":{counter},"balance":{savail[counter]}}}'
-                )
-                for s in sessions:
+                text = f"{market.balance_counter}{savail[counter]}}}"
+                for s in ask_sessions:
                     out.append((s, text))
-            if ask.__class__ is not Order:
-                text = f'{{"notice":"BalanceChanged","asset":{base},"balance":{savail[base]}}}'
-                for s in sessions:
+            if type(ask) is not Order:
+                text = f"{market.balance_base}{savail[base]}}}"
+                for s in ask_sessions:
                     out.append((s, text))
-        for party in (buyer,) if seller is buyer else (buyer, seller):
-            sessions = party.sessions
-            if sessions:
-                volume = party.account.volume
-                text = f'{{"notice":"TradeVolumeChanged","asset":{base},"volume":{volume[base]}}}'
-                for s in sessions:
+        if bid_sessions:
+            volume = bacct.volume
+            text = f"{market.volume_base}{volume[base]}}}"
+            for s in bid_sessions:
+                out.append((s, text))
+            if total:
+                text = f"{market.volume_counter}{volume[counter]}}}"
+                for s in bid_sessions:
                     out.append((s, text))
-                if total:
-                    text = (
-                        f'{{"notice":"TradeVolumeChanged","asset":{counter},'
-                        f'"volume":{volume[counter]}}}'
-                    )
-                    for s in sessions:
-                        out.append((s, text))
+        if ask_sessions and seller is not buyer:
+            volume = sacct.volume
+            text = f"{market.volume_base}{volume[base]}}}"
+            for s in ask_sessions:
+                out.append((s, text))
+            if total:
+                text = f"{market.volume_counter}{volume[counter]}}}"
+                for s in ask_sessions:
+                    out.append((s, text))
         # a resting maker that is done closes now (the taker is settled by its caller)
         if maker.remaining == 0:
             self._close(maker, maker_user)
@@ -682,25 +745,98 @@ class ExchangeCore(Commands, Durability):
                 self._close(maker, maker_user)
         return total
 
+    def _matched_notice(
+        self,
+        market: Market,
+        level: Level,
+        bid: Order | _MarketTaker,
+        ask: Order | _MarketTaker,
+        buyer: User,
+        seller: User,
+        q: int,
+        total: int,
+        bid_rem: int | None,
+        ask_rem: int | None,
+        now_us: int,
+        bid_fee: int,
+        ask_fee: int,
+    ) -> None:
+        """OrdersMatched: with its tonce and fee to each party, without to the book's other
+        watchers (rendered by hand: the hottest notice)."""
+        out = self._out
+        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
+        watchers = market.book_watchers
+        if now_us != self._time_us:
+            self._time_us, self._time_text = now_us, str(now_us)
+        if bid_rem is None:
+            rems = f',"ask_rem":{ask_rem}'
+        elif ask_rem is None:
+            rems = f',"bid_rem":{bid_rem}'
+        else:
+            rems = f',"bid_rem":{bid_rem},"ask_rem":{ask_rem}'
+        body = (
+            f'{market.fields},"quantity":{q},"price":{level.text},"total":{total}{rems}'
+            f',"time":{self._time_text}'
+        )
+        bid_part = f',"bid":{bid.id}' if type(bid) is Order else ""  # type: ignore[union-attr]
+        ask_part = f',"ask":{ask.id}' if type(ask) is Order else ""  # type: ignore[union-attr]
+        bt = "null" if bid.tonce is None else bid.tonce
+        at = "null" if ask.tonce is None else ask.tonce
+        bf = bid_fee or "0"  # a zero fee renders as the constant
+        af = ask_fee or "0"
+        if buyer is seller:
+            owned: list[int] = bid_sessions
+            if owned:
+                text = (
+                    f'{{"notice":"OrdersMatched"{bid_part},"bid_tonce":{bt}{ask_part}'
+                    f',"ask_tonce":{at}{body},"bid_base_fee":0,"bid_counter_fee":{bf}'
+                    f',"ask_base_fee":0,"ask_counter_fee":{af}}}'
+                )
+                for s in owned:
+                    out.append((s, text))
+        else:
+            if bid_sessions:
+                text = (
+                    f'{{"notice":"OrdersMatched"{bid_part},"bid_tonce":{bt}{ask_part}'
+                    f'{body},"bid_base_fee":0,"bid_counter_fee":{bf}}}'
+                )
+                for s in bid_sessions:
+                    out.append((s, text))
+            if ask_sessions:
+                text = (
+                    f'{{"notice":"OrdersMatched"{bid_part}{ask_part},"ask_tonce":{at}'
+                    f'{body},"ask_base_fee":0,"ask_counter_fee":{af}}}'
+                )
+                for s in ask_sessions:
+                    out.append((s, text))
+            owned = bid_sessions + ask_sessions if ask_sessions else bid_sessions
+        if watchers:
+            text = f'{{"notice":"OrdersMatched"{bid_part}{ask_part}{body}}}'
+            self._public_notice(watchers, owned, text)
+
     def _close(self, order: Order, user: User) -> None:
         """Close an order (filled, cancelled or unaffordable): take it off the book if it rests
         there, send OrderClosed, then release its reservation."""
         market = order.market
         is_bid = order.is_bid
+        price = order.price
+        remaining = order.remaining
+        price_text = ""
         if order.live:  # take it off the book (BookSide.remove, inlined)
             order.live = False
             side = market.book.bids if is_bid else market.book.asks
-            level = side.levels[order.price]
+            level = side.levels[price]
+            price_text = level.text
             live = level.live = level.live - 1
             if not live:
                 side.drop(level)
             else:
-                level.quantity -= order.remaining
+                level.quantity -= remaining
                 if len(level.orders) > 2 * live + 16:
                     side.compact(level)
         oid = order.id
+        tonce = order.tonce
         if user.orders.pop(oid, None) is not None:
-            tonce = order.tonce
             if tonce is not None and user.by_tonce.get(tonce) is order:
                 del user.by_tonce[tonce]
             if order.session is not None:
@@ -714,34 +850,32 @@ class ExchangeCore(Commands, Durability):
         sessions = user.sessions
         watchers = market.book_watchers
         out = self._out
-        remaining = order.remaining
-        if sessions and not watchers:  # the common case: one rendering
-            tonce = order.tonce
-            text = (
-                f'{{"notice":"OrderClosed","id":{oid},'
-                f'"tonce":{"null" if tonce is None else tonce}{market.fields},'
-                f'"quantity":{remaining if is_bid else -remaining},"price":{order.price}}}'
-            )
-            for s in sessions:
-                out.append((s, text))
-        elif watchers:
-            tail = (
-                f'{market.fields},"quantity":{remaining if is_bid else -remaining},'
-                f'"price":{order.price}}}'
-            )
+        if sessions or watchers:
+            ps = price_text or str(price)
+            quantity = remaining if is_bid else -remaining
             if sessions:
-                tonce = order.tonce
-                text = (
-                    f'{{"notice":"OrderClosed","id":{oid},'
-                    f'"tonce":{"null" if tonce is None else tonce}{tail}'
+                mid = (
+                    market.null_tonce
+                    if tonce is None
+                    else f',"tonce":{tonce}{market.fields},"quantity":'
                 )
+                text = f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
                 for s in sessions:
                     out.append((s, text))
-            self._public_notice(watchers, sessions, f'{{"notice":"OrderClosed","id":{oid}{tail}')
+            if watchers:
+                text = (
+                    f'{{"notice":"OrderClosed","id":{oid}{market.fields},"quantity":{quantity}'
+                    f',"price":{ps}}}'
+                )
+                self._public_notice(watchers, sessions, text)
         reserved = order.reserved
         if reserved:
-            pair = market.pair
-            asset = pair.counter if is_bid else pair.base
+            if is_bid:
+                asset = market.pair.counter
+                balance_head = market.balance_counter
+            else:
+                asset = market.pair.base
+                balance_head = market.balance_base
             account = user.account
             account.reserved[asset] -= reserved
             available = account.available
@@ -749,7 +883,7 @@ class ExchangeCore(Commands, Durability):
             order.reserved = 0
             self._dirty_balances.add((user.id, asset))
             if sessions:
-                text = f'{{"notice":"BalanceChanged","asset":{asset},"balance":{avail}}}'
+                text = f"{balance_head}{avail}}}"
                 for s in sessions:
                     out.append((s, text))
 
@@ -831,79 +965,6 @@ class ExchangeCore(Commands, Durability):
         for s in watchers:
             if s not in owned:
                 out.append((s, text))
-
-    def _matched_notice(
-        self,
-        market: Market,
-        bid: Order | _MarketTaker,
-        ask: Order | _MarketTaker,
-        buyer: User,
-        seller: User,
-        q: int,
-        p: int,
-        total: int,
-        bid_rem: int | None,
-        ask_rem: int | None,
-        time: int,
-        bid_fee: int,
-        ask_fee: int,
-    ) -> None:
-        watchers = market.book_watchers
-        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
-        if not (bid_sessions or ask_sessions or watchers):
-            return
-        # rendered by hand (all fields are ints or null): the hottest notice
-        body = f'{market.fields},"quantity":{q},"price":{p},"total":{total}'
-        if bid_rem is not None:
-            body += f',"bid_rem":{bid_rem}'
-        if ask_rem is not None:
-            body += f',"ask_rem":{ask_rem}'
-        body += f',"time":{time}'
-        head = (
-            f'{{"notice":"OrdersMatched","bid":{bid.id}'  # type: ignore[union-attr]
-            if bid.__class__ is Order
-            else '{"notice":"OrdersMatched"'
-        )
-        ask_part = f',"ask":{ask.id}' if ask.__class__ is Order else ""  # type: ignore[union-attr]
-        out = self._out
-        if buyer is seller:
-            owned: list[int] = bid_sessions
-            if owned:
-                bt, at = bid.tonce, ask.tonce
-                text = (
-                    f'{head},"bid_tonce":{"null" if bt is None else bt}{ask_part}'
-                    f',"ask_tonce":{"null" if at is None else at}{body}'
-                    f',"bid_base_fee":0,"bid_counter_fee":{bid_fee}'
-                    f',"ask_base_fee":0,"ask_counter_fee":{ask_fee}}}'
-                )
-                for s in owned:
-                    out.append((s, text))
-        else:
-            if bid_sessions:
-                bt = bid.tonce
-                text = (
-                    f'{head},"bid_tonce":{"null" if bt is None else bt}{ask_part}{body}'
-                    f',"bid_base_fee":0,"bid_counter_fee":{bid_fee}}}'
-                )
-                for s in bid_sessions:
-                    out.append((s, text))
-            if ask_sessions:
-                at = ask.tonce
-                text = (
-                    f'{head}{ask_part},"ask_tonce":{"null" if at is None else at}{body}'
-                    f',"ask_base_fee":0,"ask_counter_fee":{ask_fee}}}'
-                )
-                for s in ask_sessions:
-                    out.append((s, text))
-            owned = bid_sessions + ask_sessions if ask_sessions else bid_sessions
-        if watchers:
-            public = None
-            for s in watchers:
-                if s in owned:
-                    continue
-                if public is None:
-                    public = head + ask_part + body + "}"
-                out.append((s, public))
 
     def _publish_tickers(self) -> None:
         if not self._touched:

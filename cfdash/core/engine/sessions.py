@@ -72,20 +72,31 @@ class Session:
 
 class Market:
     """One listed pair: its book, ticker window and watchers, and its exact scale ratio
-    (the counter total of q at price p is q * p * c / d, with c / d reduced). ``fields`` is
-    the pair's rendered ``,"base":B,"counter":C`` for notices, ``row_pair`` its ``,B,C`` for
-    order rows."""
+    (the counter total of q at price p is q * p * c / d, with c / d reduced).
+
+    The rest are pre-rendered pieces of the hot notices and rows: ``fields`` is the pair's
+    ``,"base":B,"counter":C``, ``null_tonce`` the ``,"tonce":null,"base":B,"counter":C,
+    "quantity":`` of an OrderOpened/OrderClosed without tonce, ``balance_base`` (``_counter``)
+    the head of a BalanceChanged of the base (counter) asset up to its balance and
+    ``volume_base`` (``_counter``) that of a TradeVolumeChanged; ``row_pair`` is the pair's
+    ``,B,C`` in order rows and ``row_heads`` caches ``[user,B,C,`` per user."""
 
     __slots__ = (
+        "balance_base",
+        "balance_counter",
         "book",
         "book_watchers",
         "c",
         "d",
         "fields",
+        "null_tonce",
         "pair",
+        "row_heads",
         "row_pair",
         "ticker_pub",
         "ticker_watchers",
+        "volume_base",
+        "volume_counter",
         "window",
     )
 
@@ -96,8 +107,15 @@ class Market:
         self.book_watchers: set[int] = set()
         self.ticker_watchers: set[int] = set()
         self.ticker_pub: tuple[int | None, ...] = EMPTY_TICKER
-        self.fields = f',"base":{pair.base},"counter":{pair.counter}'
-        self.row_pair = f",{pair.base},{pair.counter}"
+        base, counter = pair.base, pair.counter
+        self.fields = f',"base":{base},"counter":{counter}'
+        self.null_tonce = f',"tonce":null{self.fields},"quantity":'
+        self.balance_base = f'{{"notice":"BalanceChanged","asset":{base},"balance":'
+        self.balance_counter = f'{{"notice":"BalanceChanged","asset":{counter},"balance":'
+        self.volume_base = f'{{"notice":"TradeVolumeChanged","asset":{base},"volume":'
+        self.volume_counter = f'{{"notice":"TradeVolumeChanged","asset":{counter},"volume":'
+        self.row_pair = f",{base},{counter}"
+        self.row_heads: dict[int, str] = {}
         c = scales.asset(pair.counter)
         d = scales.asset(pair.base) * scales.price_scale(pair)
         g = gcd(c, d)
