@@ -1336,18 +1336,8 @@ class WSClient:
         self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
     ) -> None:
         """Once every re-sent PlaceOrder is answered, settle the callers' futures."""
-        remaining = [len(resends)]
-        lock = threading.Lock()
-
-        def one_done(_: Future[Any]) -> None:
-            with lock:
-                remaining[0] -= 1
-                if remaining[0]:
-                    return
-            self._resent(conn, resends, higher)
-
-        for _, _, inner in resends:
-            inner.add_done_callback(one_done)
+        answered = gather(inner for _, _, inner in resends)  # done once all are, errors too
+        answered.add_done_callback(lambda _: self._resent(conn, resends, higher))
 
     def _resent(
         self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int

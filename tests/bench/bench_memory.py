@@ -28,9 +28,7 @@ Run: ``python tests/bench/bench_memory.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import json
 import math
 import multiprocessing
 import os
@@ -40,7 +38,15 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench_tui import FIREHOSE_USER, GBP, MID, XBT, _exchange_main, _firehose_main
+from bench_tui import (
+    FIREHOSE_USER,
+    GBP,
+    MID,
+    XBT,
+    _exchange_main,
+    _firehose_main,
+    login_firehose_user,
+)
 from common import Figure, figure_line
 
 MIB = 1024 * 1024
@@ -147,26 +153,6 @@ def _durable_exchange_main(db: str, snapshot_depth: int, conn: Connection) -> No
 # ------------------------------------------------------------------ the raw placing client
 
 
-def _login(url: str) -> Any:
-    """A raw WebSocket connection (``bench_server._RawSocket``) logged in as the firehose
-    user."""
-    from bench_server import _frame, _RawSocket
-
-    from cfdash.core.auth import authenticate_command, derive_private_key
-
-    ws = _RawSocket(url)
-    nonce = base64.b64decode(json.loads(ws.recv_one())["nonce"])
-    key = derive_private_key(FIREHOSE_USER[0], FIREHOSE_USER[2])
-    ws.sock.sendall(
-        _frame(json.dumps(authenticate_command(FIREHOSE_USER[0], FIREHOSE_USER[1], key, nonce)))
-    )
-    while b'"error_code"' not in (reply := ws.recv_one()):
-        pass
-    assert b'"error_code":0' in reply, reply
-    ws.pending.clear()
-    return ws
-
-
 def resting_orders(n: int, levels: int) -> Iterator[str]:
     """``n`` PlaceOrder commands (tonces 1..n) that never cross: bids and asks alternate, each
     side cycling over ``levels`` prices from 0.01 off the mid outwards."""
@@ -220,7 +206,7 @@ def server_resting(n: int) -> dict[str, Any]:
         proc, conn = _spawn(_durable_exchange_main, db, 1000)
         try:
             url = _recv(conn, 60, "the exchange")
-            ws = _login(url)
+            ws = login_firehose_user(url)
             try:
                 time.sleep(0.5)
                 before = rss_mib(proc.pid)
@@ -297,7 +283,7 @@ def client_book(levels: int = CLIENT_LEVELS, per_level: int = CLIENT_ORDERS_PER_
         client = None
         try:
             url = _recv(conn, 60, "the exchange")
-            ws = _login(url)
+            ws = login_firehose_user(url)
             try:
                 placed, errors, _ = place_all(ws, resting_orders(n, levels // 2))
             finally:

@@ -125,9 +125,9 @@ def _exchange_main(conn: Connection) -> None:
     server.stop()
 
 
-def _firehose_main(url: str, conn: Connection) -> None:
-    """The exchange firehose: on ("go", rate, duration, count) stream commands and answer
-    with their statistics; on ("quit",) exit."""
+def login_firehose_user(url: str) -> Any:
+    """A raw WebSocket connection (``bench_server._RawSocket``) logged in as the firehose
+    user."""
     import base64
 
     from bench_server import _frame, _RawSocket
@@ -144,6 +144,15 @@ def _firehose_main(url: str, conn: Connection) -> None:
         pass
     assert b'"error_code":0' in reply, reply
     ws.pending.clear()
+    return ws
+
+
+def _firehose_main(url: str, conn: Connection) -> None:
+    """The exchange firehose: on ("go", rate, duration, count) stream commands and answer
+    with their statistics; on ("quit",) exit."""
+    from bench_server import _frame
+
+    ws = login_firehose_user(url)
     flow = OrderFlow()
     window = 4000
     while True:
