@@ -12,12 +12,23 @@ Every key is optional; a missing file means the defaults. Example::
     buy = "B"
 
 The passphrase is never read from this file (use the login dialog or ``COINFLOOR_PASSPHRASE``).
-A malformed file raises ``ConfigError`` with a message naming the file and the problem.
+A malformed file raises ``ConfigError`` with a message naming the file and the problem; so does
+a keymap key that Textual would never deliver (``F2`` for ``f2``, ``ctrl+shift+nonsense``).
+
+The market and the theme last chosen in the app (``m``, ``d``) are remembered in a small state
+file of the app's own, ``$XDG_STATE_HOME/cfdash/state.toml`` (``~/.local/state`` when unset),
+never in this file (which may hold comments), and never with a secret. At start the market and
+the theme come from, first to last: ``--market``/``--theme`` (for that run only), the
+remembered choice, this file. An edit of this file after the last remembered choice wins over
+it: the most recent choice counts, whether made in the app or here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +77,69 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     base = env.get("XDG_CONFIG_HOME") or ""
     root = Path(base) if os.path.isabs(base) else Path.home() / ".config"
     return root / "cfdash" / "config.toml"
+
+
+def state_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/cfdash/state.toml`` (``~/.local/state`` when the variable is unset)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state"
+    return root / "cfdash" / "state.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the app remembers between runs (``None``: nothing remembered)."""
+
+    market: Pair | None = None
+    theme: Theme | None = None
+
+
+def load_state(path: Path, newer_than: Path | None = None) -> State:
+    """The remembered choices; nothing when the file is missing, unreadable or malformed (it is
+    the app's own file: a bad one is no reason to refuse to start), or older than
+    ``newer_than`` (the settings file, edited since: its values count)."""
+    try:
+        stamp = path.stat().st_mtime_ns
+        edited = newer_than is not None and newer_than.exists()
+        if edited and newer_than.stat().st_mtime_ns > stamp:  # type: ignore[union-attr]
+            return State()
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return State()
+    market: Pair | None = None
+    with contextlib.suppress(ConfigError):
+        market = market_option(data.get("market"))
+    theme = data.get("theme")
+    return State(market, theme if theme in THEMES else None)
+
+
+def save_state(path: Path, *, market: Pair | None = None, theme: str | None = None) -> None:
+    """Remember ``market`` and/or ``theme`` (a name of ``THEMES``), keeping what else the
+    file holds; atomically (a crash leaves the old file or the new one). ``OSError`` if the
+    file cannot be written."""
+    old = load_state(path)
+    market = market or old.market
+    if theme is not None and theme not in THEMES:
+        raise ValueError(f"not a theme: {theme!r}")
+    theme = theme or old.theme
+    lines = ["# cfdash remembers the last market and theme here; config.toml is yours.\n"]
+    if market is not None:
+        lines.append(f'market = "{market.name}"\n')
+    if theme is not None:
+        lines.append(f'theme = "{theme}"\n')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write("".join(lines))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -125,8 +199,98 @@ def parse(text: str, path: Path | None = None) -> Config:
         keymap = data["keymap"]
         if not isinstance(keymap, dict):
             raise bad("keymap", "expected a table of binding id = key")
+        normalized: dict[str, str] = {}
         for binding, keys in keymap.items():
             if not isinstance(keys, str) or not keys.strip():
                 raise bad(f"keymap.{binding}", f"{keys!r}: expected a key name such as 'B'")
-        options["keymap"] = {k: v.strip() for k, v in keymap.items()}
+            names = [key.strip() for key in keys.split(",")]
+            for name in names:
+                why = key_problem(name)
+                if why is not None:
+                    raise bad(f"keymap.{binding}", f"{keys!r}: {why}")
+            normalized[binding] = ",".join(normalize_key(name) for name in names)
+        options["keymap"] = normalized
     return Config(**options)
+
+
+MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")
+"""Textual's key modifiers, in the order it joins them ("ctrl+shift+up", "alt+shift+a")."""
+
+
+def normalize_key(key: str) -> str:
+    """A key as Textual names it: a single character by its name ("?" -> "question_mark"),
+    as a ``Binding`` does; anything else as is."""
+    from textual.keys import _character_to_key
+
+    return _character_to_key(key) if len(key) == 1 else key
+
+
+def key_problem(key: str) -> str | None:
+    """Why Textual would never deliver ``key`` (so a binding on it could never fire), or
+    ``None``. Keys are Textual's names: a printable character ("B", "?") or its name
+    ("question_mark"), a key name ("f2", "pageup", "space"), with modifiers before it
+    ("ctrl+shift+up"): lower-case, joined by "+", in Textual's (alphabetical) order."""
+    if not key:
+        return "an empty key name"
+    if key == "+":
+        return None  # the plus key, named "plus"
+    *modifiers, base = key.split("+")
+    if not base or not all(modifiers):
+        return f"{key!r} is not a key: join modifiers and a key with '+' (e.g. 'ctrl+b')"
+    for modifier in modifiers:
+        if modifier not in MODIFIERS:
+            hint = " (key names are lower-case)" if modifier.lower() in MODIFIERS else ""
+            return f"{modifier!r} is not a modifier{hint}: use {', '.join(MODIFIERS)}"
+    if len(set(modifiers)) != len(modifiers) or modifiers != sorted(modifiers):
+        spelled = "+".join([*sorted(set(modifiers)), base])
+        return f"{key!r} is never delivered: Textual spells it {spelled!r}"
+    if len(base) == 1:
+        name = normalize_key(base)
+        # "ctrl+?": with modifiers Textual names the character ("ctrl+question_mark"),
+        # except in a few legacy keys ("ctrl+@").
+        if modifiers and name != base and key not in _legacy_keys():
+            spelled = "+".join([*modifiers, name])
+            return f"{key!r} is never delivered: Textual spells it {spelled!r}"
+        return None
+    if base in _key_names() or _names_a_character(base):
+        return None
+    if base.lower() in _key_names() or _names_a_character(base.lower()):
+        return f"key names are lower-case: {'+'.join([*modifiers, base.lower()])!r}"
+    return f"{base!r} is not a key name (e.g. 'f2', 'pageup', 'question_mark', 'B')"
+
+
+@functools.cache
+def _key_names() -> frozenset[str]:
+    """The multi-character key names Textual delivers, but for those of characters (see
+    ``_names_a_character``): its ``Keys`` and the keys of the kitty keyboard protocol."""
+    from textual.keys import KEY_NAME_REPLACEMENTS, Keys
+
+    names = {key.value.rpartition("+")[2] for key in Keys}
+    names.update(KEY_NAME_REPLACEMENTS.values())
+    try:
+        from textual._keyboard_protocol import FUNCTIONAL_KEYS
+    except ImportError:  # a private module: the rest still stands
+        pass
+    else:
+        names.update(FUNCTIONAL_KEYS.values())
+    return frozenset(n for n in names if len(n) > 1 and n.isidentifier() and n.islower())
+
+
+@functools.cache
+def _legacy_keys() -> frozenset[str]:
+    from textual.keys import Keys
+
+    return frozenset(key.value for key in Keys)
+
+
+def _names_a_character(name: str) -> bool:
+    """Whether Textual names a printable character ``name`` ("euro_sign" for "€")."""
+    from textual.keys import _character_to_key, key_to_character
+
+    character = key_to_character(name)
+    return (
+        character is not None
+        and len(character) == 1
+        and character.isprintable()
+        and _character_to_key(character) == name
+    )

@@ -122,10 +122,15 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
 
     env = os.environ if env is None else env
     conf = settings.load(None if getattr(args, "config", None) is None else _path(args.config), env)
-    pair = conf.market if args.market is None else market_option(args.market, UsageError)
-    theme = THEMES[args.theme or conf.theme]
+    # The command line (this run only), else the last choice made in the app, else the file.
+    state_file = settings.state_path(env)
+    remembered = settings.load_state(state_file, newer_than=conf.path)
+    pair = remembered.market or conf.market
+    if args.market is not None:
+        pair = market_option(args.market, UsageError)
+    theme = THEMES[args.theme or remembered.theme or conf.theme]
     keymap = dict(conf.keymap)
-    _check_keymap(keymap)
+    _check_keymap(keymap, conf.path)
     url = None if getattr(args, "embedded", False) else args.url or conf.endpoint
     credentials: Credentials | None = None
     if url is not None:
@@ -165,12 +170,26 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     app = _app_class()(
         source, pair=pair, read_only=args.read_only, login=ask_login, keymap=keymap, theme=theme
     )
+    app.remember = _remembering(state_file)
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
     app.notes = list(notes)
     if server is not None:
         app.sub_title = "embedded exchange"
     return Dashboard(app, source, server, notes, undo_logging)
+
+
+def _remembering(path: Any) -> Callable[..., None]:
+    """Saves the market or theme just chosen in the app for the next run (``save_state``)."""
+    from cfdash.tui import config as settings
+
+    def remember(**choice: Any) -> None:
+        try:
+            settings.save_state(path, **choice)
+        except (OSError, ValueError) as exc:  # a read-only home: the choice is not kept
+            log.warning("cannot remember %s in %s: %s", ", ".join(choice), path, exc)
+
+    return remember
 
 
 def _path(text: str) -> Any:
@@ -230,11 +249,25 @@ def _setup_logging(path: str | None, debug: bool) -> Callable[[], None]:
     return undo
 
 
-def _check_keymap(keymap: Mapping[str, str]) -> None:
+def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
+    """``ConfigError`` (naming ``path``, the settings file) for a binding id that does not
+    exist, or a remapped key that would take another binding's key where both act: among the
+    app's own bindings (Textual's and the screen's too), in the order form (its priority
+    bindings, with the app's) and in the open orders (with the app's); or a key the form's
+    number fields need (digits, point, editing keys) given to a priority binding, which would
+    act before the field could take it. Bindings of the same intent (``buy`` and ``entry.buy``)
+    may share a key. Keys are compared as Textual names them (``config.normalize_key``)."""
+    from textual.app import App
+    from textual.binding import Binding, BindingsMap
+    from textual.screen import Screen
+    from textual.widgets import Input
+
     from cfdash.tui.app import DashboardApp
+    from cfdash.tui.config import normalize_key
     from cfdash.tui.widgets.entry import OrderEntry
     from cfdash.tui.widgets.orders import OpenOrdersView
 
+    where = "config" if path is None else str(path)
     known = {
         b.id
         for cls in (DashboardApp, OrderEntry, OpenOrdersView)
@@ -244,14 +277,66 @@ def _check_keymap(keymap: Mapping[str, str]) -> None:
     unknown = sorted(set(keymap) - known)
     if unknown:
         raise ConfigError(
-            f"keymap: unknown binding id {unknown[0]!r} (known: {', '.join(sorted(known))})"
+            f"{where}: keymap: unknown binding id {unknown[0]!r} "
+            f"(known: {', '.join(sorted(known))})"
         )
+
+    def bindings(*classes: type) -> list[Binding]:
+        found: list[Binding] = []
+        for cls in classes:
+            for klass in reversed(cls.__mro__):
+                declared = klass.__dict__.get("BINDINGS", ())
+                for group in BindingsMap(declared).key_to_bindings.values():
+                    found.extend(group)
+        return found
+
+    palette = Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+    app = [*bindings(DashboardApp, Screen), palette]
+    form, orders = bindings(OrderEntry), bindings(OpenOrdersView)
+
+    def keys(binding: Binding) -> set[str]:
+        text = keymap.get(binding.id or "", binding.key)
+        return {normalize_key(key.strip()) for key in text.split(",")}
+
+    def name(binding: Binding) -> str:
+        return binding.id or f"{binding.action!r} (Textual's {binding.key})"
+
+    same_intent = ({"buy", "entry.buy"}, {"sell", "entry.sell"})
+    for chain in (app, [*app, *form], [*app, *orders]):
+        by_key: dict[str, list[Binding]] = {}
+        for binding in chain:
+            for key in keys(binding):
+                by_key.setdefault(key, []).append(binding)
+        for key, holders in sorted(by_key.items()):
+            remapped = [b for b in holders if b.id in keymap]
+            for mine in remapped:
+                for other in holders:
+                    ids = {mine.id, other.id}
+                    if other is mine or mine.action == other.action or ids in same_intent:
+                        continue
+                    raise ConfigError(
+                        f"{where}: keymap.{mine.id}: {keymap[mine.id]!r}: {key!r} is already "
+                        f"the key of {name(other)}; give one of them another key"
+                    )
+    field_keys = {str(digit) for digit in range(10)} | {"full_stop", "comma"}
+    field_keys |= set(BindingsMap(Input.BINDINGS).key_to_bindings)
+    for binding in [*app, *form]:
+        if binding.priority and binding.id in keymap:
+            taken = sorted(keys(binding) & field_keys)
+            if taken:
+                raise ConfigError(
+                    f"{where}: keymap.{binding.id}: {keymap[binding.id]!r}: the order form's "
+                    f"number fields need {taken[0]!r}"
+                )
 
 
 def _app_class() -> type[DashboardApp]:
     import asyncio
     import signal
 
+    from textual.theme import Theme
+
+    from cfdash.core.assets import Pair
     from cfdash.tui.app import DashboardApp
 
     class LiveDashboard(DashboardApp):
@@ -260,6 +345,9 @@ def _app_class() -> type[DashboardApp]:
 
         notes: list[str] = []  # noqa: RUF012 - replaced per instance
         guarded = False
+        remember: Callable[..., None] | None = None
+        """Called with ``market=`` or ``theme=`` when the user changes it (``build`` sets it)."""
+        _theme_kept: str | None = None
         _mounted_loop: asyncio.AbstractEventLoop | None = None
         _leave_code: int | None = None
 
@@ -272,6 +360,22 @@ def _app_class() -> type[DashboardApp]:
             if hasattr(signal, "SIGHUP") and not self.guarded:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            self._theme_kept = self.theme
+            self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+        def switch_pair(self, pair: Pair) -> None:
+            before = self.pair
+            super().switch_pair(pair)
+            if self.remember is not None and self.pair != before:
+                self.remember(market=self.pair)
+
+        def _theme_changed(self, theme: Theme) -> None:
+            """Remember dark or light (not the palette's other themes: the settings know
+            only these two)."""
+            name = next((k for k, v in THEMES.items() if v == theme.name), None)
+            if name is not None and theme.name != self._theme_kept and self.remember:
+                self._theme_kept = theme.name
+                self.remember(theme=name)
 
         def on_unmount(self) -> None:
             if hasattr(signal, "SIGHUP") and not self.guarded:

@@ -29,7 +29,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture
 def home(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path)}
+    return {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
 
 
 def write_config(env: dict[str, str], text: str) -> Path:
