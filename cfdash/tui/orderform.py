@@ -47,6 +47,9 @@ class OrderForm:
     quantity: str = ""
     price: str = ""
     total: str = ""
+    edited: str = ""
+    """The field the user changed last ("quantity", "price", "total"; "" if unknown): a limit
+    buy short of funds is told in its price if just edited to an outlandish one."""
 
 
 def _plain(text: str, name: str) -> str:
@@ -70,19 +73,46 @@ def _plain(text: str, name: str) -> str:
     return text.replace(",", "")
 
 
+SHORT = 20
+"""A value longer than this is left out of a message, which must fit the form whole (a paste
+of 5,000 digits)."""
+
+
 def _field(text: str, scale: int, name: str, *, required: bool = True) -> int | None:
     text = text.strip()
     if not text:
         if required:
             raise FormError(name, "required")
         return None
+    plain = _plain(text, name)
     try:
-        wire = to_wire(_plain(text, name), scale, name, signed=False)
+        wire = to_wire(plain, scale, name, signed=False)
     except ConversionError as exc:
-        raise FormError(exc.field, exc.reason) from None
+        raise _short(exc, plain, scale) from None
     if wire == 0:
         raise FormError(name, "must not be zero")
     return wire
+
+
+def _short(error: ConversionError, text: str, scale: int) -> FormError:
+    """``to_wire``'s refusal, short and whole: without the value when that is long."""
+    name, reason = error.field, error.reason
+    if "too large" in reason:
+        return FormError(name, "too large", f"max {fmt.amount(WIRE_MAX, scale)}")
+    if len(text) <= SHORT:
+        return FormError(name, reason)
+    if "decimal places" in reason:
+        return FormError(name, f"more than {fmt.places(scale)} decimal places")
+    if "negative" in reason:
+        return FormError(name, "must not be negative")
+    return FormError(name, "not a number")
+
+
+def _outlandish(quantity: int, price: int) -> str:
+    """Which of a limit order's quantity and price is the further into the wire's range (both
+    are at most ``WIRE_MAX`` wire units): the outlandish one, to tell a problem of both (their
+    total) in. 10 bitcoins at 10^16 GBP: the price; 756 bitcoins at 41,000 GBP: the quantity."""
+    return "quantity" if quantity > price else "price"
 
 
 def parse(form: OrderForm, scales: Scales) -> OrderRequest:
@@ -93,7 +123,11 @@ def parse(form: OrderForm, scales: Scales) -> OrderRequest:
         price = _field(form.price, scales.price_scale(pair), "price")
         assert quantity is not None and price is not None
         if scales.bid_reservation(pair, quantity, price) > WIRE_MAX:
-            raise FormError("total", "order total would overflow")
+            raise FormError(
+                _outlandish(quantity, price),
+                "too large: the total would overflow",
+                f"max total {fmt.amount(WIRE_MAX, scales.asset(pair.counter))}",
+            )
         return OrderRequest(pair, form.side, quantity=quantity, price=price)
     quantity = _field(form.quantity, scales.asset(pair.base), "quantity", required=False)
     total = _field(form.total, scales.asset(pair.counter), "total", required=False)
@@ -133,10 +167,13 @@ def check_funds(
     estimate: Estimate | None = None,
     *,
     private: bool = False,
+    edited: str = "",
 ) -> None:
     """``FormError`` if the order needs more than the available balance (when balances are
     known); ``private`` leaves the balance out of the message. A market order's estimated
-    spend is not checked: the exchange fills what it can."""
+    spend is not checked: the exchange fills what it can. A limit buy's shortfall is told in
+    the quantity, or in the price if just ``edited`` (``OrderForm.edited``) to an outlandish
+    one (see ``_outlandish``): 41,000 GBP a bitcoin is a price, 756 bitcoins a quantity."""
     if available is None:
         return
     if order.is_market and (
@@ -151,8 +188,10 @@ def check_funds(
     have = available.get(asset, 0)
     if needed > have:
         name = "quantity" if order.quantity is not None and order.side == "sell" else "total"
-        if order.price is not None:
-            name = "quantity"
+        if order.price is not None and order.quantity is not None:
+            name = "quantity"  # a limit buy: the price when just edited to an outlandish one
+            if order.side == "buy" and edited == "price":
+                name = _outlandish(order.quantity, order.price)
         balance = asset_name(asset) if private else fmt.asset_amount(scales, asset, have)
         raise FormError(
             name,
@@ -171,7 +210,7 @@ def validate(
 ) -> OrderRequest:
     """``parse`` then ``check_funds``."""
     order = parse(form, scales)
-    check_funds(order, scales, available, estimate, private=private)
+    check_funds(order, scales, available, estimate, private=private, edited=form.edited)
     return order
 
 

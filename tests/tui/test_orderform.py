@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from cfdash.core.assets import V1, V2, from_wire
 from cfdash.tui.orderform import (
+    SHORT,
     FormError,
     OrderForm,
     check_funds,
@@ -59,7 +61,9 @@ def market(side="buy", quantity="", total=""):  # type: ignore[no-untyped-def]
         (limit(quantity="1", price="0"), "price", "must not be zero"),
         (limit(quantity="1", price="10.005"), "price", "more than 2 decimal places"),
         (limit(quantity="1", price="-10"), "price", "must not be negative"),
-        (limit(quantity="90000000000", price="90000000000"), "total", "overflow"),
+        # quantity x price too large: told in the outlandish one, never in the hidden total
+        (limit(quantity="90000000000", price="90000000000"), "quantity", "overflow"),
+        (limit(quantity="10", price="10000000000000000"), "price", "overflow"),
         (market(), "quantity", "required"),
         (market(quantity="1", total="10"), "total", "not both"),
         (market(total="0"), "total", "must not be zero"),
@@ -122,6 +126,78 @@ def test_funds_check() -> None:
     check_funds(OrderRequest(PAIR, "buy", quantity=q("10")), V2, available)
     # Unknown balances (not logged in): nothing to check against.
     check_funds(too_much, V2, None)
+
+
+@pytest.mark.parametrize(
+    ("form", "text"),
+    [
+        (limit(quantity="9" * 5000, price="1"), "quantity: too large"),
+        (limit(quantity="1", price="9" * 5000), "price: too large"),
+        (limit(quantity="99999999999", price="1"), "quantity: too large"),
+        (
+            limit(quantity="0." + "0" * 5000 + "1", price="1"),
+            "quantity: more than 8 decimal places",
+        ),
+        (limit(quantity="-" + "9" * 5000, price="1"), "quantity: must not be negative"),
+        (limit(quantity="1", price="1." + "5" * 5000), "price: more than 2 decimal places"),
+        (market(total="1" * 5000), "total: too large"),
+    ],
+)
+def test_a_long_paste_gets_a_short_whole_message(form: OrderForm, text: str) -> None:
+    """A paste of 5,000 digits: the message leaves the value out rather than be cut in the
+    form's message line; the limit is in the detail (left off whole if it does not fit)."""
+    with pytest.raises(FormError) as info:
+        parse(form, V2)
+    assert str(info.value) == text
+    assert "999" not in str(info.value) and len(str(info.value)) <= 40
+    if "too large" in text:
+        assert info.value.detail in {
+            "max 92,233,720,368.54775807",  # XBT: 2^63 - 1 at 10^8
+            "max 92,233,720,368,547,758.07",  # prices and fiat at 100
+        }
+
+
+def test_a_short_value_stays_in_its_message() -> None:
+    with pytest.raises(FormError, match=r"^quantity: 0\.000000001 has more than 8 decimal"):
+        parse(limit(quantity="0.000000001", price="1"), V2)
+    long = "0." + "0" * SHORT + "1"
+    with pytest.raises(FormError, match=r"^quantity: more than 8 decimal places$"):
+        parse(limit(quantity=long, price="1"), V2)
+
+
+def test_a_total_too_large_is_told_in_the_outlandish_field() -> None:
+    """Whichever field was typed last: 90 billion bitcoins is the quantity's fault, 10^16 GBP
+    a bitcoin the price's."""
+    for edited in ("", "quantity", "price"):
+        big = replace(limit(quantity="90000000000", price="9000000"), edited=edited)
+        with pytest.raises(FormError) as info:
+            parse(big, V2)
+        assert (info.value.field, info.value.message) == (
+            "quantity",
+            "too large: the total would overflow",
+        )
+        assert info.value.detail == "max total 92,233,720,368,547,758.07"
+        with pytest.raises(FormError) as info:
+            parse(replace(limit(quantity="10", price="1" + "0" * 16), edited=edited), V2)
+        assert info.value.field == "price"
+
+
+def test_a_short_limit_buy_is_told_in_a_price_just_made_outlandish() -> None:
+    available = {GBP: 10_000, XBT: q("0.5")}  # 100.00 GBP
+    outlandish = limit("buy", "1", "1000000000")  # a billion GBP a bitcoin
+    cases = [
+        (outlandish, "", "quantity"),
+        (outlandish, "quantity", "quantity"),
+        (outlandish, "price", "price"),
+        # 756 bitcoins at a plain price: the quantity is short, even when the price came last.
+        (limit("buy", "756", "41000"), "price", "quantity"),
+        # A sell holds its quantity, whatever the price.
+        (limit("sell", "1", "1000000000"), "price", "quantity"),
+    ]
+    for form, edited, field in cases:
+        with pytest.raises(FormError, match="more than the") as info:
+            validate(replace(form, edited=edited), V2, available)
+        assert info.value.field == field, (form, edited)
 
 
 prices = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2)

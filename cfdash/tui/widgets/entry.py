@@ -138,6 +138,7 @@ class OrderEntry(Vertical):
         self._refusal: tuple[str, tuple[str, ...]] | None = None
         """The exchange's last refusal and the form it was for: shown until that changes."""
         self._status = ConnectionStatus()
+        self._edited = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="quantity-row"):
@@ -236,6 +237,7 @@ class OrderEntry(Vertical):
             quantity=self.query_one("#quantity", Input).value,
             price=self.query_one("#price", Input).value,
             total=self.query_one("#total", Input).value,
+            edited=self._edited,
         )
 
     def _estimate_for(self, order: OrderRequest) -> Estimate | None:
@@ -381,6 +383,7 @@ class OrderEntry(Vertical):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._edited = event.input.id or ""  # a problem of two fields is told in this one
         self.revalidate()
 
     @on(Input.Submitted)
