@@ -35,7 +35,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         dest="phrase",
         default=None,
         help=(
-            f"the passphrase (default: ${PASSPHRASE_ENV}; asked for when -i and -c are given). "
+            f"the passphrase (default: ${PASSPHRASE_ENV}; with -i and -c: asked for in a "
+            "terminal, else read from stdin, one line). "
             "Avoid -p: the command line is visible to other users of the machine (ps); "
             f"set ${PASSPHRASE_ENV} or answer the prompt instead"
         ),
@@ -51,7 +52,19 @@ CMDLINE_WARNING = (
 )
 
 
+NO_PASSPHRASE = (
+    "cfdash example: no passphrase: stdin is not a terminal and gave none; pipe it in "
+    f"(one line), set ${PASSPHRASE_ENV}, or run in a terminal to be asked"
+)
+
+
+class NoPassphrase(Exception):
+    """-i and -c were given, and no passphrase came from anywhere."""
+
+
 def _passphrase(args: argparse.Namespace) -> str:
+    """From -p (warned about), ``$COINFLOOR_PASSPHRASE``, or, with -i and -c: the terminal
+    (asked, not echoed) or else the first line of stdin, as ``cfdash serve --add-user``."""
     if args.phrase:
         print(CMDLINE_WARNING, file=sys.stderr, flush=True)
         return str(args.phrase)
@@ -59,7 +72,13 @@ def _passphrase(args: argparse.Namespace) -> str:
     if from_env:
         return from_env
     if args.id > 0 and args.cookie:
-        return getpass.getpass("Passphrase: ")
+        if sys.stdin is not None and sys.stdin.isatty():
+            return getpass.getpass("Passphrase: ")
+        line = "" if sys.stdin is None else sys.stdin.readline()
+        phrase = line.rstrip("\r\n")
+        if not phrase:
+            raise NoPassphrase
+        return phrase
     return ""
 
 
@@ -78,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         phrase = _passphrase(args)
     except (KeyboardInterrupt, EOFError):
         return 130
+    except NoPassphrase:
+        print(NO_PASSPHRASE, file=sys.stderr)
+        return 2
     args.phrase = None  # only the derived key outlives this function
     client = WSClient(
         args.url, insecure_ssl=args.insecure, msg_handler=print_out, err_handler=print_error

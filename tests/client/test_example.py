@@ -98,6 +98,7 @@ def test_example_asks_for_the_passphrase(server: ScriptedServer) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "COINFLOOR_PASSPHRASE"},
+        start_new_session=True,  # no controlling terminal: getpass would warn and fall back
     )
     try:
         assert proc.stdin is not None
@@ -113,6 +114,27 @@ def test_example_asks_for_the_passphrase(server: ScriptedServer) -> None:
     assert proc.returncode == 0, err
     assert server.session().authenticated
     assert PASSPHRASE not in out + err
+    assert err == ""  # read from stdin (not a terminal) without a GetPassWarning
+
+
+def test_example_without_a_passphrase_on_stdin_says_so() -> None:
+    """stdin not a terminal and empty: a clear message and status 2 (was: exit 130 with only
+    a GetPassWarning). Nothing is connected to: it fails before."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cfdash", "example", "ws://127.0.0.1:9/", "-i", "1", "-c", COOKIE],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={k: v for k, v in os.environ.items() if k != "COINFLOOR_PASSPHRASE"},
+        start_new_session=True,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "cfdash example: no passphrase: stdin is not a terminal and gave none; pipe it in "
+        "(one line), set $COINFLOOR_PASSPHRASE, or run in a terminal to be asked"
+    )
 
 
 def test_example_reports_a_refused_connection() -> None:
