@@ -24,10 +24,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+TERMINAL_NOTE = """\
+the dashboard draws on the terminal even when stderr or stdout is redirected
+(cfdash 2>err.log): on the one of stdin, stdout and stderr that is a terminal;
+the files get what is written before and after it. Without any terminal it
+refuses (status 2)."""
+
+
 def _epilog() -> str:
     lines = ["commands (cfdash COMMAND --help for their options):"]
     lines += [f"  {name:<10}{help_text}" for name, (_, help_text) in SUBCOMMANDS.items()]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", TERMINAL_NOTE])
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

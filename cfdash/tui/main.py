@@ -100,6 +100,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for note in dashboard.notes:
         print(f"cfdash: warning: {note}", file=sys.stderr)
+    try:
+        restore = _on_the_terminal()
+    except UsageError as exc:
+        dashboard.close()
+        print(f"cfdash: {exc}", file=sys.stderr)
+        return 2
     from cfdash.tui.terminal import LOST_STATUS, TerminalGuard
 
     # Exit once the terminal is gone (SIGHUP or not), and surely: see cfdash.tui.terminal.
@@ -111,7 +117,44 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         guard.finish()
+        restore()
     return LOST_STATUS if guard.lost else (app.return_code or 0)  # 1 after a crash
+
+
+NO_TERMINAL = "the dashboard needs a terminal: none of stdin, stdout and stderr is one"
+
+
+def _on_the_terminal() -> Callable[[], None]:
+    """Textual draws on stderr, reads keys from stdin and takes the size from stdout: those of
+    them that are not the terminal (``cfdash 2>err.log``) are pointed at the one that is while
+    the dashboard runs, so that it draws there all the same; returns the undo (the log then
+    gets what is written after the dashboard). ``UsageError`` if none is a terminal."""
+    terminals = [fd for fd in (2, 1, 0) if os.isatty(fd)]
+    if not terminals:
+        raise UsageError(NO_TERMINAL)
+    others = [fd for fd in (0, 1, 2) if fd not in terminals]
+    if not others:
+        return lambda: None
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    terminal = os.open(os.ttyname(terminals[0]), os.O_RDWR | os.O_NOCTTY)
+    saved = {fd: os.dup(fd) for fd in others}
+    try:
+        for fd in others:
+            os.dup2(terminal, fd)
+    finally:
+        os.close(terminal)
+
+    def restore() -> None:
+        for stream in (sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()  # type: ignore[union-attr]
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+
+    return restore
 
 
 def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Dashboard:

@@ -71,8 +71,8 @@ def ladder_has(app: DashboardApp, text: str) -> bool:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """No settings file, no credentials in the environment."""
-    return {"XDG_CONFIG_HOME": str(tmp_path)}
+    """No settings file, no credentials in the environment, no remembered market or theme."""
+    return {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
 
 
 @pytest.fixture
