@@ -213,7 +213,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     app = _app_class()(
         source, pair=pair, read_only=args.read_only, login=ask_login, keymap=keymap, theme=theme
     )
-    app.remember = _remembering(state_file)
+    app.remember = _remembering(state_file)  # type: ignore[attr-defined]
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
     app.notes = list(notes)
