@@ -32,7 +32,7 @@ def state_words(status: ConnectionStatus, now: float) -> str:
 
 
 def silence_words(status: ConnectionStatus, monotonic: float) -> str | None:
-    """"no reply for 3s" while the exchange is silent (whole seconds, counting up)."""
+    """The silence in words: "no reply for 3s" (whole seconds, counting up), or None."""
     if status.silent_since is None:
         return None
     return f"no reply for {max(0, int(monotonic - status.silent_since))}s"
