@@ -22,10 +22,12 @@ from cfdash.tui.source import ConnectionStatus
 
 
 def state_words(status: ConnectionStatus, now: float) -> str:
-    """The state in words: connected, connecting, reconnecting in 3s (attempt 2)..."""
+    """The state in words: connected, connecting, reconnecting in 3s (attempt 2)...; once the
+    wait is over (the attempt under way, until the next status), "reconnecting now"."""
     words: str = status.state
     if status.state == "reconnecting" and status.reconnect_at is not None:
-        words = f"reconnecting in {max(0, math.ceil(status.reconnect_at - now))}s"
+        wait = math.ceil(status.reconnect_at - now)
+        words = f"reconnecting in {wait}s" if wait > 0 else "reconnecting now"
     if status.state == "reconnecting" and status.attempt:
         words += f" (attempt {status.attempt})"
     return words
