@@ -642,6 +642,8 @@ class ClientSource:
             state = "disconnected"
         silent_since = self._silent_since() if raw in ("connected", "authenticated") else None
         latency = client.latency if state == "connected" and silent_since is None else None
+        if latency is not None:
+            latency = round(latency, 3)  # as shown (ms): a new ping's equal figure is no change
         user = self._user_id if client.auth_okay or state != "connected" else None
         refused = self._refused if user is None else None
         return ConnectionStatus(state, reconnect_at, latency, user, attempt, silent_since, refused)
