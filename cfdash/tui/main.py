@@ -177,6 +177,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
         credentials=None if args.read_only else credentials,
         read_only=args.read_only,
         fee_rate=fee_rate,
+        poll=0.25,  # what nobody announces (a reconnection's countdown, silence) shows soon
     )
     ask_login = not args.read_only and credentials is None
     del credentials
