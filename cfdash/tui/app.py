@@ -585,8 +585,9 @@ class DashboardApp(App[None]):
 
     def when_logged_in(self, then: Callable[[], object], *, quiet: bool = False) -> None:
         """Run ``then`` now, or after logging in: the first private action without credentials
-        opens the login dialog by itself and continues once logged in; after that, ``l`` does
-        (a notice says so unless ``quiet``)."""
+        (or with credentials the exchange refused: the dialog says why) opens the login dialog
+        by itself and continues once logged in; after that, ``l`` does (a notice says so unless
+        ``quiet``)."""
         status = self.status
         refused = status.login_error is not None and status.user_id is None and not self.read_only
         if not (self.needs_login() or refused):
