@@ -160,6 +160,7 @@ class _Connection:
         "ready",
         "restore",
         "send_lock",
+        "sent_at",
         "stopping",
         "welcome",
         "ws",
@@ -169,6 +170,8 @@ class _Connection:
         now = time.monotonic()
         self.ws = ws
         self.pending: dict[int, tuple[Future[Any], dict[str, Any]]] = {}
+        self.sent_at: dict[int, float] = {}
+        """When each pending command was registered (monotonic), oldest first."""
         self.nonce: bytes | None = None
         self.welcome = threading.Event()
         self.auth_future: Future[Any] | None = None
@@ -257,7 +260,9 @@ class WSClient:
       settle the orders whose PlaceOrder reply was lost (``cfdash.client.inflight``).
       ``max_attempts`` bounds the consecutive attempts without a stable connection (None: for
       ever). While it waits, ``state`` is ``"reconnecting"`` and ``reconnect_at`` /
-      ``next_retry_in`` / ``reconnect_attempts`` tell when and how often.
+      ``next_retry_in`` / ``reconnect_attempts`` tell when and how often; ``reconnect_now()``
+      skips the wait. The defaults suit scripts; an interactive client wants a small cap
+      (the dashboard: ``backoff_cap`` 2.5 s, ``ping_interval`` 1 s).
     * ``scales``: the scale table for ``Decimal`` conversions and validation (default V2).
     * ``views``: keep local views (order books, tickers, trades, own orders, balances) fed by
       the event thread. Read them under ``client.lock`` from other threads.
@@ -268,7 +273,8 @@ class WSClient:
       reconnecting). The keep-alive checks these deadlines on time even while a send is
       blocked. ``socket_timeout`` also bounds every write: a send that cannot progress for
       that long (the server stopped reading) kills the connection the same way, and the
-      callers waiting on it get ``ConnectionError`` at once.
+      callers waiting on it get ``ConnectionError`` at once. ``last_received`` and
+      ``waiting_since`` tell how long the server has been silent while an answer is awaited.
     * ``change_handler(client, changed)``: called on the event thread with the names of the
       views a frame changed (``"book:XBT:GBP"``, ``"orders"``, ``"balances"`` ...).
     """
@@ -336,6 +342,9 @@ class WSClient:
         self._attempts = 0  # reconnection attempts since the last stable connection
         self._ever_connected = False
         self._retry_at: float | None = None  # monotonic time of the next attempt
+        self._retry_wall: float | None = None  # the same, as time.time()
+        self._hurry = threading.Event()
+        """Set by ``reconnect_now`` (and ``stop``): the reconnection wait ends at once."""
         self._orders = InFlightOrders()
         self._unknown_notices: set[str] = set()
         self._latency: float | None = None
@@ -455,6 +464,7 @@ class WSClient:
         with self._cond:
             self._stopping = True
             self._stop_event.set()
+            self._hurry.set()
             conn = self._conn
             thread = self._event_thread
         if conn is not None:
@@ -673,9 +683,55 @@ class WSClient:
 
     @property
     def reconnect_at(self) -> float | None:
-        """When (``time.time()``) the next reconnection attempt is due, or None."""
-        wait = self.next_retry_in
-        return None if wait is None else time.time() + wait
+        """When (``time.time()``) the next reconnection attempt is due, or None (the same
+        value throughout one wait)."""
+        return self._retry_wall if self._retry_at is not None else None
+
+    @property
+    def last_received(self) -> float | None:
+        """When (``time.monotonic()``) the current connection last received a frame (any:
+        a reply, a notice, a pong), or None without a connection."""
+        conn = self._conn
+        return None if conn is None or conn.closed else conn.last_rx
+
+    @property
+    def waiting_since(self) -> float | None:
+        """When (``time.monotonic()``) the oldest command or keep-alive ping still unanswered
+        on the current connection was sent, or None when nothing is awaited."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return None
+        oldest = conn.ping_sent
+        for _ in range(3):  # the event thread may change the dict while we look
+            try:
+                first = next(iter(conn.sent_at.values()), None)
+            except RuntimeError:
+                continue
+            if first is not None and (oldest is None or first < oldest):
+                oldest = first
+            break
+        return oldest
+
+    def reconnect_now(self, *, drop: bool = False) -> bool:
+        """Skip the wait before the next reconnection attempt (``reconnect=True``).
+
+        With ``drop``, an open connection is dropped first (e.g. it has gone silent) and the
+        new one is tried at once. Whether an attempt was hastened (False: connected and not
+        dropped, an attempt already under way, or the client is not reconnecting).
+        """
+        if not self.reconnect or self._stopping:
+            return False
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            if not drop:
+                return False
+            self._hurry.set()
+            self._abort(conn, "reconnecting now (asked)")
+            return True
+        if self._state != "reconnecting" or self._retry_at is None:
+            return False
+        self._hurry.set()
+        return True
 
     @property
     def orders_in_flight(self) -> int:
@@ -759,6 +815,7 @@ class WSClient:
                         self._orders.track(tonce, future)
                     if tag:
                         conn.pending[tag] = (future, command)
+                        conn.sent_at[tag] = time.monotonic()
                     if method in _WATCHES:
                         key = (method, command["base"], command["counter"])
                         if command.get("watch", True):
@@ -792,6 +849,7 @@ class WSClient:
             return future  # partly sent, perhaps: settled when the reader notices (_lost)
         with self._cond:
             conn.pending.pop(tag, None)
+            conn.sent_at.pop(tag, None)
         _settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {failure}"))
         if threading.current_thread() is not self._event_thread:
             self._fail(failure)
@@ -986,6 +1044,7 @@ class WSClient:
             with self._cond:
                 self._stopping = False
                 self._stop_event = threading.Event()
+                self._hurry.clear()
             try:
                 conn = self._open(restore=False)
             except Exception as exc:
@@ -1193,6 +1252,7 @@ class WSClient:
         if tag:
             entry = conn.pending.pop(tag, None) if tag.__class__ is int else None
             if entry is not None:
+                conn.sent_at.pop(tag, None)
                 self._reply(entry[0], entry[1], message)
             else:
                 self._report(ProtocolError(f"reply with unexpected tag {repr(tag)[:40]}"))
@@ -1434,6 +1494,7 @@ class WSClient:
         with self._cond:
             conn.closed = True
             pending, conn.pending = conn.pending, {}
+            conn.sent_at = {}
             if self._conn is conn:
                 self._conn = None
             self._state = "reconnecting" if reconnecting else "disconnected"
@@ -1489,14 +1550,19 @@ class WSClient:
                 self._report(why)
                 break
             delay = self._backoff.next_delay()
+            if self._hurry.is_set():  # reconnect_now: no wait
+                delay = 0.0
             self._attempts += 1
             with self._cond:
                 self._retry_at = time.monotonic() + delay
+                self._retry_wall = time.time() + delay
                 self._cond.notify_all()
             if delay:
                 log.info("reconnecting to %s in %.2f s", self.url, delay)
-                if stop.wait(delay):
+                self._hurry.wait(delay)  # reconnect_now and stop end it early
+                if stop.is_set():
                     break
+            self._hurry.clear()
             with self._cond:
                 self._retry_at = None
             if not self._connect_lock.acquire(timeout=self.socket_timeout * 2):

@@ -130,6 +130,7 @@ class DashboardApp(App[None]):
         Binding("g", "group", "Group", show=False, id="group"),
         Binding("p", "private", "Private", show=False, id="private"),
         Binding("l", "login", "Log in", show=False, id="login"),
+        Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
         Binding("d", "toggle_dark", "Light/dark", show=False, id="theme"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -144,6 +145,7 @@ class DashboardApp(App[None]):
         "group": "group the book by the next price increment",
         "private": "private mode: hide balances",
         "login": "log in",
+        "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
         "theme": "switch between the light and the dark theme",
         "help": "this help",
         "quit": "quit",
@@ -571,6 +573,11 @@ class DashboardApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))
 
+    def action_reconnect(self) -> None:
+        reconnect = getattr(self.source, "reconnect", None)
+        done = "this source cannot reconnect" if reconnect is None else reconnect()
+        self.notify(done, title="Connection")
+
     # -- logging in when needed ------------------------------------------------------------
     def needs_login(self) -> bool:
         """No credentials were given (a real endpoint) and nobody has logged in yet."""
@@ -578,9 +585,12 @@ class DashboardApp(App[None]):
 
     def when_logged_in(self, then: Callable[[], object], *, quiet: bool = False) -> None:
         """Run ``then`` now, or after logging in: the first private action without credentials
-        opens the login dialog by itself and continues once logged in; after that, ``l`` does
-        (a notice says so unless ``quiet``)."""
-        if not self.needs_login():
+        (or with credentials the exchange refused: the dialog says why) opens the login dialog
+        by itself and continues once logged in; after that, ``l`` does (a notice says so unless
+        ``quiet``)."""
+        status = self.status
+        refused = status.login_error is not None and status.user_id is None and not self.read_only
+        if not (self.needs_login() or refused):
             then()
             return
         if self._login_offered:
@@ -608,7 +618,9 @@ class DashboardApp(App[None]):
                     then()
 
         user_id, cookie = known_login(self.status.user_id or self.login_user_id, self.login_cookie)
-        self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=cookie), done)
+        refused = self.status.login_error
+        why = "" if refused is None else f"The exchange refused the automatic login: {refused}"
+        self.push_screen(LoginScreen(attempt, user_id=user_id, cookie=cookie, why=why), done)
 
     # -- keys listing (help and palette) ---------------------------------------------------
     def binding(self, binding_id: str) -> Binding:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -64,9 +65,12 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 ALL = "*"
 """A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
-RETRY_FIRST, RETRY_CAP = 1.0, 30.0
-"""Delays between attempts when the first connection cannot be opened (the client's own
-reconnection takes over once a connection has existed)."""
+RETRY_FIRST, RETRY_CAP = 0.5, 2.5
+"""Delays between attempts when the first connection cannot be opened and the client does not
+retry by itself (doubling, with jitter, capped as the dashboard's client reconnects: see
+``cfdash.tui.main``)."""
+SILENCE = 2.0
+"""Seconds without any frame while an answer is awaited before the status says "no reply"."""
 
 
 class ConnectionFailed(CoinfloorError):
@@ -178,6 +182,8 @@ class ClientSource:
         self._retry_delay = RETRY_FIRST
         self._retries = 0
         self._retry_timer: threading.Timer | None = None
+        self._refused: str | None = None
+        """Why the credentials given at start were refused (``ConnectionStatus.login_error``)."""
         self._closed = False
         self._last_status: ConnectionStatus | None = None
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="cfdash-source")
@@ -394,8 +400,8 @@ class ClientSource:
         """The first connection failed: try again (the client reconnects only once connected)."""
         if self._closed:
             return
-        delay = self._retry_delay
-        self._retry_delay = min(RETRY_CAP, delay * 2)
+        delay = self._retry_delay * random.uniform(0.5, 1.0)  # jitter
+        self._retry_delay = min(RETRY_CAP, self._retry_delay * 2)
         self._retry_at = time.time() + delay
         self._retries += 1
         self.bridge.changed({"status"})
@@ -408,6 +414,34 @@ class ClientSource:
         self._retry_timer = threading.Timer(delay, again)
         self._retry_timer.daemon = True
         self._retry_timer.start()
+
+    def reconnect(self) -> str:
+        """Reconnect now (the ``r`` key): skip the wait before the next attempt, or drop a
+        connection that has gone silent. What was done, in words."""
+        if self._closed:
+            return "closing"
+        client = self.client
+        timer = self._retry_timer
+        if self._retry_at is not None and timer is not None:  # the first connection failed
+            timer.cancel()
+            self._retry_at = None
+            pair = self._pair
+            if pair is not None:
+                self._submit(self._switch, pair)
+            self.bridge.changed({"status"})
+            return "reconnecting now"
+        silent = self._status().silent_since is not None
+        if client.reconnect_now(drop=silent):
+            self.bridge.changed({"status"})
+            return "reconnecting now"
+        if client.state == "reconnecting":
+            return "reconnecting: an attempt is under way"
+        if client.connected:
+            return "connected: nothing to do"
+        pair = self._pair
+        if pair is not None:  # never connected (or given up): start again
+            self._submit(self._switch, pair)
+        return "connecting"
 
     def _login_once(self, needed: bool) -> None:
         """Log in with the stored credentials unless done; an auth refusal is not retried."""
@@ -425,6 +459,8 @@ class ClientSource:
             self._authenticate()
         except (AuthenticationError, NotFoundError) as exc:
             self._auto_login = False
+            self._refused = exc.message  # the server's words: never the passphrase
+            self.bridge.changed({"status"})  # the app says so at once (the status bar)
             if needed:
                 raise
             log.warning("automatic login failed: %s", exc.message)
@@ -444,6 +480,7 @@ class ClientSource:
                 self._login_error = error  # the same credentials would be refused again
             raise error
         self._login_error = None
+        self._refused = None
         loads = [client.GetBalances(), client.GetOrders()]
         for future in loads:
             with contextlib.suppress(Exception):  # shown as missing data, not fatal
@@ -603,9 +640,23 @@ class ClientSource:
             state = "connecting"
         else:
             state = "disconnected"
-        latency = client.latency if state == "connected" else None
+        silent_since = self._silent_since() if raw in ("connected", "authenticated") else None
+        latency = client.latency if state == "connected" and silent_since is None else None
+        if latency is not None:
+            latency = round(latency, 3)  # as shown (ms): a new ping's equal figure is no change
         user = self._user_id if client.auth_okay or state != "connected" else None
-        return ConnectionStatus(state, reconnect_at, latency, user, attempt)
+        refused = self._refused if user is None else None
+        return ConnectionStatus(state, reconnect_at, latency, user, attempt, silent_since, refused)
+
+    def _silent_since(self) -> float | None:
+        """Since when (monotonic) the exchange has said nothing while an answer is awaited
+        (a reply, or the pong of the keep-alive ping), once that lasts ``SILENCE`` s."""
+        waiting = self.client.waiting_since
+        last = self.client.last_received
+        if waiting is None or last is None:
+            return None
+        since = max(waiting, last)
+        return since if time.monotonic() - since >= SILENCE else None
 
     def _synced(self) -> bool:
         with self._mu:

@@ -104,13 +104,22 @@ class OpenOrder:
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
     """Connection state; ``reconnect_at`` is epoch seconds, ``latency`` a round trip in seconds,
-    ``attempt`` the number of the reconnection attempt being waited for (when known)."""
+    ``attempt`` the number of the reconnection attempt being waited for (when known).
+
+    ``silent_since`` (``time.monotonic()``) is set while the connection is open but an answer
+    has been awaited for 2 s or more (``cfdash.tui.live.SILENCE``) with no frame at all: the
+    time of the last frame, or of the request sent after it. ``login_error`` is why the
+    credentials given at start were refused (the exchange's message; never the passphrase),
+    until a login passes.
+    """
 
     state: ConnectionState = "connecting"
     reconnect_at: float | None = None
     latency: float | None = None
     user_id: int | None = None
     attempt: int | None = None
+    silent_since: float | None = None
+    login_error: str | None = None
 
     @property
     def connected(self) -> bool:

@@ -201,6 +201,51 @@ async def test_environment_credentials_log_in_without_a_dialog(
         assert not isinstance(app.screen, LoginScreen)
 
 
+async def test_a_refused_environment_login_is_said_and_the_dialog_tells_why(
+    make_dashboard, exchange: ServerThread, env: dict[str, str], monkeypatch
+) -> None:
+    """Issue 10, defect 11: a wrong ``COINFLOOR_PASSPHRASE`` is said at once (the exchange's
+    message, never the passphrase), and the first private action opens the login dialog with
+    that reason in it."""
+    wrong = "not the passphrase"
+    environ = {
+        **env,
+        "COINFLOOR_USER_ID": "1",
+        "COINFLOOR_COOKIE": DEMO_COOKIE,
+        "COINFLOOR_PASSPHRASE": wrong,
+    }
+    for name in ("USER_ID", "COOKIE"):  # what the dialog pre-fills (never the passphrase)
+        monkeypatch.setenv(f"COINFLOOR_{name}", environ[f"COINFLOOR_{name}"])
+    app = make_dashboard(exchange.url, environ=environ).app
+    notices: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, **options: Any) -> None:
+        notices.append(message)
+        notify(message, **options)
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.connected)
+        said = await until(pilot, lambda: [n for n in notices if Msg.BAD_SIGNATURE in n])
+        assert "refused the login" in said[0]
+        status = str(app.query_one("#status").render())
+        assert "login refused" in status and app.status.user_id is None
+        assert not isinstance(app.screen, LoginScreen)  # the public market needs no login
+        await pilot.press("v")  # the open orders: private, so the dialog opens by itself
+        screen = await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.screen)
+        why = str(screen.query_one("#error").render())
+        assert "automatic login" in why and Msg.BAD_SIGNATURE in why
+        assert screen.query_one("#user-id", Input).value == "1"
+        assert screen.query_one("#cookie", Input).value == DEMO_COOKIE
+        assert screen.query_one("#passphrase", Input).value == ""
+        assert all(wrong not in text for text in [*notices, why, status])
+        await pilot.press(*DEMO_PASSPHRASE, "enter")
+        await until(pilot, lambda: app.screen is not screen)
+        await logged_in(pilot)
+        await until(pilot, lambda: "login refused" not in str(app.query_one("#status").render()))
+
+
 async def test_read_only_never_authenticates(make_dashboard) -> None:
     dashboard = make_dashboard("--no-traders", "--read-only")
     app = dashboard.app

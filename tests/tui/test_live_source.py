@@ -15,7 +15,7 @@ from cfdash.core.assets import PAIRS, V2, Assets
 from cfdash.core.errors import AuthenticationError, CoinfloorError, Msg
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID, add_funded_user
-from cfdash.tui.live import ClientSource, ConnectionFailed, Credentials
+from cfdash.tui.live import RETRY_CAP, ClientSource, ConnectionFailed, Credentials
 from cfdash.tui.source import (
     Batch,
     Book,
@@ -304,6 +304,35 @@ def test_unreachable_exchange_fails_requests_at_once_and_retries(make_source) ->
         assert isinstance(failed.value, ConnectionFailed)
         assert failed.value.message.startswith("Not connected to the exchange: reconnecting")
     assert time.monotonic() - started < 1  # refused at once, not queued behind the retries
+
+
+def test_first_connection_retries_stay_short_and_reconnect_skips_the_wait() -> None:
+    """A client that does not reconnect by itself: the source retries the first connection,
+    never waiting more than ``RETRY_CAP`` (2.5 s), and ``reconnect()`` (the r key) tries at
+    once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    source = ClientSource(WSClient(f"ws://127.0.0.1:{port}/", socket_timeout=1), interval=0.01)
+    try:
+        sink = Collector()
+        source.subscribe(sink)
+        source.watch(GBP_PAIR)
+        waits: list[float] = []
+        for attempt in range(1, 5):
+            status = wait_for(
+                lambda n=attempt: (
+                    (st := source._status()).attempt == n and st.reconnect_at is not None and st
+                )
+            )
+            waits.append(status.reconnect_at - time.time())
+        assert all(wait <= RETRY_CAP for wait in waits), waits
+        due = status.reconnect_at  # at least 1.25 s away (jitter: half to all of the cap)
+        assert source.reconnect() == "reconnecting now"
+        wait_for(lambda: source._status().attempt == 5)  # tried again, and failed again
+        assert time.time() < due  # at once, not when due
+    finally:
+        source.close()
 
 
 def test_credentials_from_env() -> None:

@@ -18,7 +18,7 @@ from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder, group_levels
 from cfdash.tui.widgets.lines import LineCache, LineWidget
 from cfdash.tui.widgets.orders import OpenOrdersView
-from cfdash.tui.widgets.status import latency_words, state_words
+from cfdash.tui.widgets.status import latency_words, silence_words, state_words
 from cfdash.tui.widgets.ticker import change_text
 
 from .conftest import GBP, NOW, PAIR, XBT, p, q
@@ -167,10 +167,14 @@ def test_connection_state_in_words() -> None:
     assert state_words(ConnectionStatus("connected"), NOW) == "connected"
     assert state_words(ConnectionStatus("connecting"), NOW) == "connecting"
     assert state_words(ConnectionStatus("reconnecting", NOW + 2.2), NOW) == "reconnecting in 3s"
-    assert state_words(ConnectionStatus("reconnecting", NOW - 1), NOW) == "reconnecting in 0s"
+    assert state_words(ConnectionStatus("reconnecting", NOW - 1), NOW) == "reconnecting now"
     waiting = ConnectionStatus("reconnecting", NOW + 4, attempt=3)
     assert state_words(waiting, NOW) == "reconnecting in 4s (attempt 3)"
     assert latency_words(0.0004) == "<1 ms" and latency_words(0.0421) == "42 ms"
+    assert silence_words(ConnectionStatus("connected"), 100.0) is None
+    silent = ConnectionStatus("connected", silent_since=97.6)
+    assert silence_words(silent, 100.0) == "no reply for 2s"
+    assert silence_words(silent, 101.0) == "no reply for 3s"
 
 
 def test_stylesheet_ships_next_to_the_module() -> None:

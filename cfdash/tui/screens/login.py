@@ -51,11 +51,15 @@ class LoginScreen(ModalScreen[int | None]):
     LoginScreen #buttons { height: auto; margin-top: 1; align-horizontal: right; }
     """
 
-    def __init__(self, attempt: Attempt, *, user_id: int | None = None, cookie: str = "") -> None:
+    def __init__(
+        self, attempt: Attempt, *, user_id: int | None = None, cookie: str = "", why: str = ""
+    ) -> None:
+        """``why``: shown when the dialog opens (e.g. why the automatic login was refused)."""
         super().__init__()
         self._attempt = attempt
         self._user_id = user_id
         self._cookie = cookie
+        self._why = why
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -74,7 +78,7 @@ class LoginScreen(ModalScreen[int | None]):
                 yield Input(
                     id="passphrase", password=True, compact=True, placeholder="never stored"
                 )
-            yield Static(id="error")
+            yield Static(self._why, id="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Log in", id="login", variant="primary")
 

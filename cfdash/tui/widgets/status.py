@@ -4,6 +4,7 @@ and the key footer under it, fitted to the terminal's width."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -21,13 +22,22 @@ from cfdash.tui.source import ConnectionStatus
 
 
 def state_words(status: ConnectionStatus, now: float) -> str:
-    """The state in words: connected, connecting, reconnecting in 3s (attempt 2)..."""
+    """The state in words: connected, connecting, reconnecting in 3s (attempt 2)...; once the
+    wait is over (the attempt under way, until the next status), "reconnecting now"."""
     words: str = status.state
     if status.state == "reconnecting" and status.reconnect_at is not None:
-        words = f"reconnecting in {max(0, math.ceil(status.reconnect_at - now))}s"
+        wait = math.ceil(status.reconnect_at - now)
+        words = f"reconnecting in {wait}s" if wait > 0 else "reconnecting now"
     if status.state == "reconnecting" and status.attempt:
         words += f" (attempt {status.attempt})"
     return words
+
+
+def silence_words(status: ConnectionStatus, monotonic: float) -> str | None:
+    """The silence in words: "no reply for 3s" (whole seconds, counting up), or None."""
+    if status.silent_since is None:
+        return None
+    return f"no reply for {max(0, int(monotonic - status.silent_since))}s"
 
 
 def latency_words(seconds: float) -> str:
@@ -50,6 +60,9 @@ class StatusBar(Widget):
     }
     """
 
+    monotonic: Callable[[], float] = staticmethod(time.monotonic)
+    """The clock of ``ConnectionStatus.silent_since``."""
+
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
@@ -57,37 +70,64 @@ class StatusBar(Widget):
         self.read_only = False
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)
+        self.set_interval(0.5, self.refresh)  # the countdown and the silence, to the second
 
     def update_status(self, status: ConnectionStatus) -> None:
         if status != self.status:
+            refused = status.login_error
+            if refused is not None and refused != self.status.login_error:
+                self.notify(
+                    f"The exchange refused the login: {refused}\n"
+                    f"Press {self._key('login', 'l')} to log in.",
+                    title="Login refused",
+                    severity="error",
+                    timeout=15,
+                )
             self.status = status
             self.refresh()
 
+    def _key(self, binding_id: str, default: str) -> str:
+        """The key the app's keymap gives a binding, for hints."""
+        app = self.app
+        try:
+            return app.key_for(app.binding(binding_id))  # type: ignore[attr-defined]
+        except (AttributeError, StopIteration):
+            return default
+
     def render(self) -> Text:
         status, now = self.status, self.clock()
-        ok = status.connected
+        silence = silence_words(status, self.monotonic())
+        ok = status.connected and silence is None
+        bad = self.get_component_rich_style("status--bad")
         muted = self.get_component_rich_style("status--muted")
         text = Text.assemble(
-            (
-                "● " if ok else "○ ",
-                self.get_component_rich_style("status--ok" if ok else "status--bad"),
-            ),
+            ("● " if ok else "○ ", self.get_component_rich_style("status--ok") if ok else bad),
             state_words(status, now),
         )
-        if not ok:
+        if not status.connected:
             text.append("  ")
             text.append(" stale ", self.get_component_rich_style("status--stale"))
+        if silence is not None:
+            text.append(" · ", muted)
+            text.append(silence, bad)
         if status.latency is not None:
             text.append(" · ", muted)
             text.append(latency_words(status.latency))
         text.append(" · ", muted)
-        text.append("not logged in" if status.user_id is None else f"user {status.user_id}")
+        if status.login_error is not None and status.user_id is None:
+            text.append("login refused", bad)
+        else:
+            text.append("not logged in" if status.user_id is None else f"user {status.user_id}")
         if self.read_only:
             text.append(" · ", muted)
             text.append("read-only")
         clock = Text(f"{fmt.clock(now)} UTC", muted)
-        pad = self.content_region.width - text.cell_len - clock.cell_len
+        width = self.content_region.width
+        if silence is not None or status.state == "reconnecting":
+            hint = f" · {self._key('reconnect', 'r')} reconnect now"
+            if text.cell_len + len(hint) + 1 + clock.cell_len <= width:  # when it fits
+                text.append(hint, muted)
+        pad = width - text.cell_len - clock.cell_len
         text.append(" " * max(1, pad))
         text.append_text(clock)
         return text
