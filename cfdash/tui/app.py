@@ -234,7 +234,8 @@ class DashboardApp(App[None]):
         self.source.unsubscribe(self.push_batch)
 
     def _tick(self) -> None:
-        self.query_one("#orders", OpenOrdersView).tick()
+        with contextlib.suppress(NoMatches):  # the app is shutting down: its widgets are gone
+            self.query_one("#orders", OpenOrdersView).tick()
 
     @property
     def compact(self) -> bool:

