@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Sparkline
+from textual.widgets import Input, Sparkline
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
@@ -349,8 +349,18 @@ class DashboardApp(App[None]):
     # -- orders ----------------------------------------------------------------------------
     @on(OrderEntry.Submitted)
     def _submitted(self, event: OrderEntry.Submitted) -> None:
-        order, preview = event.order, event.entry.preview_text
-        self.when_logged_in(lambda: self._submit(order, preview))
+        """The form is locked ("sending…") from its Enter until the order's outcome."""
+        entry, order, preview = event.entry, event.order, event.entry.preview_text
+        if self.needs_login():  # the dialog may be declined: the form must not stay locked
+            entry.unlock_form()
+
+            def then() -> None:
+                entry.lock_form()
+                self._submit(order, preview)
+
+            self.when_logged_in(then)
+            return
+        self._submit(order, preview)
 
     def _amount(self, order: OrderRequest, quantity: int | None, total: int | None) -> str:
         """A market order's amount, or what was left of it, with its asset (XBT or GBP)."""
@@ -374,14 +384,21 @@ class DashboardApp(App[None]):
         if preview:
             question += f"\n{preview}"
 
+        entry = self.query_one("#entry", OrderEntry)
+        entry.lock_form("confirm the order…")
+
         def answered(yes: bool | None) -> None:
             if yes:
+                entry.lock_form()
                 self._send(order)
+            else:
+                entry.unlock_form("not sent")
 
         title = "Market order" if far is None else "Limit order"
         self.push_screen(ConfirmScreen(title, question, yes=verb), answered)
 
     def _send(self, order: OrderRequest) -> None:
+        self.query_one("#entry", OrderEntry).lock_form()  # until _place has the outcome
         self.run_worker(self._place(order), group="orders")
 
     async def _place(self, order: OrderRequest) -> None:
@@ -389,12 +406,12 @@ class DashboardApp(App[None]):
         try:
             result = await asyncio.wrap_future(self.source.place_order(order))
         except OrderPending as exc:
-            # sent, not refused: clear the form so that Enter cannot send it a second time
+            # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
             entry.clear("order pending: outcome not known yet")
             self.notify(exc.message, title="Order pending", severity="warning", timeout=10)
             self.run_worker(self._settled(order, exc.outcome), group="pending")
             return
-        except CoinfloorError as exc:
+        except CoinfloorError as exc:  # show_error unlocks the form
             refused = isinstance(exc, AuthenticationError | NotFoundError)  # e.g. COINFLOOR_*
             login = refused and self.status.user_id is None
             entry.show_error("not logged in: press l to log in" if login else exc.message)
@@ -459,8 +476,11 @@ class DashboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.available(action):
             return False
-        # b and s are priority keys: in a dialog (the command palette too) its field takes them
-        return not (action in ("buy", "sell") and isinstance(self.screen, ModalScreen))
+        # b and s are priority keys: in a dialog (the command palette too) its field takes them,
+        # and in a number field they are refused as letters, never a switch of side
+        if action in ("buy", "sell"):
+            return not (isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input))
+        return True
 
     def action_buy(self) -> None:
         self._open_form("buy")
@@ -469,12 +489,8 @@ class DashboardApp(App[None]):
         self._open_form("sell")
 
     def _open_form(self, side: Side) -> None:
-        """Open the form on its quantity field; in the form, only switch the side."""
-        entry = self.query_one("#entry", OrderEntry)
-        if entry.has_focus_within:
-            entry.side = side
-        else:
-            entry.open(side)
+        """Open the form for ``side``, always as a limit order, on its quantity field."""
+        self.query_one("#entry", OrderEntry).open(side)
 
     def action_cancel(self) -> None:
         self.when_logged_in(self._cancel_shown)
