@@ -135,8 +135,8 @@ class DashboardApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
-        "buy": "open the buy form (limit; focus on quantity)",
-        "sell": "open the sell form (limit; focus on quantity)",
+        "buy": "open the buy form: a limit order, on its quantity",
+        "sell": "open the sell form: a limit order, on its quantity",
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
@@ -646,6 +646,10 @@ class DashboardApp(App[None]):
         for b in OrderEntry.BINDINGS:
             rows.append((self.key_for(b), f"order form: {b.description.lower()}", b.id or ""))
         rows.append(("enter", "order form: place the order (market orders ask first)", ""))
+        leave = next(b for b in OrderEntry.BINDINGS if b.id == "entry.leave")
+        buy, sell = self.key_for(self.binding("buy")), self.key_for(self.binding("sell"))
+        switch = f"{self.key_for(leave)} {buy}/{sell}"
+        rows.append((switch, "order form: switch side (its fields take digits only)", ""))
         for b in OpenOrdersView.BINDINGS:
             rows.append((self.key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
         rows.append((self.COMMAND_PALETTE_BINDING, "command palette: every action", ""))
