@@ -101,6 +101,25 @@ async def test_every_dialog_takes_one_answer_from_a_burst(app, exchange) -> None
         assert not isinstance(app.screen, ConfirmScreen | HelpScreen)
 
 
+async def test_a_confirmation_button_pressed_twice_answers_once(app, exchange) -> None:
+    async with running(app, SMALL) as pilot:
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "no")
+        burst(app, "enter", "enter", "enter")  # "No", pressed three times in one read
+        await until(pilot, lambda: len(app.screen_stack) == 1)
+        await settle(pilot, app)
+        assert app.is_running and len(exchange.open_orders()) == 2  # nothing cancelled
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "yes")
+        burst(app, "enter", "enter", "enter")
+        await until(pilot, lambda: exchange.open_orders() == [])
+        await settle(pilot, app)
+        assert app.is_running and len(app.screen_stack) == 1
+
+
 async def test_login_dialog_escape_escape_and_enter_enter(exchange) -> None:
     app = exchange.dashboard(user=None, login=True).app
     async with running(app, SMALL, user=None) as pilot:
