@@ -303,6 +303,17 @@ async def test_a_market_order_confirmed_twice_is_one_order(app, exchange) -> Non
         await asyncio.sleep(0.2)
         assert exchange.balances()[XBT][0] == before + q("0.1")  # bought once
         assert app.is_running
+        # Yes focused, Enter three times in one read
+        await pilot.press(*"0.1", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "yes")
+        burst(app, "enter", "enter", "enter")
+        await until(pilot, lambda: exchange.balances()[XBT][0] != before + q("0.1"))
+        await until(pilot, lambda: message(app).startswith("market order done"))
+        await settle(pilot, app)
+        await asyncio.sleep(0.2)
+        assert exchange.balances()[XBT][0] == before + q("0.2")  # once more, not twice
 
 
 async def test_a_declined_confirmation_unlocks_the_form(app, exchange) -> None:
@@ -334,3 +345,12 @@ async def test_the_footer_in_the_form_shows_the_form_keys_not_quit(app) -> None:
         assert app.is_running and message(app).startswith("✗ digits only")
         await pilot.press("escape")
         await until(pilot, lambda: "q Quit" in footer_line(app))
+
+
+async def test_the_form_footer_follows_the_keymap(exchange) -> None:
+    app = exchange.dashboard(keymap={"entry.kind": "ctrl+y"}).app
+    async with running(app, SMALL) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: "^y Limit/market" in footer_line(app))
+        await pilot.press("ctrl+y")
+        assert app.query_one(OrderEntry).kind == "market"
