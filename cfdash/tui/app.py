@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Sparkline
+from textual.widgets import Input, Sparkline
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
@@ -136,8 +136,8 @@ class DashboardApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
-        "buy": "open the buy form (limit; focus on quantity)",
-        "sell": "open the sell form (limit; focus on quantity)",
+        "buy": "open the buy form: a limit order, on its quantity",
+        "sell": "open the sell form: a limit order, on its quantity",
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
@@ -352,8 +352,18 @@ class DashboardApp(App[None]):
     # -- orders ----------------------------------------------------------------------------
     @on(OrderEntry.Submitted)
     def _submitted(self, event: OrderEntry.Submitted) -> None:
-        order, preview = event.order, event.entry.preview_text
-        self.when_logged_in(lambda: self._submit(order, preview))
+        """The form is locked ("sending…") from its Enter until the order's outcome."""
+        entry, order, preview = event.entry, event.order, event.entry.preview_text
+        if self.needs_login():  # the dialog may be declined: the form must not stay locked
+            entry.unlock_form()
+
+            def then() -> None:
+                entry.lock_form()
+                self._submit(order, preview)
+
+            self.when_logged_in(then)
+            return
+        self._submit(order, preview)
 
     def _amount(self, order: OrderRequest, quantity: int | None, total: int | None) -> str:
         """A market order's amount, or what was left of it, with its asset (XBT or GBP)."""
@@ -377,14 +387,21 @@ class DashboardApp(App[None]):
         if preview:
             question += f"\n{preview}"
 
+        entry = self.query_one("#entry", OrderEntry)
+        entry.lock_form("confirm the order…")
+
         def answered(yes: bool | None) -> None:
             if yes:
+                entry.lock_form()
                 self._send(order)
+            else:
+                entry.unlock_form("not sent")
 
         title = "Market order" if far is None else "Limit order"
         self.push_screen(ConfirmScreen(title, question, yes=verb), answered)
 
     def _send(self, order: OrderRequest) -> None:
+        self.query_one("#entry", OrderEntry).lock_form()  # until _place has the outcome
         self.run_worker(self._place(order), group="orders")
 
     async def _place(self, order: OrderRequest) -> None:
@@ -392,12 +409,12 @@ class DashboardApp(App[None]):
         try:
             result = await asyncio.wrap_future(self.source.place_order(order))
         except OrderPending as exc:
-            # sent, not refused: clear the form so that Enter cannot send it a second time
+            # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
             entry.clear("order pending: outcome not known yet")
             self.notify(exc.message, title="Order pending", severity="warning", timeout=10)
             self.run_worker(self._settled(order, exc.outcome), group="pending")
             return
-        except CoinfloorError as exc:
+        except CoinfloorError as exc:  # show_error unlocks the form
             refused = isinstance(exc, AuthenticationError | NotFoundError)  # e.g. COINFLOOR_*
             login = refused and self.status.user_id is None
             entry.show_error("not logged in: press l to log in" if login else exc.message)
@@ -462,8 +479,11 @@ class DashboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.available(action):
             return False
-        # b and s are priority keys: in a dialog (the command palette too) its field takes them
-        return not (action in ("buy", "sell") and isinstance(self.screen, ModalScreen))
+        # b and s are priority keys: in a dialog (the command palette too) its field takes them,
+        # and in a number field they are refused as letters, never a switch of side
+        if action in ("buy", "sell"):
+            return not (isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input))
+        return True
 
     def action_buy(self) -> None:
         self._open_form("buy")
@@ -472,12 +492,8 @@ class DashboardApp(App[None]):
         self._open_form("sell")
 
     def _open_form(self, side: Side) -> None:
-        """Open the form on its quantity field; in the form, only switch the side."""
-        entry = self.query_one("#entry", OrderEntry)
-        if entry.has_focus_within:
-            entry.side = side
-        else:
-            entry.open(side)
+        """Open the form for ``side``, always as a limit order, on its quantity field."""
+        self.query_one("#entry", OrderEntry).open(side)
 
     def action_cancel(self) -> None:
         self.when_logged_in(self._cancel_shown)
@@ -581,17 +597,19 @@ class DashboardApp(App[None]):
 
     # -- logging in when needed ------------------------------------------------------------
     def needs_login(self) -> bool:
-        """No credentials were given (a real endpoint) and nobody has logged in yet."""
-        return self.ask_login and not self.read_only and self.status.user_id is None
+        """Nobody has logged in yet, and no credentials were given (a real endpoint) or the
+        exchange refused the ones given."""
+        status = self.status
+        if self.read_only or status.user_id is not None:
+            return False
+        return self.ask_login or status.login_error is not None
 
     def when_logged_in(self, then: Callable[[], object], *, quiet: bool = False) -> None:
         """Run ``then`` now, or after logging in: the first private action without credentials
         (or with credentials the exchange refused: the dialog says why) opens the login dialog
         by itself and continues once logged in; after that, ``l`` does (a notice says so unless
         ``quiet``)."""
-        status = self.status
-        refused = status.login_error is not None and status.user_id is None and not self.read_only
-        if not (self.needs_login() or refused):
+        if not self.needs_login():
             then()
             return
         if self._login_offered:
@@ -643,6 +661,10 @@ class DashboardApp(App[None]):
         for b in OrderEntry.BINDINGS:
             rows.append((self.key_for(b), f"order form: {b.description.lower()}", b.id or ""))
         rows.append(("enter", "order form: place the order (market orders ask first)", ""))
+        leave = next(b for b in OrderEntry.BINDINGS if b.id == "entry.leave")
+        buy, sell = self.key_for(self.binding("buy")), self.key_for(self.binding("sell"))
+        switch = f"{self.key_for(leave)} {buy}/{sell}"
+        rows.append((switch, "order form: switch side (its fields take digits only)", ""))
         for b in OpenOrdersView.BINDINGS:
             rows.append((self.key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
         rows.append((self.COMMAND_PALETTE_BINDING, "command palette: every action", ""))

@@ -317,8 +317,8 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
     app's own bindings (Textual's and the screen's too), in the order form (its priority
     bindings, with the app's) and in the open orders (with the app's); or a key the form's
     number fields need (digits, point, editing keys) given to a priority binding, which would
-    act before the field could take it. Bindings of the same intent (``buy`` and ``entry.buy``)
-    may share a key. Keys are compared as Textual names them (``config.normalize_key``)."""
+    act before the field could take it. Keys are compared as Textual names them
+    (``config.normalize_key``)."""
     from textual.app import App
     from textual.binding import Binding, BindingsMap
     from textual.screen import Screen
@@ -363,7 +363,6 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
     def name(binding: Binding) -> str:
         return binding.id or f"{binding.action!r} (Textual's {binding.key})"
 
-    same_intent = ({"buy", "entry.buy"}, {"sell", "entry.sell"})
     for chain in (app, [*app, *form], [*app, *orders]):
         by_key: dict[str, list[Binding]] = {}
         for binding in chain:
@@ -373,8 +372,7 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
             remapped = [b for b in holders if b.id in keymap]
             for mine in remapped:
                 for other in holders:
-                    ids = {mine.id, other.id}
-                    if other is mine or mine.action == other.action or ids in same_intent:
+                    if other is mine or mine.action == other.action:
                         continue
                     raise ConfigError(
                         f"{where}: keymap.{mine.id}: {keymap[mine.id]!r}: {key!r} is already "

@@ -157,7 +157,7 @@ async def test_dashboard_recovers_from_an_exchange_crash(tmp_path: Path) -> None
             assert app.query_one(BalancesView).stale
             # an order now is refused at once, with the reason in the form
             started = time.monotonic()
-            await pilot.press("s", *"0.1", "tab", *"45000", "enter")
+            await pilot.press("escape", "s", *"0.1", "tab", *"45000", "enter")
             message = app.query_one("#message")
             await until(pilot, lambda: "Not connected" in str(message.render()), timeout=5)
             assert "reconnecting" in str(message.render())

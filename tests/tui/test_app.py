@@ -84,8 +84,11 @@ async def test_buy_limit_from_the_keys_then_the_form_is_neutral(app, exchange) -
         assert app.query_one("#quantity", Input).value == ""
         assert app.query_one("#price", Input).value == "40000.5"
         assert app.focused is app.query_one("#quantity", Input)
-        await pilot.press("x")
-        assert message(app).startswith("✗ quantity: not a number")
+        await pilot.press("x")  # refused: a number field takes digits only
+        assert message(app).startswith("✗ digits only")
+        assert app.query_one("#quantity", Input).value == ""
+        await pilot.press("5")
+        assert message(app).startswith("✗ quantity: more than")  # the next edit: its message
         await pilot.press("backspace")
         assert message(app) == "type a quantity"  # back as the form left it; no note
 
@@ -112,9 +115,10 @@ async def test_keys_typed_ahead_land_in_the_field_they_were_typed_for(app, excha
         assert app.query_one("#price", Input).value == "40000.5"
         assert app.focused is app.query_one("#price", Input)
         assert app.query_one(OrderEntry).border_title.startswith("Buy XBT:GBP")
-        # back a field (focus selects its text: typing replaces it), the side switched while
-        # in the form, then out of it and a dashboard key: each applies before the next key
-        type_ahead(app, ["shift+tab", *"0.7", "s", "escape", "g"])
+        # back a field (focus selects its text: typing replaces it), the side switched (out of
+        # the form and back with the other key), then out of it and a dashboard key: each
+        # applies before the next key
+        type_ahead(app, ["shift+tab", *"0.7", "escape", "s", "escape", "g"])
         await pilot.pause()
         assert app.query_one("#quantity", Input).value == "0.7"
         assert app.query_one(OrderEntry).border_title.startswith("Sell XBT:GBP")
@@ -185,7 +189,7 @@ async def test_message_and_preview_update_as_you_type(app) -> None:
 
 async def test_market_order_estimates_and_needs_confirmation(app, exchange) -> None:
     async with running(app) as pilot:
-        await pilot.press("b", "t")
+        await pilot.press("b", "ctrl+t")
         assert app.query_one(OrderEntry).kind == "market"
         await pilot.press(*"0.3")
         preview = app.query_one("#preview")
@@ -208,7 +212,7 @@ async def test_market_order_estimates_and_needs_confirmation(app, exchange) -> N
 async def test_market_buy_by_total_spends_that_total(app, exchange) -> None:
     before = exchange.balances()[GBP][0]
     async with running(app) as pilot:
-        await pilot.press("b", "t", "tab", *"1000", "enter")
+        await pilot.press("b", "ctrl+t", "tab", *"1000", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         tape = app.query_one(TradeTape)
@@ -220,7 +224,7 @@ async def test_market_buy_by_total_spends_that_total(app, exchange) -> None:
 
 async def test_market_with_quantity_and_total_is_refused(app, exchange) -> None:
     async with running(app) as pilot:
-        await pilot.press("s", "t")
+        await pilot.press("s", "ctrl+t")
         app.query_one("#quantity", Input).value = "0.1"
         app.query_one("#total", Input).value = "1000"
         await pilot.press("enter")
@@ -606,7 +610,7 @@ async def test_dialogs_footers_show_their_own_keys(app) -> None:
         await until(pilot, lambda: footer_line(app).split() == ["y", "Yes", "n/esc", "No"])
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-        await pilot.press("b", "t", *"0.1", "enter")  # a market order asks first
+        await pilot.press("b", "ctrl+t", *"0.1", "enter")  # a market order asks first
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await until(pilot, lambda: footer_line(app).split() == ["y", "Yes", "n/esc", "No"])
         await pilot.press("escape")
@@ -626,14 +630,14 @@ async def test_footer_fits_80_columns_with_help_and_quit_whatever_the_keymap(exc
             *("m", "Market", "v", "Panel", "f1", "Help", "q", "Quit"),
         ]
         assert footer.rstrip().endswith("^p palette")  # nothing cut off
-        await pilot.press("b")  # in the form its keys come first; the field takes f1 and q
+        await pilot.press("b")  # in the form only its keys: the field takes f1 and q
         await until(pilot, lambda: "Limit/market" in footer_line(app))
         assert footer_line(app).split("▏")[0].split() == [
-            *("t", "Limit/market", "esc", "Leave", "form", "f1", "Help", "q", "Quit")
+            *("⏎", "Place", "tab", "Next", "esc", "Leave", "^t", "Limit/market")
         ]
         keys = {key.description: key for key in app.screen.query(FooterKey)}
-        assert keys["Help"].has_class("-disabled") and keys["Quit"].has_class("-disabled")
-        assert not keys["Leave form"].has_class("-disabled")
+        assert "Help" not in keys and "Quit" not in keys
+        assert not keys["Leave"].has_class("-disabled")
 
 
 async def test_own_orders_mark_only_their_own_side_when_grouped(app, exchange) -> None:

@@ -93,7 +93,7 @@ async def test_reloading_the_same_market_keeps_what_was_typed(app) -> None:
 async def test_a_pending_estimate_for_the_old_market_is_dropped(app) -> None:
     async with running(app) as pilot:
         entry = app.query_one(OrderEntry)
-        await pilot.press("b", "t", *"0.3")
+        await pilot.press("b", "ctrl+t", *"0.3")
         await until(pilot, lambda: "≈ 0.30000000 XBT" in entry.preview_text)
         app.switch_pair(PLN_PAIR)
         await pilot.pause()
@@ -125,7 +125,7 @@ async def test_a_limit_far_through_the_book_asks_first(app, exchange) -> None:
         await until(pilot, lambda: exchange.balances()[XBT][0] == q("2.1"))
         assert not isinstance(app.screen, ConfirmScreen)
         # A sell below the best bid by more than 10% asks too.
-        await pilot.press("s", *"0.1", "tab", *"36800", "enter")
+        await pilot.press("escape", "s", *"0.1", "tab", *"36800", "enter")
         screen = await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen)
         assert "10% below the best bid 40,990.00" in str(screen.query_one("#question").render())
         await pilot.press("escape")
@@ -232,7 +232,7 @@ async def test_labels_fit_every_pair(app, size: tuple[int, int]) -> None:
         rows = {"quantity": "Quantity XBTJAN18", "price": "Price USDJAN18"}
         for kind in ("limit", "market"):
             if kind == "market":
-                await pilot.press("t")
+                await pilot.press("ctrl+t")
                 await pilot.pause()
                 rows = {"quantity": "Quantity XBTJAN18", "total": "or Total USDJAN18"}
             starts = set()

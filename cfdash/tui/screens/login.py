@@ -12,10 +12,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from cfdash.tui.widgets.entry import FIELD_KEYS
+from cfdash.tui.screens.dialog import Dialog
+from cfdash.tui.widgets.entry import FIELD_KEYS, FieldInput
 
 Attempt = Callable[[int, str, str], Awaitable[str | None]]
 """(user id, cookie, passphrase) -> an error message, or ``None`` when logged in."""
@@ -34,7 +34,10 @@ def known_login(
     return user_id, env.get("COINFLOOR_COOKIE", "").strip() or cookie
 
 
-class LoginScreen(ModalScreen[int | None]):
+class LoginScreen(Dialog[int | None]):
+    trying = False
+    """A login attempt is on its way: another Enter does not send a second one."""
+
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="login.cancel"), *FIELD_KEYS]
     """Tab and shift+tab move focus at once, so that a burst of keys (user id, Tab, cookie,
     Tab, passphrase) never puts the passphrase in the cookie field, in clear."""
@@ -67,15 +70,15 @@ class LoginScreen(ModalScreen[int | None]):
             with Horizontal(classes="field"):
                 yield Label("User id")
                 user_id = "" if self._user_id is None else str(self._user_id)
-                yield Input(
+                yield FieldInput(
                     user_id, id="user-id", type="integer", compact=True, placeholder="e.g. 1"
                 )
             with Horizontal(classes="field"):
                 yield Label("Cookie")
-                yield Input(self._cookie, id="cookie", compact=True, placeholder="base64")
+                yield FieldInput(self._cookie, id="cookie", compact=True, placeholder="base64")
             with Horizontal(classes="field"):
                 yield Label("Passphrase")
-                yield Input(
+                yield FieldInput(
                     id="passphrase", password=True, compact=True, placeholder="never stored"
                 )
             yield Static(self._why, id="error", markup=False)
@@ -92,6 +95,8 @@ class LoginScreen(ModalScreen[int | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#login")
     async def submit(self) -> None:
+        if self.trying or self.answered:
+            return  # Enter Enter in one burst: one attempt
         user_text = self.query_one("#user-id", Input).value.strip()
         cookie = self.query_one("#cookie", Input).value.strip()
         secret_field = self.query_one("#passphrase", Input)
@@ -109,7 +114,11 @@ class LoginScreen(ModalScreen[int | None]):
         self.show_error("logging in…")
         attempt = self._attempt(user_id, cookie, secret_field.value)
         secret_field.value = ""
-        error = await attempt
+        self.trying = True
+        try:
+            error = await attempt
+        finally:
+            self.trying = False
         if error is None:
             self.dismiss(user_id)
         else:

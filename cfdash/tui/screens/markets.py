@@ -7,14 +7,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from cfdash.core.assets import PAIRS, Pair
+from cfdash.tui.screens.dialog import Dialog
 
 
-class MarketPicker(ModalScreen[Pair | None]):
+class MarketPicker(Dialog[Pair | None]):
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="markets.cancel")]
     DEFAULT_CSS = """
     MarketPicker { align: center middle; }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -41,15 +41,59 @@ focus moves before the next key is routed. The keymap remaps them in every form 
 SEPARATOR = Content(" · ")
 
 
-class NumberInput(Input):
-    """An input for amounts: it leaves the order form's own letter keys (``t``, ``b``, ``s``
-    unless remapped) to the form's bindings instead of typing them."""
+class FieldInput(Input):
+    """An input that applies keys in the order they came.
 
-    def check_consume_key(self, key: str, character: str | None) -> bool:
+    Textual's ``Input`` types a printable key in its own ``_on_key`` at once, but leaves an
+    editing key (Backspace, Ctrl+A, Ctrl+K, Left, Delete...) to bubble through every ancestor's
+    message queue up to the app, which only then runs the input's binding for it: a printable
+    key that came in the same read (a burst over SSH) is typed first ("9994", Backspace, "5"
+    gave "9994"). Here a key that the input's own bindings handle runs that binding on this
+    input, before the next key is looked at.
+
+    Textual calls the ``_on_key`` of every class in the MRO until one prevents the default, so
+    the handlers here never call ``super()``: ``Input``'s runs next unless they prevent it."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, self):
+                    event.stop()
+                    event.prevent_default()
+                    return
+
+
+NUMBER = r"[0-9.,]*"
+"""What a number field accepts, typed or pasted: what ``orderform.parse`` may read as a number
+(no signs, no exponents, no letters)."""
+
+
+class NumberInput(FieldInput):
+    """An input for amounts: digits, a point and thousands commas only. Any other character is
+    refused (never typed, never a command) and the form says "digits only"."""
+
+    class Refused(Message):
+        """A character that is not part of a number was typed or pasted."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, compact=True, placeholder="0", restrict=NUMBER)
+
+    def restricted(self) -> None:
+        self.post_message(self.Refused())
+
+    def _locked(self) -> bool:
         form = next((n for n in self.ancestors if isinstance(n, OrderEntry)), None)
-        if form is not None and key in form.form_keys():
-            return False
-        return super().check_consume_key(key, character)
+        return form is not None and form.locked
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._locked():  # an order is on its way: the fields stay as it was sent
+            event.stop()
+            event.prevent_default()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if self._locked():
+            event.stop()
+            event.prevent_default()
 
 
 class Parts(Widget):
@@ -77,17 +121,30 @@ class Parts(Widget):
 
 
 class OrderEntry(Vertical):
-    """The order form. Its keys are priority bindings so they work while a field has focus
-    (the fields are numbers, so these letters are never needed as text)."""
+    """The order form. Its keys are priority bindings so they work while a field has focus;
+    none is a letter: a letter typed in a number field is refused, never a command (a stray
+    ``s`` must not turn a buy into a sell). The side is chosen by opening the form with ``b``
+    or ``s`` (Escape, then the other key, switches it).
+
+    While an order is on its way the form is locked (``lock_form``/``unlock_form``): the fields
+    take no keys, Enter sends nothing and the message line says "sending…", so one Enter is
+    one order however many Enters follow in the same burst."""
 
     BINDINGS: ClassVar = [
-        Binding("t", "toggle_kind", "Limit/market", priority=True, id="entry.kind"),
-        Binding("b", "set_side('buy')", "Buy side", priority=True, show=False, id="entry.buy"),
-        Binding("s", "set_side('sell')", "Sell side", priority=True, show=False, id="entry.sell"),
+        Binding("ctrl+t", "toggle_kind", "Limit/market", priority=True, id="entry.kind"),
         Binding("escape", "leave", "Leave form", priority=True, id="entry.leave"),
         *FIELD_KEYS,
     ]
-    """Priority bindings, so that keys typed ahead land where they were meant (``FIELD_KEYS``)."""
+    """Priority bindings, so that keys typed ahead land where they were meant (``FIELD_KEYS``).
+    Ctrl+T, not a letter; and not Ctrl+B (tmux's prefix) nor Ctrl+S/Ctrl+Q (flow control)."""
+    FOOTER: ClassVar[list[Binding]] = [
+        Binding("enter", "place", "Place", id="entry.place"),
+        Binding("tab", "app.focus_next", "Next", id="entry.next"),
+        Binding("escape", "leave", "Leave", id="entry.leave"),
+        Binding("ctrl+t", "toggle_kind", "Limit/market", id="entry.kind"),
+    ]
+    """What the footer shows while a field has focus: the keys that work there (the dashboard's
+    letters are typed into the field, or refused, so they are not shown)."""
     DEFAULT_CSS = """
     OrderEntry {
         height: auto;
@@ -97,6 +154,9 @@ class OrderEntry(Vertical):
         & #message { height: 2; }
         & #preview { height: 1; color: $text-muted; }
         & .-error { color: $text-error; }
+        & #side { width: auto; min-width: 6; padding: 0 1; text-style: bold reverse; }
+        &.-buy #side { color: $text-success; }
+        &.-sell #side { color: $text-error; }
         & .-hint { color: $text-muted; }
         &.-market #price-row { display: none; }
         &.-limit #total-row { display: none; }
@@ -139,33 +199,29 @@ class OrderEntry(Vertical):
         """The exchange's last refusal and the form it was for: shown until that changes."""
         self._status = ConnectionStatus()
         self._edited = ""
+        self.sending: str | None = None
+        """Set while an order is on its way (``lock_form``): what the message line says."""
+        self.refused = False
+        """A character that is not part of a number was refused: "digits only" until the next
+        edit."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="quantity-row"):
             yield Label("Quantity", id="quantity-label")
-            yield NumberInput(id="quantity", compact=True, placeholder="0")
+            yield NumberInput(id="quantity")
+            yield Label("BUY", id="side")
         with Horizontal(id="price-row"):
             yield Label("Price", id="price-label")
-            yield NumberInput(id="price", compact=True, placeholder="0")
+            yield NumberInput(id="price")
         with Horizontal(id="total-row"):
             yield Label("or Total", id="total-label")
-            yield NumberInput(id="total", compact=True, placeholder="0")
+            yield NumberInput(id="total")
         yield Parts(id="preview")
         yield Parts(id="message")
 
     def on_mount(self) -> None:
         self._retitle()
         self.revalidate()
-
-    def form_keys(self) -> set[str]:
-        """The keys of the form's priority bindings, after the app's keymap."""
-        keymap: dict[str, str] = getattr(self.app, "user_keymap", {})
-        keys: set[str] = set()
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.priority:
-                remapped = keymap.get(binding.id or "", binding.key)
-                keys.update(k.strip() for k in remapped.split(","))
-        return keys
 
     # -- data from the app -----------------------------------------------------------------
     def set_market(self, scales: Scales, pair: Pair) -> None:
@@ -192,8 +248,9 @@ class OrderEntry(Vertical):
         self.revalidate(ask_estimate=False)
 
     def open(self, side: Side) -> None:
-        """Show the form for ``side`` with the quantity field focused."""
+        """Show the form for ``side``, a limit order, with the quantity field focused."""
         self.side = side
+        self.kind = "limit"
         self.screen.set_focus(self.query_one("#quantity", Input))  # now, not after a refresh
 
     def set_status(self, status: ConnectionStatus) -> None:
@@ -211,6 +268,7 @@ class OrderEntry(Vertical):
         price too if ``price``) and go back to a neutral hint, with ``note`` (e.g. "placed
         #110"), until the user types."""
         had_focus = self.has_focus_within
+        self.sending = None
         for name in ("quantity", "total", "price") if price else ("quantity", "total"):
             self.query_one(f"#{name}", Input).value = ""
         self.estimate = None
@@ -225,6 +283,27 @@ class OrderEntry(Vertical):
         return tuple(  # type: ignore[return-value]
             self.query_one(f"#{name}", Input).value for name in ("quantity", "price", "total")
         )
+
+    # -- sending -----------------------------------------------------------------------------
+    def lock_form(self, text: str = "sending…") -> None:
+        """An order from this form is on its way (or being confirmed): Enter sends nothing, the
+        fields take no keys, and the message line says ``text``, until ``unlock_form``, ``clear``
+        (placed, or pending) or ``show_error`` (refused)."""
+        self.sending = text
+        self.revalidate(ask_estimate=False)
+
+    def unlock_form(self, note: str = "") -> None:
+        """Nothing was sent after all (the confirmation was declined, or a login is needed):
+        the form takes keys again, as it was, with ``note`` if the form is untouched."""
+        if self.sending is None:
+            return
+        self.sending = None
+        self.note = note
+        self.revalidate(ask_estimate=False)
+
+    @property
+    def locked(self) -> bool:
+        return self.sending is not None
 
     # -- state -----------------------------------------------------------------------------
     def form(self) -> OrderForm | None:
@@ -278,7 +357,13 @@ class OrderEntry(Vertical):
             self.note = ""
         if self._refusal is not None and self._refusal[1] != (self.side, self.kind, *values):
             self._refusal = None
-        if self._refusal is not None:
+        if self.sending is not None:
+            message.show(Content.styled(self.sending, "italic"))
+            message.set_classes("-hint")
+        elif self.refused:
+            message.show("✗ digits only", "letters are not keys here: Esc leaves the form")
+            message.set_classes("-error")
+        elif self._refusal is not None:
             message.show(f"✗ {self._refusal[0]}")
             message.set_classes("-error")
         elif self.error is None:
@@ -299,6 +384,7 @@ class OrderEntry(Vertical):
         """Show a message from the exchange (e.g. a refused order) in the message line, until
         the user changes the form."""
         self._refusal = (text, (self.side, self.kind, *self._values()))
+        self.sending = None
         self.revalidate(ask_estimate=False)
 
     def _fee_text(self) -> str:
@@ -335,6 +421,8 @@ class OrderEntry(Vertical):
         self.set_class(self.side == "sell", "-sell")
         self.set_class(self.kind == "market", "-market")
         self.set_class(self.kind == "limit", "-limit")
+        if self.is_mounted:
+            self.query_one("#side", Label).update("BUY" if self.side == "buy" else "SELL")
         if self.pair is not None and self.is_mounted:
             base, counter = fmt.base_name(self.pair), fmt.counter_name(self.pair)
             labels = {
@@ -370,9 +458,6 @@ class OrderEntry(Vertical):
     def action_toggle_kind(self) -> None:
         self.kind = "market" if self.kind == "limit" else "limit"
 
-    def action_set_side(self, side: Side) -> None:
-        self.side = side
-
     def action_leave(self) -> None:
         self.screen.set_focus(None)  # keys typed next are the dashboard's, not the form's
         self.post_message(self.Left())
@@ -380,15 +465,25 @@ class OrderEntry(Vertical):
     class Left(Message):
         """The user pressed Escape in the form."""
 
+    @on(NumberInput.Refused)
+    def _refused(self, event: NumberInput.Refused) -> None:
+        event.stop()
+        self.refused = True
+        self.revalidate(ask_estimate=False)
+
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
         self._edited = event.input.id or ""  # a problem of two fields is told in this one
+        self.refused = False
         self.revalidate()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self.locked:
+            return  # the order is on its way: one Enter is one order
         order = self.revalidate(ask_estimate=False)
         if order is not None:
+            self.lock_form()  # now: the next Enter of the burst is already behind this one
             self.post_message(self.Submitted(self, order))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -19,6 +20,7 @@ from textual.widgets._footer import FooterKey  # not exported; the footer's own 
 
 from cfdash.tui import fmt
 from cfdash.tui.source import ConnectionStatus
+from cfdash.tui.widgets.entry import OrderEntry
 
 
 def state_words(status: ConnectionStatus, now: float) -> str:
@@ -134,15 +136,17 @@ class StatusBar(Widget):
 
 
 ESSENTIAL = ("help", "quit")
-"""The app's actions that the footer always shows, last, whatever keys they are mapped to."""
+"""The app's actions that the footer shows last (when their keys work where the focus is),
+whatever keys they are mapped to."""
 COMPACT_BELOW = 110
 """Narrower footers use the compact style (one space around each key)."""
 
 
 class KeyFooter(Footer):
-    """The footer, fitted to its width: Help and Quit always (dimmed while the focused field
-    would type their keys: Textual leaves such keys out), then the command palette key, then
-    the others in order while they fit."""
+    """The footer, fitted to its width: only keys that work where the focus is. In the order
+    form, the form's keys (Enter, Tab, Esc, the kind toggle: its fields type or refuse every
+    letter, so ``q`` or ``?`` would not quit or help there); elsewhere Help and Quit, the
+    command palette key, then the others in order while they fit."""
 
     _width = 0
 
@@ -157,11 +161,18 @@ class KeyFooter(Footer):
         key = cell_len(self.app.get_key_display(binding))
         return key + cell_len(binding.description) + (2 if self.compact else 3)
 
-    def _app_binding(self, action: str) -> Binding | None:
-        """The app's shown binding for ``action``, as the keymap maps it."""
-        bindings = self.app._bindings.copy()
-        bindings.apply_keymap(self.app._keymap)
-        return next((b for _, b in bindings if b.action == action and b.show), None)
+    def _form_keys(self) -> list[Binding] | None:
+        """The order form's keys (as the keymap maps them) while a field of it has focus."""
+        focused = self.screen.focused
+        if focused is None or not any(isinstance(n, OrderEntry) for n in focused.ancestors):
+            return None
+        keymap = self.app._keymap
+        return [
+            replace(binding, key=keymap[binding.id].split(",")[0].strip(), key_display=None)
+            if binding.id in keymap
+            else binding
+            for binding in OrderEntry.FOOTER
+        ]
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
@@ -169,15 +180,15 @@ class KeyFooter(Footer):
         active = self.screen.active_bindings
         essential: dict[str, tuple[Binding, bool, str]] = {}
         others: dict[str, tuple[Binding, bool, str]] = {}
-        for node, binding, enabled, tooltip in active.values():
-            action = binding.action
-            if binding.show and action not in essential and action not in others:
-                group = essential if node is self.app and action in ESSENTIAL else others
-                group[action] = (binding, enabled, tooltip)
-        if self.screen is self.app.screen_stack[0]:  # the dashboard's own screen
-            for action in ESSENTIAL:
-                if action not in essential and (binding := self._app_binding(action)):
-                    essential[action] = (binding, False, "")
+        form_keys = self._form_keys()
+        if form_keys is not None:
+            others = {b.action: (b, True, "") for b in form_keys}
+        else:
+            for node, binding, enabled, tooltip in active.values():
+                action = binding.action
+                if binding.show and action not in essential and action not in others:
+                    group = essential if node is self.app and action in ESSENTIAL else others
+                    group[action] = (binding, enabled, tooltip)
         room = (self.size.width or self.app.size.width) - sum(
             self._cost(b) for b, _, _ in essential.values()
         )
