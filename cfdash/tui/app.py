@@ -461,12 +461,15 @@ class DashboardApp(App[None]):
                 return "placed (already closed)"
             self.notify(f"order {result.id} placed", title="Order")
             return f"placed #{result.id}"
-        filled = order.quantity is not None and done.quantity >= order.quantity
         text = fill_report.describe(scales, done)
-        if filled or result.id is None:
+        if result.resting == 0 or result.id is None:
+            left = (order.quantity or 0) - done.quantity
+            if left > 0:  # e.g. a bid whose fee, taken from its reservation, left too little
+                text += f"; closed with {self._amount(order, left, None)} not traded"
             self.notify(f"{called} filled at once: {text}", title="Order filled")
             return f"filled {name}: {fill_report.short(scales, done)}"
-        rest = self._amount(order, (order.quantity or 0) - done.quantity, None)
+        on_book = result.resting or (order.quantity or 0) - done.quantity
+        rest = self._amount(order, on_book, None)
         self.notify(
             f"{called} placed, part filled at once: {text}; {rest} on the book",
             title="Order placed",

@@ -546,13 +546,21 @@ class ClientSource:
     def _outcome(self, tonce: int, result: OrderResult) -> OrderResult:
         """``result`` with its tonce and the order's fills so far (no longer held: later
         fills of a resting order are pushed as they come)."""
+        resting = None
         with self.client.lock:
             self._take_fills()
             with self._mu:
                 self._placing.pop(tonce, None)
                 fills = tuple(self._held.pop(tonce, ()))
+            if result.id is not None:
+                own = self.views.own
+                order = own.get(result.id)
+                if order is not None:
+                    resting = abs(order.quantity)
+                elif own.was_closed(result.id):
+                    resting = 0
         self.bridge.changed({OwnOrders.name})
-        return OrderResult(result.id, result.time, result.remaining, tonce, fills)
+        return OrderResult(result.id, result.time, result.remaining, tonce, fills, resting)
 
     def _release(self, tonce: int) -> None:
         """An order placed here failed, or its outcome is unknown: push any fills held."""

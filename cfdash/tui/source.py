@@ -267,7 +267,9 @@ class OrderResult:
     """A limit order's ``id``/``time``, or a market order's unfilled ``remaining``.
 
     ``fills`` are the order's fills known when its outcome came (the source does not push
-    them in a ``Batch`` as well); later fills of a resting order come in batches.
+    them in a ``Batch`` as well); later fills of a resting order come in batches. ``resting``
+    is what a limit order has left on the book then (positive; 0: filled or closed at once),
+    None if not known.
     """
 
     id: int | None = None
@@ -275,6 +277,7 @@ class OrderResult:
     remaining: int | None = None
     tonce: int | None = None
     fills: tuple[Fill, ...] = ()
+    resting: int | None = None
 
 
 class OrderPending(CoinfloorError):
