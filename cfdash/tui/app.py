@@ -439,7 +439,10 @@ class DashboardApp(App[None]):
             left = result.remaining or 0
             by_quantity = order.quantity is not None
             unfilled = self._amount(order, left if by_quantity else None, left)
-            if done is None:
+            if done is None and result.remaining is None:  # settled by tonce after a lost reply
+                note = "market order done"
+                text = "market order done; what it traded was lost with the connection"
+            elif done is None:
                 note = "market order: nothing traded"
                 text = note + (f", {unfilled} unfilled" if left else "")
             else:

@@ -313,3 +313,17 @@ async def test_a_pending_market_order_reports_its_fills_when_settled(monkeypatch
             assert fee > 0
     finally:
         exchange.close()
+
+
+def test_merged_batches_keep_every_fill() -> None:
+    """Fills are news: a bridge coalescing batches keeps them all, in order, also across a
+    market switch (they concern the account, not the market on screen)."""
+    from cfdash.core.assets import PAIRS
+    from cfdash.tui.source import Fill
+
+    def fill(n: int) -> Fill:
+        return Fill(PAIR, "buy", q("0.01"), p("41000"), gbp("410"), gbp("1.03"), GBP, n, n, None)
+
+    merged = Batch(pair=PAIR, fills=(fill(1),)).merge(Batch(pair=PAIR, fills=(fill(2),)))
+    merged = merged.merge(Batch(pair=PAIRS[1], fills=(fill(3),))).merge(Batch())
+    assert [f.time for f in merged.fills] == [1, 2, 3]
