@@ -30,6 +30,8 @@ ARMED = "✗"
 """Marks the selected order once a cancel key has named it (the next one cancels it)."""
 IN_FLIGHT = {"sending": "sending…", "pending": "pending"}
 """What an order in flight shows instead of its age."""
+IN_FLIGHT_SHORT = {"sending": "sent…", "pending": "pend…"}
+"""The same, where the narrowest layout has no room for it."""
 LAYOUTS: tuple[tuple[bool, bool, bool], ...] = (
     (True, False, True),
     (True, True, True),
@@ -143,12 +145,19 @@ class OpenOrdersView(LineWidget, can_focus=True):
         shown = self.orders[start : start + body]
         # A market order in flight has no price: laid out as 0, then shown as "market".
         laid = [o if o.price is not None else replace(o, price=0) for o in shown]
-        heads, columns = self._columns(laid, self.size.width)
-        _mark_in_flight(shown, heads, columns, self.scales)
-        widths = _widths(heads, columns)
+        width = budget = self.size.width
+        for attempt in range(8):  # their marks are wider than ages: ask for narrower layouts
+            heads, columns = self._columns(laid, budget)
+            _mark_in_flight(shown, heads, columns, self.scales, short=attempt > 0)
+            widths = _widths(heads, columns)
+            over = 1 + sum(widths) + GAP * (len(widths) - 1) - width
+            if over <= 0 or not any(o.in_flight for o in shown):
+                break
+            budget -= over
         rows: list[Hashable] = [("head", widths, heads)]
         for n, (i, o) in enumerate(enumerate(shown, start)):
-            mark = (ARMED if o.id == self.armed else CURSOR) if i == self.cursor else ""
+            armed = o.id is not None and o.id == self.armed
+            mark = (ARMED if armed else CURSOR) if i == self.cursor else ""
             cols = (col[n] for col in columns)
             rows.append(("row", widths, mark, o.side, o.in_flight, *cols))
         if not shown:
@@ -241,10 +250,15 @@ def _same(order: OpenOrder, other: OpenOrder | None) -> bool:
 
 
 def _mark_in_flight(
-    shown: Sequence[OpenOrder], heads: Sequence[str], columns: list[list[str]], scales: Scales
+    shown: Sequence[OpenOrder],
+    heads: Sequence[str],
+    columns: list[list[str]],
+    scales: Scales,
+    *,
+    short: bool = False,
 ) -> None:
     """Orders in flight: "market" for a market order's price, its total (with the asset)
-    for one by total, "sending…"/"pending" for the age."""
+    for one by total (its size unknown: "—"), "sending…"/"pending" for the age."""
     where = {head: n for n, head in enumerate(heads)}
     for row, order in enumerate(shown):
         if not order.in_flight:
@@ -252,14 +266,15 @@ def _mark_in_flight(
         if order.price is None and "Price" in where:
             columns[where["Price"]][row] = "market"
         if order.total is not None:
-            amount = (
-                f"{fmt.total(scales, order.pair, abs(order.total))} {fmt.counter_name(order.pair)}"
-            )
-            for head in ("Size", "Left"):
-                if head in where:
-                    columns[where[head]][row] = amount
+            scale = scales.asset(order.pair.counter)
+            amount = fmt.trimmed(abs(order.total), scale, whole=True)
+            if "Size" in where:
+                columns[where["Size"]][row] = fmt.DASH
+            if "Left" in where:
+                columns[where["Left"]][row] = f"{amount} {fmt.counter_name(order.pair)}"
         if "Age" in where:
-            columns[where["Age"]][row] = IN_FLIGHT.get(order.state, order.state)
+            marks = IN_FLIGHT_SHORT if short else IN_FLIGHT
+            columns[where["Age"]][row] = marks.get(order.state, order.state)
 
 
 def _widths(heads: Sequence[str], columns: Sequence[Sequence[str]]) -> tuple[int, ...]:
