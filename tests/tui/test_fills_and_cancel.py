@@ -327,3 +327,32 @@ def test_merged_batches_keep_every_fill() -> None:
     merged = Batch(pair=PAIR, fills=(fill(1),)).merge(Batch(pair=PAIR, fills=(fill(2),)))
     merged = merged.merge(Batch(pair=PAIRS[1], fills=(fill(3),))).merge(Batch())
     assert [f.time for f in merged.fills] == [1, 2, 3]
+
+
+async def test_orders_in_flight_fit_every_width_and_say_so() -> None:
+    """A market order by total and a limit order in flight among a resting one: marked in
+    the age column (shorter when narrow), the by-total one by its amount, every line fits."""
+    from cfdash.core.assets import V2
+    from cfdash.tui.source import OpenOrder
+
+    from .conftest import NOW
+    from .test_widgets import PanelApp
+
+    orders = (
+        OpenOrder(1, PAIR, p("41100"), -q("0.1"), -q("0.1"), int(NOW * 1e6), 1),
+        OpenOrder(None, PAIR, None, 0, 0, 0, 5, "sending", gbp("1000")),
+        OpenOrder(None, PAIR, p("40000"), q("0.5"), q("0.5"), 0, 6, "pending"),
+    )
+    view = OpenOrdersView(lambda: NOW + 125)
+    async with PanelApp(view).run_test(size=(100, 5)) as pilot:
+        view.set_market(V2, PAIR)
+        view.update_orders(orders)
+        assert view.border_title == "Open orders (1, 2 in flight)"
+        for width in (100, 50, 36):
+            await pilot.resize_terminal(width, 5)
+            await pilot.pause()
+            rows = [view.line_text(y).split() for y in range(1, 4)]
+            assert all(len(view.line_text(y).rstrip()) <= width for y in range(5))
+            assert rows[0][:2] == ["▸BUY", "market"] and "1,000 GBP" in " ".join(rows[0])
+            assert rows[0][-1] in ("sending…", "sent…") and rows[2][-1] in ("pending", "pend…")
+            assert rows[1][-1] == "2m"  # the resting order keeps its age
