@@ -494,8 +494,9 @@ class DashboardApp(App[None]):
                 self.notify(line, title="Filled", timeout=8)
             return
         shown = lines[: FILL_NOTICES - 1]
-        more = len(lines) - len(shown)
-        text = "\n".join([*shown, f"and {plural(more, 'more order')} filled"])
+        more = len(groups) - len(shown)
+        sums = [fill_report.describe(scales, g) for g in fill_report.combine(groups[len(shown) :])]
+        text = "\n".join([*shown, f"and {plural(more, 'more order')}: " + "; ".join(sums)])
         self.notify(text, title=f"{len(groups)} orders filled", timeout=10)
 
     @on(OrderEntry.EstimateWanted)

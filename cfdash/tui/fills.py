@@ -96,6 +96,34 @@ def total(fills: Iterable[Fill]) -> OrderFills | None:
     return result
 
 
+def combine(groups: Iterable[OrderFills]) -> list[OrderFills]:
+    """Orders' fills summed per market and side (for "and 8 more orders: ..."); the order
+    fields are those of the first."""
+    sums: dict[tuple[Pair, Side], OrderFills] = {}
+    for g in groups:
+        key = (g.pair, g.side)
+        s = sums.get(key)
+        sums[key] = (
+            g
+            if s is None
+            else OrderFills(
+                s.pair,
+                s.side,
+                s.order_id,
+                s.tonce,
+                s.quantity + g.quantity,
+                s.total + g.total,
+                s.fee + g.fee,
+                s.fee_asset,
+                s.trades + g.trades,
+                s.value + g.value,
+                min(s.low, g.low),
+                max(s.high, g.high),
+            )
+        )
+    return list(sums.values())
+
+
 def price_text(scales: Scales, group: OrderFills) -> str:
     """'41,010.00', or 'avg 41,012.35' when it traded at several prices (rounded half even
     to the price's places)."""
