@@ -25,6 +25,7 @@ from textual.widgets import Input, Sparkline
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
+from cfdash.tui import fills as fill_report
 from cfdash.tui import fmt
 from cfdash.tui.commands import Command, DashboardCommands
 from cfdash.tui.orderform import far_through
@@ -37,6 +38,7 @@ from cfdash.tui.source import (
     Book,
     ConnectionStatus,
     DataSource,
+    Fill,
     MarketSnapshot,
     OpenOrder,
     OrderPending,
@@ -57,6 +59,10 @@ GROUPS = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
 PANELS = ("tape", "orders", "balances", "chart")
 TRADING_ACTIONS = frozenset({"buy", "sell", "cancel", "cancel_all"})
+FILL_NOTICES = 3
+"""At most this many fill notifications per batch (one per order); more orders filled in one
+batch are reported in one notification."""
+PENDING_NOTE = "order pending: outcome not known yet"
 PRIVATE_PANELS = frozenset({"orders", "balances"})
 LOW_COLOURS: dict[tuple[str, bool], dict[str, str]] = {
     # 16 colours: exact entries of the standard palette, so nothing rounds to white or to
@@ -306,7 +312,13 @@ class DashboardApp(App[None]):
             ladder = self.query_one("#ladder", OrderBookLadder)
             if batch.orders is not None:
                 orders_view.update_orders(batch.orders)
-                ladder.set_own_orders((o.side, o.price) for o in orders_view.orders)
+                ladder.set_own_orders(
+                    (o.side, o.price)
+                    for o in orders_view.orders
+                    if o.price is not None and not o.in_flight
+                )
+            if batch.fills:
+                self._report_fills(batch.fills)
             if market and batch.book is not None and (force or batch.book != self.book):
                 self.book = batch.book
                 ladder.update_book(batch.book)
@@ -410,7 +422,7 @@ class DashboardApp(App[None]):
             result = await asyncio.wrap_future(self.source.place_order(order))
         except OrderPending as exc:
             # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
-            entry.clear("order pending: outcome not known yet")
+            entry.clear(PENDING_NOTE)
             self.notify(exc.message, title="Order pending", severity="warning", timeout=10)
             self.run_worker(self._settled(order, exc.outcome), group="pending")
             return
@@ -424,29 +436,88 @@ class DashboardApp(App[None]):
         entry.clear(self._placed(order, result))
 
     async def _settled(self, order: OrderRequest, outcome: Future[OrderResult]) -> None:
-        """Report a pending order's outcome when it is known (the form has moved on)."""
+        """Report a pending order's outcome when it is known; the form's "pending" note, if
+        still shown (nothing typed since), becomes the outcome."""
+        entry = self.query_one("#entry", OrderEntry)
         try:
             result = await asyncio.wrap_future(outcome)
         except CoinfloorError as exc:
             self.notify(exc.message, title="Pending order refused", severity="error")
-            return
-        self._placed(order, result)
+            note = f"pending order refused: {exc.message}"
+        else:
+            note = self._placed(order, result)
+        if entry.note == PENDING_NOTE:
+            entry.note = note
+            entry.revalidate(ask_estimate=False)
 
     def _placed(self, order: OrderRequest, result: OrderResult) -> str:
-        """Tell the user what an order did; the form's note for it."""
+        """Tell the user what an order did, with what it traded at once (its fills known when
+        the outcome came; later ones are reported as they come); the form's note for it."""
+        scales = self.source.scales
+        done = fill_report.total(result.fills)
         if order.is_market:
             left = result.remaining or 0
             by_quantity = order.quantity is not None
             unfilled = self._amount(order, left if by_quantity else None, left)
-            note = "market order done" + (f", {unfilled} unfilled" if left else "")
-            self.notify(note, title="Order")
-        elif result.id is None:  # settled after a lost reply: placed and already closed
-            note = "placed (already closed)"
-            self.notify("order placed and already filled or closed", title="Order")
-        else:
-            note = f"placed #{result.id}"
+            if done is None and result.remaining is None:  # settled by tonce after a lost reply
+                note = "market order done"
+                text = "market order done; what it traded was lost with the connection"
+            elif done is None:
+                note = "market order: nothing traded"
+                text = note + (f", {unfilled} unfilled" if left else "")
+            else:
+                note = f"market order done: {fill_report.short(scales, done)}"
+                trades = f" ({plural(done.trades, 'trade')})" if done.trades > 1 else ""
+                text = fill_report.describe(scales, done) + trades
+                if left:
+                    text += f"\n{unfilled} unfilled"
+            if left:
+                note += f", {unfilled} unfilled"
+            self.notify(text, title="Market order", severity="information")
+            return note
+        order_id = result.id if result.id is not None else done and done.order_id
+        name = f"#{order_id}" if order_id else "order"
+        called = f"order {order_id}" if order_id else "the order"
+        if done is None:
+            if result.id is None:  # settled after a lost reply: placed and already closed
+                self.notify("order placed and already filled or closed", title="Order")
+                return "placed (already closed)"
             self.notify(f"order {result.id} placed", title="Order")
-        return note
+            return f"placed #{result.id}"
+        text = fill_report.describe(scales, done)
+        if result.resting == 0 or result.id is None:
+            left = (order.quantity or 0) - done.quantity
+            if left > 0:  # e.g. a bid whose fee, taken from its reservation, left too little
+                text += f"; closed with {self._amount(order, left, None)} not traded"
+            self.notify(f"{called} filled at once: {text}", title="Order filled")
+            return f"filled {name}: {fill_report.short(scales, done)}"
+        on_book = result.resting or (order.quantity or 0) - done.quantity
+        rest = self._amount(order, on_book, None)
+        self.notify(
+            f"{called} placed, part filled at once: {text}; {rest} on the book",
+            title="Order placed",
+        )
+        return f"placed {name}, {fill_report.short(scales, done)}"
+
+    def _report_fills(self, fills: tuple[Fill, ...]) -> None:
+        """Report fills that come in a batch (orders resting, or placed elsewhere): one
+        notification per order, or one for them all when many orders filled at once."""
+        scales = self.source.scales
+        groups = fill_report.by_order(fills)
+        lines = [
+            f"{fill_report.describe(scales, g)} ({fill_report.order_name(g)}"
+            + (f", {plural(g.trades, 'trade')})" if g.trades > 1 else ")")
+            for g in groups
+        ]
+        if len(lines) <= FILL_NOTICES:
+            for line in lines:
+                self.notify(line, title="Filled", timeout=8)
+            return
+        shown = lines[: FILL_NOTICES - 1]
+        more = len(groups) - len(shown)
+        sums = [fill_report.describe(scales, g) for g in fill_report.combine(groups[len(shown) :])]
+        text = "\n".join([*shown, f"and {plural(more, 'more order')}: " + "; ".join(sums)])
+        self.notify(text, title=f"{len(groups)} orders filled", timeout=10)
 
     @on(OrderEntry.EstimateWanted)
     def _estimate(self, event: OrderEntry.EstimateWanted) -> None:
@@ -499,11 +570,22 @@ class DashboardApp(App[None]):
         self.when_logged_in(self._cancel_shown)
 
     def _cancel_shown(self) -> None:
-        """Cancel the selected order if the user can see it selected (the open orders shown and
-        focused); otherwise show them with the first order selected, and say which."""
+        """Cancel the order the last prompt named (armed), if it is still the one selected and
+        in sight; otherwise show the open orders (the first selected if they were hidden), name
+        the selected order and arm the next key for it. Moving the selection, leaving the
+        panel or the order going disarms it (``OpenOrdersView.armed``)."""
         view = self.query_one("#orders", OpenOrdersView)
-        if view.selected is not None and view.has_focus and view.region.area:
-            self.run_worker(self._cancel(view.selected), group="cancel")
+        selected = view.selected
+        armed = view.armed
+        if (
+            selected is not None
+            and armed is not None
+            and selected.id == armed
+            and view.has_focus
+            and view.region.area
+        ):
+            view.arm(None)
+            self.run_worker(self._cancel(selected), group="cancel")
             return
         if not view.region.area:
             self.show_panel("orders")
@@ -511,20 +593,41 @@ class DashboardApp(App[None]):
         view.focus()
         order = view.selected
         if order is None:
+            view.arm(None)
             self.notify(f"no open orders on {self.pair.name}", severity="warning")
             return
+        if order.in_flight:
+            view.arm(None)
+            self.notify(
+                f"{self.describe(order)} is in flight: it can be cancelled once the exchange "
+                "has answered",
+                title="Cancel",
+                severity="warning",
+            )
+            return
+        view.arm(order)
         key = self.key_for(self.binding("cancel"))
         self.notify(f"{self.describe(order)}: press {key} again to cancel it", title="Cancel")
 
     def describe(self, order: OpenOrder) -> str:
-        """'SELL 0.10000000 XBT at 41,100.00 GBP (order 54)': what is left of it."""
+        """'SELL 0.10000000 XBT at 41,100.00 GBP (order 54)': what is left of it; an order in
+        flight is named by its tonce ('BUY 0.10000000 XBT at market (sending, tonce 17…)')."""
         scales, pair = self.source.scales, order.pair
         side = "BUY" if order.side == "buy" else "SELL"
-        size = f"{fmt.quantity(scales, pair, abs(order.remaining))} {fmt.base_name(pair)}"
-        price = f"{fmt.price(scales, pair, order.price)} {fmt.counter_name(pair)}"
+        if order.total is not None and not order.quantity:
+            size = f"{fmt.total(scales, pair, abs(order.total))} {fmt.counter_name(pair)} of"
+            size += f" {fmt.base_name(pair)}"
+        else:
+            size = f"{fmt.quantity(scales, pair, abs(order.remaining))} {fmt.base_name(pair)}"
+        price = "market"
+        if order.price is not None:
+            price = f"{fmt.price(scales, pair, order.price)} {fmt.counter_name(pair)}"
+        if order.in_flight:
+            return f"{side} {size} at {price} ({order.state}, tonce {order.tonce})"
         return f"{side} {size} at {price} (order {order.id})"
 
     async def _cancel(self, order: OpenOrder) -> None:
+        assert order.id is not None  # never armed while in flight
         try:
             await asyncio.wrap_future(self.source.cancel_order(order.id))
         except CoinfloorError as exc:

@@ -40,7 +40,8 @@ from cfdash.core.errors import (
     Msg,
     NotFoundError,
 )
-from cfdash.core.views import OwnOrders, Views
+from cfdash.core.views import Fill as ViewFill
+from cfdash.core.views import OwnOrder, OwnOrders, Views
 from cfdash.tui.bridge import Bridge
 from cfdash.tui.source import (
     Balance,
@@ -49,11 +50,13 @@ from cfdash.tui.source import (
     ConnectionState,
     ConnectionStatus,
     Estimate,
+    Fill,
     MarketSnapshot,
     OpenOrder,
     OrderPending,
     OrderRequest,
     OrderResult,
+    OrderState,
     Side,
     Sink,
     Ticker,
@@ -186,6 +189,14 @@ class ClientSource:
         """Why the credentials given at start were refused (``ConnectionStatus.login_error``)."""
         self._closed = False
         self._last_status: ConnectionStatus | None = None
+        # Own fills (under ``_mu``; taken from the views under ``client.lock``, see _take_fills)
+        self._fills_seen = self.views.own.fills_version
+        self._fresh: list[Fill] = []
+        """Fills taken from the views and not pushed yet."""
+        self._placing: dict[int, tuple[OrderState, OrderRequest]] = {}
+        """The orders this source placed whose outcome is not known yet, by tonce."""
+        self._held: dict[int, list[Fill]] = {}
+        """Their fills, kept for the outcome (``OrderResult.fills``) rather than pushed."""
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="cfdash-source")
         self.bridge = Bridge(self._build, self._push, interval=interval, poll=poll)
 
@@ -520,12 +531,24 @@ class ClientSource:
             price = scales.price_from_wire(pair, order.price)
         if order.total is not None:
             total = scales.total_from_wire(pair, sign * order.total)
-        sent = self.client.place_order(pair, quantity, price, total)
+        # The tonce is taken here rather than by the client (the worker is the one thread that
+        # places this client's orders, so they still reach the wire in tonce order): its fills
+        # are then recognised even when they overtake the reply.
+        tonce = self.client.tonces.next()
+        with self._mu:
+            self._placing[tonce] = ("sending", order)
         try:
-            return _order_result(sent.result(self.timeout))
+            sent = self.client.place_order(pair, quantity, price, total, tonce=tonce)
+        except BaseException:
+            self._release(tonce)
+            raise
+        self.bridge.changed({OwnOrders.name})  # shown in flight at once
+        try:
+            return self._outcome(tonce, _order_result(sent.result(self.timeout)))
         except FutureTimeout:
             pass
         except BaseException as exc:
+            self._release(tonce)
             if not isinstance(exc, OrderOutcomeUnknown):
                 raise _as_coinfloor(exc) from exc
             raise OrderPending(
@@ -536,12 +559,19 @@ class ClientSource:
         # Not refused: the order has a tonce, and the client settles it (placed, or re-sent
         # with the same tonce) once a connection is back. Hand the app that later outcome.
         outcome: Future[OrderResult] = Future()
+        with self._mu:
+            if tonce in self._placing:
+                self._placing[tonce] = ("pending", order)
+        self.bridge.changed({OwnOrders.name})
 
         def settled(done: Future[Any]) -> None:
             try:
-                _settle(outcome, _order_result(done.result()))
+                result = _order_result(done.result())
             except BaseException as exc:
+                self._release(tonce)
                 _settle(outcome, exc=_as_coinfloor(exc))
+            else:
+                _settle(outcome, self._outcome(tonce, result))
 
         sent.add_done_callback(settled)
         raise OrderPending(
@@ -549,6 +579,49 @@ class ClientSource:
             "twice (it is settled by its tonce when the connection is back).",
             outcome,
         )
+
+    def _outcome(self, tonce: int, result: OrderResult) -> OrderResult:
+        """``result`` with its tonce and the order's fills so far (no longer held: later
+        fills of a resting order are pushed as they come)."""
+        resting = None
+        with self.client.lock:
+            self._take_fills()
+            with self._mu:
+                self._placing.pop(tonce, None)
+                fills = tuple(self._held.pop(tonce, ()))
+            if result.id is not None:
+                own = self.views.own
+                order = own.get(result.id)
+                if order is not None:
+                    resting = abs(order.quantity)
+                elif own.was_closed(result.id):
+                    resting = 0
+        self.bridge.changed({OwnOrders.name})
+        return OrderResult(result.id, result.time, result.remaining, tonce, fills, resting)
+
+    def _release(self, tonce: int) -> None:
+        """An order placed here failed, or its outcome is unknown: push any fills held."""
+        with self._mu:
+            self._placing.pop(tonce, None)
+            self._fresh.extend(self._held.pop(tonce, ()))
+        self.bridge.changed({OwnOrders.fills_name, OwnOrders.name})
+
+    def _take_fills(self) -> None:
+        """Move the own fills the views learnt since the last call to ``_fresh`` (to push) or
+        ``_held`` (an order being placed here). Under ``client.lock``."""
+        own = self.views.own
+        new = own.fills_version - self._fills_seen
+        if new <= 0:
+            return
+        self._fills_seen = own.fills_version
+        recent = list(own.fills)[-new:]  # at most the deque's length (a burst drops the oldest)
+        with self._mu:
+            for raw in recent:
+                fill = _fill(raw)
+                if raw.tonce is not None and raw.tonce in self._placing:
+                    self._held.setdefault(raw.tonce, []).append(fill)
+                else:
+                    self._fresh.append(fill)
 
     def _cancel(self, order_id: int) -> OpenOrder:
         self._private()
@@ -606,7 +679,10 @@ class ClientSource:
                 balances = self._balances()
             if own:
                 orders = self._orders()
-        if not full and (book, trades, ticker, balances, orders) == (None,) * 5:
+            self._take_fills()
+            with self._mu:
+                fills, self._fresh = tuple(self._fresh), []
+        if not full and not fills and (book, trades, ticker, balances, orders) == (None,) * 5:
             return None
         return Batch(
             pair=pair,
@@ -616,6 +692,7 @@ class ClientSource:
             balances=balances,
             orders=orders,
             status=status if full else None,
+            fills=fills,
         )
 
     def _status(self) -> ConnectionStatus:
@@ -676,7 +753,7 @@ class ClientSource:
             return ()
         return tuple(
             # "buy" when the notice cannot tell (never for the exchange's own notices)
-            Trade(t.time, t.price, t.quantity, t.aggressor or "buy")
+            Trade(t.time, t.price, t.quantity, t.aggressor or "buy", t.own)
             for t in tape.recent(self.tape)
         )
 
@@ -697,13 +774,21 @@ class ClientSource:
         return tuple(Balance(a, b.available(a), b.reserved(a)) for a in assets)
 
     def _orders(self) -> tuple[OpenOrder, ...]:
+        """The open orders, then those in flight (sent, no outcome yet). Under client.lock."""
         if self._user_id is None:
             return ()
-        return tuple(
+        own = self.views.own
+        shown = [
             OpenOrder(o.id, o.pair, o.price, o.original, o.quantity, o.time or 0, o.tonce)
-            for o in self.views.own.open_orders()
+            for o in own.open_orders()
             if o.id is not None and o.price is not None and o.quantity
-        )
+        ]
+        with self._mu:
+            placing = dict(self._placing)
+        for o in own.in_flight():
+            state, request = placing.get(o.tonce or 0, ("sending", None))
+            shown.append(_in_flight(o, state, request))
+        return tuple(shown)
 
 
 _SPOT_ASSETS = frozenset(a for pair in SPOT_PAIRS for a in (pair.base, pair.counter))
@@ -717,6 +802,37 @@ def _market_names_ordered(pair: Pair) -> tuple[str, str, str]:
 
 def _market_names(pair: Pair) -> frozenset[str]:
     return frozenset(_market_names_ordered(pair))
+
+
+def _fill(fill: ViewFill) -> Fill:
+    pair = Pair(fill.base, fill.counter)
+    fee, asset = fill.fee, pair.counter
+    if not fee and fill.base_fee:  # the exchange charges counter fees only; just in case
+        fee, asset = fill.base_fee, pair.base
+    return Fill(
+        pair,
+        fill.side,
+        fill.quantity,
+        fill.price,
+        fill.total,
+        fee,
+        asset,
+        fill.time,
+        fill.id,
+        fill.tonce,
+    )
+
+
+def _in_flight(order: OwnOrder, state: OrderState, request: OrderRequest | None) -> OpenOrder:
+    """An order sent without an outcome yet. The view keeps a market order by total as its
+    signed total in ``quantity``: the request tells which (a market order sent by someone else
+    on this client is shown by quantity)."""
+    quantity, total = order.original, None
+    if request is not None and request.total is not None:
+        quantity, total = 0, order.original
+    return OpenOrder(
+        None, order.pair, order.price, quantity, quantity, 0, order.tonce, state, total
+    )
 
 
 def _open_order(order: Any, original: int | None) -> OpenOrder:

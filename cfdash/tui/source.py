@@ -23,6 +23,9 @@ from cfdash.core.errors import CoinfloorError
 _T = TypeVar("_T")
 Side = Literal["buy", "sell"]
 ConnectionState = Literal["connected", "connecting", "reconnecting", "disconnected"]
+OrderState = Literal["open", "sending", "pending"]
+"""An order on the book ("open"), or one in flight: sent without a reply yet ("sending"), or
+whose reply did not come in time (``OrderPending``: "pending", settled later by its tonce)."""
 
 Level = tuple[int, int, int]
 """One book level as ``OrderBook.levels`` gives it: (price, size, order count), wire integers."""
@@ -52,6 +55,39 @@ class Trade:
     price: int
     quantity: int
     aggressor: Side
+    own: bool = False
+    """One of the user's own orders took part (the tape marks it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A trade of one of the user's orders (its side of one ``OrdersMatched``).
+
+    ``quantity`` (base) and ``total`` (counter) are positive wire integers; ``fee`` is in
+    ``fee_asset`` (the counter asset: the exchange charges no other). ``order_id`` is None for
+    a market order, which only its ``tonce`` names (None too if placed without one); ``time``
+    is microseconds since the epoch.
+    """
+
+    pair: Pair
+    side: Side
+    quantity: int
+    price: int
+    total: int
+    fee: int
+    fee_asset: int
+    time: int
+    order_id: int | None = None
+    tonce: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int] | None:
+        """What names its order: ("id", id), else ("tonce", tonce), else None."""
+        if self.order_id is not None:
+            return ("id", self.order_id)
+        if self.tonce is not None:
+            return ("tonce", self.tonce)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +120,31 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class OpenOrder:
-    """One of the user's resting orders. ``quantity``/``remaining`` are signed (negative = ask)."""
+    """One of the user's resting orders, or one in flight (``state`` not "open").
 
-    id: int
+    ``quantity``/``remaining`` are signed (negative = ask). An order in flight has no ``id``
+    yet (None) and ``time`` 0; a market order in flight has no ``price`` (None) and, when
+    placed by total, its signed counter-asset ``total`` with ``quantity`` 0.
+    """
+
+    id: int | None
     pair: Pair
-    price: int
+    price: int | None
     quantity: int
     remaining: int
     time: int
     tonce: int | None = None
+    state: OrderState = "open"
+    total: int | None = None
 
     @property
     def side(self) -> Side:
-        return (
-            "buy" if self.remaining > 0 or (self.remaining == 0 and self.quantity > 0) else "sell"
-        )
+        amount = self.remaining or self.quantity or self.total or 0
+        return "buy" if amount > 0 else "sell"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state != "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +206,9 @@ class Batch:
     orders: tuple[OpenOrder, ...] | None = None
     status: ConnectionStatus | None = None
     fee_rate: Decimal | None = None
+    fills: tuple[Fill, ...] = ()
+    """The user's fills since the previous batch (every market), oldest first: news to report
+    once, so merging batches keeps them all."""
 
     def merge(self, newer: Batch) -> Batch:
         """This batch followed by ``newer`` (for a bridge coalescing pushes)."""
@@ -175,6 +224,7 @@ class Batch:
             orders=_later(self.orders, newer.orders),
             status=_later(self.status, newer.status),
             fee_rate=_later(self.fee_rate, newer.fee_rate),
+            fills=self.fills + newer.fills,
         )
 
 
@@ -223,11 +273,20 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class OrderResult:
-    """A limit order's ``id``/``time``, or a market order's unfilled ``remaining``."""
+    """A limit order's ``id``/``time``, or a market order's unfilled ``remaining``.
+
+    ``fills`` are the order's fills known when its outcome came (the source does not push
+    them in a ``Batch`` as well); later fills of a resting order come in batches. ``resting``
+    is what a limit order has left on the book then (positive; 0: filled or closed at once),
+    None if not known.
+    """
 
     id: int | None = None
     time: int | None = None
     remaining: int | None = None
+    tonce: int | None = None
+    fills: tuple[Fill, ...] = ()
+    resting: int | None = None
 
 
 class OrderPending(CoinfloorError):

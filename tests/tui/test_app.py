@@ -204,7 +204,8 @@ async def test_market_order_estimates_and_needs_confirmation(app, exchange) -> N
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await until(pilot, lambda: app.book.asks[0] == (p("41010"), q("0.2"), 1))
-        await until(pilot, lambda: message(app) == "market order done · type a quantity")
+        done = "market order done: bought 0.30 XBT at 41,010.00 · type a quantity"
+        await until(pilot, lambda: message(app) == done)
         xbt = exchange.balances()[XBT]
         assert xbt == (q("1.9") + q("0.3"), q("0.1"))  # bought 0.3; the own ask holds 0.1
 
@@ -258,7 +259,9 @@ async def test_cancel_selected_order_returns_its_reservation(app, exchange) -> N
         await pilot.press("down")
         selected = view.selected
         assert selected is not None and selected.price == p("40950")
-        await pilot.press("c")
+        await pilot.press("c")  # names it (arms)
+        await until(pilot, lambda: view.armed == selected.id)
+        await pilot.press("c")  # cancels it
         await until(pilot, lambda: [o.price for o in view.orders] == [p("41100")])
         assert [price for price, _, _ in exchange.open_orders()] == [p("41100")]
         assert exchange.balances()[GBP] == (gbp("50000"), 0)
@@ -573,7 +576,7 @@ async def test_c_first_shows_the_order_it_would_cancel(app, exchange) -> None:
         ]
         await pilot.pause()
         assert view.region.area > 0 and app.focused is view
-        assert lines(view)[1].split()[:2] == ["▸SELL", "41,100.00"]  # marked as selected
+        assert lines(view)[1].split()[:2] == ["✗SELL", "41,100.00"]  # selected, armed
         await pilot.pause(0.2)
         assert len(exchange.open_orders()) == 2  # nothing cancelled yet
         await pilot.press("c")

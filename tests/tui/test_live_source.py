@@ -184,7 +184,12 @@ def test_market_order_reports_what_was_left(make_source, other: WSClient) -> Non
     other.place_order(GBP_PAIR, "-0.1", "41000").result(3)
     source = make_source(credentials=DEMO)
     result = source.place_order(OrderRequest(GBP_PAIR, "buy", quantity=q("0.3"))).result(5)
-    assert result == OrderResult(remaining=q("0.2"))
+    assert (result.id, result.time, result.remaining) == (None, None, q("0.2"))
+    # what it traded comes with it: one fill, of the market order (its tonce, no id)
+    assert [(f.side, f.quantity, f.price, f.order_id) for f in result.fills] == [
+        ("buy", q("0.1"), p("41000"), None)
+    ]
+    assert result.fills[0].tonce == result.tonce is not None
 
 
 def test_wrong_passphrase_shows_the_server_message_and_a_retry_works(make_source) -> None:

@@ -86,6 +86,9 @@ class Trade(NamedTuple):
     aggressor: Aggressor | None
     bid: int | None
     ask: int | None
+    own: bool = False
+    """One of the user's orders took part: the notice carries its ``bid_tonce``/``ask_tonce``
+    (sent only to the owner)."""
 
 
 def aggressor_of(notice: Mapping[str, Any]) -> Aggressor | None:
@@ -138,6 +141,7 @@ class Trades:
                 aggressor_of(n),
                 n.get("bid"),
                 n.get("ask"),
+                "bid_tonce" in n or "ask_tonce" in n,
             )
         )
         self.prices.append(price)

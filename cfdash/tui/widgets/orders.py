@@ -1,8 +1,15 @@
-"""The user's open orders on the current market, with a cursor selecting one."""
+"""The user's open orders on the current market, with a cursor selecting one.
+
+Orders in flight (sent, no outcome yet) are listed too, dimmed, their age replaced by
+"sending…" or "pending". ``armed`` is the order a first cancel key named: moving the cursor
+off it, leaving the panel or the order going disarms it, so a second key only ever cancels the
+order the prompt named.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.style import Style
@@ -19,6 +26,12 @@ GAP = 2
 """Spaces between two columns."""
 CURSOR = "▸"
 """Marks the selected order (seen without colours too)."""
+ARMED = "✗"
+"""Marks the selected order once a cancel key has named it (the next one cancels it)."""
+IN_FLIGHT = {"sending": "sending…", "pending": "pending"}
+"""What an order in flight shows instead of its age."""
+IN_FLIGHT_SHORT = {"sending": "sent…", "pending": "pend…"}
+"""The same, where the narrowest layout has no room for it."""
 LAYOUTS: tuple[tuple[bool, bool, bool], ...] = (
     (True, False, True),
     (True, True, True),
@@ -40,6 +53,7 @@ class OpenOrdersView(LineWidget, can_focus=True):
         "orders--buy",
         "orders--sell",
         "orders--cursor",
+        "orders--flight",
     }
     DEFAULT_CSS = """
     OpenOrdersView {
@@ -48,6 +62,7 @@ class OpenOrdersView(LineWidget, can_focus=True):
         & > .orders--buy { color: $text-success; }
         & > .orders--sell { color: $text-error; }
         & > .orders--cursor { background: $accent 40%; }
+        & > .orders--flight { text-style: dim italic; }
     }
     """
 
@@ -64,6 +79,8 @@ class OpenOrdersView(LineWidget, can_focus=True):
         self.orders: tuple[OpenOrder, ...] = ()
         self.read_only = False
         """Read-only mode: no account, so no orders to show."""
+        self.armed: int | None = None
+        """The id of the order a first cancel key named (see the module docstring)."""
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         self.scales, self.pair = scales, pair
@@ -74,16 +91,21 @@ class OpenOrdersView(LineWidget, can_focus=True):
         selected = self.selected
         self.all_orders = tuple(orders)
         mine = [o for o in self.all_orders if o.pair == self.pair]
-        self.orders = tuple(sorted(mine, key=lambda o: (-o.price, o.id)))
-        ids = [o.id for o in self.orders]
-        if selected is not None and selected.id in ids:
-            self.cursor = ids.index(selected.id)
+        self.orders = tuple(sorted(mine, key=_order_key))
+        same = [i for i, o in enumerate(self.orders) if _same(o, selected)]
+        if same:
+            self.cursor = same[0]
         else:
-            self.cursor = min(self.cursor, max(0, len(ids) - 1))
+            self.cursor = min(self.cursor, max(0, len(self.orders) - 1))
+        if self.armed is not None and not any(o.id == self.armed for o in self.orders):
+            self.armed = None  # the order the prompt named is gone
         if self.pair is not None:
-            extra = len(self.all_orders) - len(self.orders)
-            more = f", {len(self.all_orders)} in all" if extra else ""
-            self.border_title = f"Open orders ({len(self.orders)}{more})"
+            flying = sum(o.in_flight for o in self.orders)
+            resting = len(self.orders) - flying
+            extra = sum(not o.in_flight for o in self.all_orders) - resting
+            more = f", {resting + extra} in all" if extra else ""
+            sent = f", {flying} in flight" if flying else ""
+            self.border_title = f"Open orders ({resting}{more}{sent})"
         self._repaint_changes(old)
 
     def tick(self) -> None:
@@ -101,7 +123,19 @@ class OpenOrdersView(LineWidget, can_focus=True):
             self.cursor = max(0, min(len(self.orders) - 1, self.cursor + delta))
 
     def watch_cursor(self) -> None:
+        selected = self.selected
+        if self.armed is not None and (selected is None or selected.id != self.armed):
+            self.armed = None
         self.refresh()
+
+    def arm(self, order: OpenOrder | None) -> None:
+        """Name ``order`` as the one the next cancel key cancels (None: disarm)."""
+        self.armed = None if order is None else order.id
+        self.refresh()
+
+    def on_blur(self) -> None:
+        if self.armed is not None:
+            self.arm(None)
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None:
@@ -109,11 +143,23 @@ class OpenOrdersView(LineWidget, can_focus=True):
         body = max(1, height - 1)
         start = max(0, self.cursor - body + 1)
         shown = self.orders[start : start + body]
-        heads, columns = self._columns(shown, self.size.width)
-        widths = _widths(heads, columns)
+        # A market order in flight has no price: laid out as 0, then shown as "market".
+        laid = [o if o.price is not None else replace(o, price=0) for o in shown]
+        width = budget = self.size.width
+        for attempt in range(8):  # their marks are wider than ages: ask for narrower layouts
+            heads, columns = self._columns(laid, budget)
+            _mark_in_flight(shown, heads, columns, self.scales, short=attempt > 0)
+            widths = _widths(heads, columns)
+            over = 1 + sum(widths) + GAP * (len(widths) - 1) - width
+            if over <= 0 or not any(o.in_flight for o in shown):
+                break
+            budget -= over
         rows: list[Hashable] = [("head", widths, heads)]
         for n, (i, o) in enumerate(enumerate(shown, start)):
-            rows.append(("row", widths, i == self.cursor, o.side, *(col[n] for col in columns)))
+            armed = o.id is not None and o.id == self.armed
+            mark = (ARMED if armed else CURSOR) if i == self.cursor else ""
+            cols = (col[n] for col in columns)
+            rows.append(("row", widths, mark, o.side, o.in_flight, *cols))
         if not shown:
             rows.append(("note", "read-only: no account" if self.read_only else "no open orders"))
         return rows
@@ -169,20 +215,66 @@ class OpenOrdersView(LineWidget, can_focus=True):
         widths = row[1]
         if row[0] == "head":
             parts = row[2]
-            selected, side = False, None
+            mark, side, flight = "", None, False
         else:
-            selected, side, *parts = row[2:]
+            mark, side, flight, *parts = row[2:]
+        selected = bool(mark)
         aligns = ("<", *(">" for _ in widths[1:]))
-        text = (CURSOR if selected else " ") + (" " * GAP).join(
+        text = (mark or " ") + (" " * GAP).join(
             f"{p:{a}{w}}" for p, a, w in zip(parts, aligns, widths, strict=True)
         )
         if side is None:
             return cells([(text, header)])
         style = self.get_component_rich_style(f"orders--{side}")
+        if flight:
+            style += self.get_component_rich_style("orders--flight", partial=True)
         if selected:  # the background only, blended over the panel's (not the raw accent)
             style += Style(bgcolor=self.get_component_rich_style("orders--cursor").bgcolor)
             text = text.ljust(width)
         return cells([(text, style)])
+
+
+def _order_key(order: OpenOrder) -> tuple[bool, int, int, int]:
+    """Highest price first (market orders in flight above all), then by id, then tonce."""
+    price = order.price
+    return (price is not None, -(price or 0), order.id or 0, order.tonce or 0)
+
+
+def _same(order: OpenOrder, other: OpenOrder | None) -> bool:
+    """The same order, also once an order in flight has become an open one (its tonce)."""
+    if other is None:
+        return False
+    if order.id is not None and order.id == other.id:
+        return True
+    return order.tonce is not None and order.tonce == other.tonce
+
+
+def _mark_in_flight(
+    shown: Sequence[OpenOrder],
+    heads: Sequence[str],
+    columns: list[list[str]],
+    scales: Scales,
+    *,
+    short: bool = False,
+) -> None:
+    """Orders in flight: "market" for a market order's price, its total (with the asset)
+    for one by total (its size unknown: "—"), "sending…"/"pending" for the age."""
+    where = {head: n for n, head in enumerate(heads)}
+    for row, order in enumerate(shown):
+        if not order.in_flight:
+            continue
+        if order.price is None and "Price" in where:
+            columns[where["Price"]][row] = "market"
+        if order.total is not None:
+            scale = scales.asset(order.pair.counter)
+            amount = fmt.trimmed(abs(order.total), scale, whole=True)
+            if "Size" in where:
+                columns[where["Size"]][row] = fmt.DASH
+            if "Left" in where:
+                columns[where["Left"]][row] = f"{amount} {fmt.counter_name(order.pair)}"
+        if "Age" in where:
+            marks = IN_FLIGHT_SHORT if short else IN_FLIGHT
+            columns[where["Age"]][row] = marks.get(order.state, order.state)
 
 
 def _widths(heads: Sequence[str], columns: Sequence[Sequence[str]]) -> tuple[int, ...]:

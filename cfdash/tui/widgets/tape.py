@@ -1,16 +1,21 @@
-"""The trades tape: newest first, price coloured by the aggressor's side."""
+"""The trades tape: newest first, price coloured by the aggressor's side; the user's own
+trades marked with ``OWN`` in the first column (and bold)."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
+from rich.style import Style
 from textual.strip import Strip
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
 from cfdash.tui.source import Trade
 from cfdash.tui.widgets.lines import LineWidget, cells
+
+OWN = "●"
+"""Marks a trade of one of the user's orders (as the ladder marks their price levels)."""
 
 
 class TradeTape(LineWidget):
@@ -50,14 +55,15 @@ class TradeTape(LineWidget):
         texts = [
             (
                 t.aggressor,
+                t.own,
                 fmt.micros_clock(t.time),
                 fmt.price(self.scales, self.pair, t.price),
                 fmt.quantity(self.scales, self.pair, t.quantity),
             )
             for t in shown
         ]
-        pw = max([5, *(len(r[2]) for r in texts)])
-        sw = max([4, *(len(r[3]) for r in texts)])
+        pw = max([5, *(len(r[3]) for r in texts)])
+        sw = max([4, *(len(r[4]) for r in texts)])
         if not texts:
             return [("head", pw, sw), ("empty",)]
         return [("head", pw, sw), *((*r, pw, sw) for r in texts)]
@@ -70,7 +76,10 @@ class TradeTape(LineWidget):
             return cells([(text, self.get_component_rich_style("tape--header"))])
         if row[0] == "empty":
             return cells([(" no trades yet", self.get_component_rich_style("tape--header"))])
-        side, clock, price, size, pw, sw = row
+        side, own, clock, price, size, pw, sw = row
         style = self.get_component_rich_style(f"tape--{side}")
         arrow = "▲" if side == "buy" else "▼"
-        return cells([(f" {clock:<8}  {price:>{pw}}  {size:>{sw}} {arrow}", style)])
+        mark = OWN if own else " "
+        if own:
+            style += Style(bold=True)
+        return cells([(f"{mark}{clock:<8}  {price:>{pw}}  {size:>{sw}} {arrow}", style)])
