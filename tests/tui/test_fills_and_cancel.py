@@ -118,7 +118,7 @@ async def test_a_market_buy_reports_average_price_total_and_fee(app, exchange) -
     before = exchange.balances()[GBP][0]
     async with running(app, WIDE) as pilot:
         notices = record_notices(app)
-        await pilot.press("b", "t", *"0.6", "enter")
+        await pilot.press("b", "ctrl+t", *"0.6", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         note = "market order done: bought 0.60 XBT at avg 41,012.58 · type a quantity"
@@ -303,7 +303,7 @@ async def test_a_pending_market_order_reports_its_fills_when_settled(monkeypatch
             notices = record_notices(app)
             view = app.query_one(OpenOrdersView)
             faults.arm("PlaceOrder", "delay", delay=1.0)
-            await pilot.press("b", "t", *"0.2", "enter")
+            await pilot.press("b", "ctrl+t", *"0.2", "enter")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
             row = await until(
