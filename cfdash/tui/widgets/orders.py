@@ -19,15 +19,15 @@ GAP = 2
 """Spaces between two columns."""
 CURSOR = "▸"
 """Marks the selected order (seen without colours too)."""
-LAYOUTS: tuple[tuple[bool, bool, bool], ...] = (
-    (True, False, True),
-    (True, True, True),
-    (False, False, True),
-    (False, True, True),
-    (False, True, False),
-)
-"""(tonce shown?, trailing zeros trimmed?, original size shown?), widest first: the tonce
-stays longer than the trailing zeros, which add nothing (amounts stay exact)."""
+SIZE_MIN = 38
+"""The narrowest panel with the original size column (the compact layout's, at 80 columns)."""
+TONCE_MIN = 66
+"""The narrowest panel with the tonce column (the wide layout's from 110 columns)."""
+LAYOUTS: tuple[int | None, ...] = (None, -1, 7, 6, 5, 4, 3, 2, 1, 0)
+"""Amounts with every decimal place (None), trailing zeros trimmed (-1), then sizes cut to
+that many places (marked "…"), widest first. The columns themselves depend on the width alone
+(``SIZE_MIN``, ``TONCE_MIN``), never on the numbers, so that none comes and goes as they
+change."""
 
 
 class OpenOrdersView(LineWidget, can_focus=True):
@@ -121,9 +121,8 @@ class OpenOrdersView(LineWidget, can_focus=True):
     def _columns(
         self, shown: Sequence[OpenOrder], width: int
     ) -> tuple[tuple[str, ...], list[list[str]]]:
-        """The widest set of columns that fits ``width`` (see ``LAYOUTS``): all of them with
-        every decimal place when wide; narrower, trailing zeros go, then the tonce, then the
-        original size."""
+        """The columns for ``width`` (narrower: no tonce, then no original size), with the
+        widest amounts that fit (see ``LAYOUTS``)."""
         assert self.pair is not None
         now = self.clock()
         price_scale = self.scales.price_scale(self.pair)
@@ -134,16 +133,17 @@ class OpenOrdersView(LineWidget, can_focus=True):
         prices_raw = [o.price for o in shown]
         sizes_raw = [abs(o.quantity) for o in shown]
         lefts_raw = [abs(o.remaining) for o in shown]
+        tonce, size = width >= TONCE_MIN, width >= SIZE_MIN
         choice: tuple[tuple[str, ...], list[list[str]]] = ((), [])
-        for tonce, trim, size in LAYOUTS:
-            if trim:
-                prices = fmt.column(prices_raw, price_scale)
-                sizes = fmt.column(sizes_raw, size_scale)
-                lefts = fmt.column(lefts_raw, size_scale)
-            else:
+        for places in LAYOUTS:
+            if places is None:
                 prices = [fmt.amount(v, price_scale) for v in prices_raw]
                 sizes = [fmt.amount(v, size_scale) for v in sizes_raw]
                 lefts = [fmt.amount(v, size_scale) for v in lefts_raw]
+            else:
+                prices = fmt.column(prices_raw, price_scale)
+                sizes = _cut_column(sizes_raw, size_scale, places)
+                lefts = _cut_column(lefts_raw, size_scale, places)
             heads: list[str] = ["Side", "Price"]
             columns = [sides, prices]
             if size:
@@ -187,3 +187,17 @@ class OpenOrdersView(LineWidget, can_focus=True):
 
 def _widths(heads: Sequence[str], columns: Sequence[Sequence[str]]) -> tuple[int, ...]:
     return tuple(max([len(h), *map(len, c)]) for h, c in zip(heads, columns, strict=True))
+
+
+def _cut_column(values: Sequence[int], scale: int, places: int) -> list[str]:
+    """A column of amounts with trailing zeros trimmed (``places`` < 0), or cut to at most
+    ``places`` decimal places: cut ones end in "…", the others in a space, so that the
+    decimal points still line up."""
+    if places < 0:
+        return fmt.column(list(values), scale)
+    texts = fmt.column(list(values), scale)
+    if all(len(t.rpartition(".")[2]) <= places for t in texts if "." in t):
+        return texts
+    shown = min(places, fmt.places(scale))
+    cut = [fmt.cut(v, scale, shown, keep=shown) for v in values]
+    return [t if t.endswith("…") else t + " " for t in cut]
