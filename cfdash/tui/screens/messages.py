@@ -56,7 +56,8 @@ class MessagesScreen(ModalScreen[None]):
     def __init__(self, notices: Iterable[Notice]) -> None:
         super().__init__()
         self.notices = list(notices)
-        self._closing = False
+        self._close_asked = False
+        self._on_screen = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -66,6 +67,9 @@ class MessagesScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.query_one(VerticalScroll).scroll_end, animate=False)
+        self._on_screen = True
+        if self._close_asked:  # closed by a key of the burst that opened it
+            self.call_after_refresh(self.dismiss, None)
 
     def table(self) -> Table:
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
@@ -93,7 +97,10 @@ class MessagesScreen(ModalScreen[None]):
             self.call_after_refresh(self.query_one(VerticalScroll).scroll_end, animate=False)
 
     def action_close(self) -> None:
-        """Close, once: keys typed ahead of the close (a burst) must not pop another screen."""
-        if not self._closing:
-            self._closing = True
+        """Close, once, and only once shown: keys typed ahead (a burst) must neither pop
+        another screen nor pop this one while it mounts (Textual then waits forever)."""
+        if self._close_asked:
+            return
+        self._close_asked = True
+        if self._on_screen:
             self.dismiss(None)
