@@ -623,22 +623,20 @@ class DashboardApp(App[None]):
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
     ) -> str | None:
         """Save an SVG of the screen in ``screenshot_dir()`` (Textual's default, ~/Downloads,
-        may not exist) and say where, or why not."""
-        directory = Path(path).expanduser() if path else screenshot_dir()
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            saved = self.save_screenshot(filename, str(directory), time_format)
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            self.notify(
-                f"not saved in {directory}: {why}",
-                title="Screenshot",
-                severity="error",
-                markup=False,
-            )
-            return None
-        self.notify(f"saved to {saved}", title="Screenshot", markup=False)
-        return saved
+        may not exist), else in the working directory, and say where, or why not."""
+        places = [Path(path).expanduser()] if path else [screenshot_dir(), Path.cwd()]
+        why = ""
+        for directory in places:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                saved = self.save_screenshot(filename, str(directory), time_format)
+            except OSError as exc:
+                why += f"{'; ' if why else ''}not in {directory}: {exc.strerror or exc}"
+                continue
+            self.notify(f"saved to {saved}", title="Screenshot", markup=False)
+            return saved
+        self.notify(f"not saved: {why}", title="Screenshot", severity="error", markup=False)
+        return None
 
     # -- logging in when needed ------------------------------------------------------------
     def needs_login(self) -> bool:

@@ -224,6 +224,24 @@ async def test_a_screenshot_from_the_palette_is_saved_under_xdg_data_home(
     assert any(f"saved to {svg}" in n for n in notices), notices
 
 
+async def test_a_screenshot_goes_to_the_working_directory_when_the_data_dir_cannot_be_made(
+    exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory would be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app = exchange.dashboard().app
+    notices = record_notices(app)
+    async with with_toasts(app) as pilot:
+        app.action_screenshot()
+        await until(pilot, lambda: list(work.glob("*.svg")))
+    (svg,) = work.glob("*.svg")
+    assert notices == [f"saved to {svg}"]
+
+
 SGR = re.compile(rb"\x1b\[([0-9;:]*)m")
 COLOUR_PARAMS = {*range(30, 39), *range(40, 49), *range(90, 98), *range(100, 108)}
 """SGR parameters that set a colour (38 and 48: 256 or 24-bit; 39/49, the default, are none)."""
