@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.filter import Monochrome, NoColor
+from textual.notifications import Notify
 from textual.screen import ModalScreen
 from textual.widgets import Input, Sparkline
 
@@ -33,6 +37,7 @@ from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
 from cfdash.tui.screens.login import LoginScreen, known_login
 from cfdash.tui.screens.markets import MarketPicker
+from cfdash.tui.screens.messages import MessagesScreen, Notice, plain
 from cfdash.tui.source import (
     Batch,
     Book,
@@ -64,6 +69,10 @@ FILL_NOTICES = 3
 batch are reported in one notification."""
 PENDING_NOTE = "order pending: outcome not known yet"
 PRIVATE_PANELS = frozenset({"orders", "balances"})
+MAX_TOASTS = 2
+"""Notifications shown at once (the newest): older ones stay in the message history (``h``)."""
+HISTORY = 1000
+"""Notifications the message history keeps."""
 LOW_COLOURS: dict[tuple[str, bool], dict[str, str]] = {
     # 16 colours: exact entries of the standard palette, so nothing rounds to white or to
     # bright red: bids green, asks red, grey borders (white or black when focused).
@@ -138,6 +147,7 @@ class DashboardApp(App[None]):
         Binding("l", "login", "Log in", show=False, id="login"),
         Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
         Binding("d", "toggle_dark", "Light/dark", show=False, id="theme"),
+        Binding("h", "history", "Messages", show=False, id="history"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -153,6 +163,7 @@ class DashboardApp(App[None]):
         "login": "log in",
         "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
         "theme": "switch between the light and the dark theme",
+        "history": "message history: every notification so far (Escape closes)",
         "help": "this help",
         "quit": "quit",
     }
@@ -194,6 +205,11 @@ class DashboardApp(App[None]):
         self.login_user_id: int | None = None
         self.login_cookie = ""
         """Pre-filled in the login dialog (from the settings file)."""
+        self.messages: deque[Notice] = deque(maxlen=HISTORY)
+        """Every notification so far, oldest first (the message history, ``h``)."""
+        if self.no_color:  # NO_COLOR: no colour at all, not Textual's shades of grey
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome | NoColor)]
+            self._filters.append(NoColor())
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -698,6 +714,57 @@ class DashboardApp(App[None]):
         done = "this source cannot reconnect" if reconnect is None else reconnect()
         self.notify(done, title="Connection")
 
+    # -- notifications: kept in a history, few shown at once ------------------------------
+    def on_notify(self, event: Notify) -> None:
+        """Keep every notification (Textual's own handler shows it after this)."""
+        n = event.notification
+        notice = Notice(self.clock(), n.severity, n.title, plain(n.message, n.markup))
+        self.messages.append(notice)
+        if isinstance(self.screen, MessagesScreen):
+            self.screen.add(notice)
+
+    def _refresh_notifications(self) -> None:
+        """Show only the newest ``MAX_TOASTS``: a stack of toasts would cover the screen (the
+        history keeps the others). Textual calls this whenever its notifications change."""
+        live = [n for n in self._notifications if not n.has_expired]
+        for old in live[:-MAX_TOASTS]:
+            self._unnotify(old, refresh=False)
+        super()._refresh_notifications()
+
+    def action_history(self) -> None:
+        self.push_screen(MessagesScreen(self.messages))
+
+    @on(events.Key)
+    def _read_only_key(self, event: events.Key) -> None:
+        """Read-only: a trading key says why it does nothing (the footer does not offer it)."""
+        if not self.read_only or isinstance(self.screen, ModalScreen):
+            return
+        bindings = self._bindings.copy()
+        bindings.apply_keymap(self._keymap)
+        if any(b.action in TRADING_ACTIONS for b in bindings.key_to_bindings.get(event.key, ())):
+            event.stop()
+            self.notify("read-only: trading is off", severity="warning")
+
+    # -- screenshots -----------------------------------------------------------------------
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save an SVG of the screen in ``screenshot_dir()`` (Textual's default, ~/Downloads,
+        may not exist), else in the working directory, and say where, or why not."""
+        places = [Path(path).expanduser()] if path else [screenshot_dir(), Path.cwd()]
+        why = ""
+        for directory in places:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                saved = self.save_screenshot(filename, str(directory), time_format)
+            except OSError as exc:
+                why += f"{'; ' if why else ''}not in {directory}: {exc.strerror or exc}"
+                continue
+            self.notify(f"saved to {saved}", title="Screenshot", markup=False)
+            return saved
+        self.notify(f"not saved: {why}", title="Screenshot", severity="error", markup=False)
+        return None
+
     # -- logging in when needed ------------------------------------------------------------
     def needs_login(self) -> bool:
         """Nobody has logged in yet, and no credentials were given (a real endpoint) or the
@@ -796,3 +863,10 @@ class DashboardApp(App[None]):
                     )
                 )
         return commands
+
+
+def screenshot_dir() -> Path:
+    """``$XDG_DATA_HOME/cfdash/screenshots`` (``~/.local/share`` when unset or relative)."""
+    base = os.environ.get("XDG_DATA_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "cfdash" / "screenshots"

@@ -109,3 +109,18 @@ def age(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h"
     return f"{s // 86400}d"
+
+
+def cut(value: int | None, scale: int, decimals: int, *, keep: int = 0) -> str:
+    """``value`` with at most ``decimals`` places (``keep`` at least, if the scale has them):
+    exact when that is enough, else truncated toward zero and marked "…" (so a column too
+    narrow for the whole amount never shows a wrong one as if it were exact)."""
+    if value is None:
+        return DASH
+    decimals = min(decimals, places(scale))
+    needed = needed_places(value, scale, keep=min(keep, decimals))
+    if needed <= decimals:
+        return amount(value, scale, decimals=needed)
+    step = scale // 10**decimals
+    kept = abs(value) // step * step
+    return amount(kept if value >= 0 else -kept, scale, decimals=decimals) + "…"

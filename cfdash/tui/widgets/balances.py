@@ -15,16 +15,12 @@ from cfdash.tui.widgets.lines import LineWidget, cells
 
 MASK = "•••••"
 HEADS = ("Asset", "Available", "Reserved", "Total")
-LAYOUTS: tuple[tuple[str, int, bool], ...] = (
-    ("all", 2, True),
-    ("trim", 2, True),
-    ("whole", 2, True),
-    ("whole", 1, True),
-    ("whole", 2, False),
-    ("whole", 1, False),
-)
+RESERVED_MIN = 38
+"""The narrowest panel that has the reserved column (the compact layout's, at 80 columns):
+decided by the width alone, so that the column never comes and goes as the amounts change."""
+FORMATS: tuple[tuple[str, int], ...] = (("all", 2), ("trim", 2), ("whole", 2), ("whole", 1))
 """(decimal places: all, trailing zeros past two trimmed, or whole amounts without any;
-spaces between columns; the reserved column shown?), widest first."""
+spaces between columns), widest first: all of them exact."""
 
 
 class BalancesView(LineWidget):
@@ -81,27 +77,39 @@ class BalancesView(LineWidget):
     def _fit(
         self, shown: Sequence[Balance]
     ) -> tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]:
-        """The widest layout that fits (see ``LAYOUTS``): amounts lose trailing zeros only, so
-        they stay exact; the reserved column (the total less the available) goes last."""
+        """The columns for the panel's width (the reserved one from ``RESERVED_MIN`` up), then
+        the widest format that fits (see ``FORMATS``: amounts lose trailing zeros only, so
+        they stay exact); if none does, amounts are cut to fewer places and marked "…"."""
         width = self.size.width
-        choice: tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]
-        choice = (HEADS, tuple(map(len, HEADS)), 2, [])
-        for places, gap, reserved in LAYOUTS:
-            heads = HEADS if reserved else (HEADS[0], HEADS[1], HEADS[3])
-            texts = [self._row(b, places, reserved) for b in shown]
+        reserved = width >= RESERVED_MIN
+        heads = HEADS if reserved else (HEADS[0], HEADS[1], HEADS[3])
+        Layout = tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]
+        longest = max((len(t) for b in shown for t in self._row(b, "whole", reserved)), default=1)
+        formats = [*FORMATS, *(("cut", budget) for budget in range(longest - 1, 0, -1))]
+        tried: list[tuple[int, Layout]] = []
+        for places, option in formats:
+            gap = 1 if places == "cut" else option
+            texts = [self._row(b, places, reserved, option) for b in shown]
             widths = tuple(max([len(h), *(len(t[i]) for t in texts)]) for i, h in enumerate(heads))
-            choice = (heads, widths, gap, texts)
-            if 1 + sum(widths) + gap * (len(heads) - 1) <= width:
-                break
-        return choice
+            need = 1 + sum(widths) + gap * (len(heads) - 1)
+            if need <= width:
+                return heads, widths, gap, texts
+            tried.append((need, (heads, widths, gap, texts)))
+        # nothing fits: the narrowest, cut least (``build_strip`` marks the line's end)
+        narrowest = min(need for need, _ in tried)
+        return next(layout for need, layout in tried if need == narrowest)
 
-    def _row(self, b: Balance, places: str, reserved: bool) -> tuple[str, ...]:
+    def _row(self, b: Balance, places: str, reserved: bool, budget: int = 0) -> tuple[str, ...]:
+        """``places``: see ``FORMATS``, or "cut": amounts longer than ``budget`` cells lose
+        their last decimal places (marked "…"), the others stay whole and exact."""
         values = (b.available, b.reserved, b.total) if reserved else (b.available, b.total)
         scale = self.scales.asset(b.asset)
         if self.private:
             amounts = [MASK for _ in values]
         elif places == "all":
             amounts = [fmt.amount(v, scale) for v in values]
+        elif places == "cut":
+            amounts = [_shorten(v, scale, budget) for v in values]
         else:
             amounts = [fmt.trimmed(v, scale, whole=places == "whole") for v in values]
         return (asset_name(b.asset), *amounts)
@@ -117,4 +125,18 @@ class BalancesView(LineWidget):
             f"{p:{'<' if i == 0 else '>'}{w}}"
             for i, (p, w) in enumerate(zip(parts, widths, strict=True))
         )
+        if len(text.rstrip()) > width:  # never a cropped amount that reads as another one
+            text = text[: max(0, width - 1)] + "…"
         return cells([(text, style)])
+
+
+def _shorten(value: int, scale: int, budget: int) -> str:
+    """The amount in at most ``budget`` cells if decimal places can make it so: exact (whole
+    amounts without decimals), else cut to fewer places and marked "…"; the integer part is
+    never cut (the column then grows)."""
+    text = fmt.trimmed(value, scale, whole=True)
+    decimals = fmt.places(scale)
+    while len(text) > budget and decimals > 0:
+        decimals -= 1
+        text = fmt.cut(value, scale, decimals, keep=min(2, decimals))
+    return text

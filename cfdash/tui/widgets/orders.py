@@ -32,15 +32,15 @@ IN_FLIGHT = {"sending": "sending…", "pending": "pending"}
 """What an order in flight shows instead of its age."""
 IN_FLIGHT_SHORT = {"sending": "sent…", "pending": "pend…"}
 """The same, where the narrowest layout has no room for it."""
-LAYOUTS: tuple[tuple[bool, bool, bool], ...] = (
-    (True, False, True),
-    (True, True, True),
-    (False, False, True),
-    (False, True, True),
-    (False, True, False),
-)
-"""(tonce shown?, trailing zeros trimmed?, original size shown?), widest first: the tonce
-stays longer than the trailing zeros, which add nothing (amounts stay exact)."""
+SIZE_MIN = 38
+"""The narrowest panel with the original size column (the compact layout's, at 80 columns)."""
+TONCE_MIN = 66
+"""The narrowest panel with the tonce column (the wide layout's from 110 columns)."""
+LAYOUTS: tuple[int | None, ...] = (None, -1, 7, 6, 5, 4, 3, 2, 1, 0)
+"""Amounts with every decimal place (None), trailing zeros trimmed (-1), then sizes cut to
+that many places (marked "…"), widest first. The columns themselves depend on the width alone
+(``SIZE_MIN``, ``TONCE_MIN``), never on the numbers, so that none comes and goes as they
+change."""
 
 
 class OpenOrdersView(LineWidget, can_focus=True):
@@ -147,7 +147,7 @@ class OpenOrdersView(LineWidget, can_focus=True):
         laid = [o if o.price is not None else replace(o, price=0) for o in shown]
         width = budget = self.size.width
         for attempt in range(8):  # their marks are wider than ages: ask for narrower layouts
-            heads, columns = self._columns(laid, budget)
+            heads, columns = self._columns(laid, budget, panel=width)
             _mark_in_flight(shown, heads, columns, self.scales, short=attempt > 0)
             widths = _widths(heads, columns)
             over = 1 + sum(widths) + GAP * (len(widths) - 1) - width
@@ -165,11 +165,10 @@ class OpenOrdersView(LineWidget, can_focus=True):
         return rows
 
     def _columns(
-        self, shown: Sequence[OpenOrder], width: int
+        self, shown: Sequence[OpenOrder], width: int, *, panel: int | None = None
     ) -> tuple[tuple[str, ...], list[list[str]]]:
-        """The widest set of columns that fits ``width`` (see ``LAYOUTS``): all of them with
-        every decimal place when wide; narrower, trailing zeros go, then the tonce, then the
-        original size."""
+        """The columns for the ``panel`` width (default ``width``; narrower: no tonce, then
+        no original size), with the widest amounts that fit ``width`` (see ``LAYOUTS``)."""
         assert self.pair is not None
         now = self.clock()
         price_scale = self.scales.price_scale(self.pair)
@@ -180,16 +179,18 @@ class OpenOrdersView(LineWidget, can_focus=True):
         prices_raw = [o.price for o in shown]
         sizes_raw = [abs(o.quantity) for o in shown]
         lefts_raw = [abs(o.remaining) for o in shown]
+        panel = width if panel is None else panel
+        tonce, size = panel >= TONCE_MIN, panel >= SIZE_MIN
         choice: tuple[tuple[str, ...], list[list[str]]] = ((), [])
-        for tonce, trim, size in LAYOUTS:
-            if trim:
-                prices = fmt.column(prices_raw, price_scale)
-                sizes = fmt.column(sizes_raw, size_scale)
-                lefts = fmt.column(lefts_raw, size_scale)
-            else:
+        for places in LAYOUTS:
+            if places is None:
                 prices = [fmt.amount(v, price_scale) for v in prices_raw]
                 sizes = [fmt.amount(v, size_scale) for v in sizes_raw]
                 lefts = [fmt.amount(v, size_scale) for v in lefts_raw]
+            else:
+                prices = fmt.column(prices_raw, price_scale)
+                sizes = _cut_column(sizes_raw, size_scale, places)
+                lefts = _cut_column(lefts_raw, size_scale, places)
             heads: list[str] = ["Side", "Price"]
             columns = [sides, prices]
             if size:
@@ -279,3 +280,17 @@ def _mark_in_flight(
 
 def _widths(heads: Sequence[str], columns: Sequence[Sequence[str]]) -> tuple[int, ...]:
     return tuple(max([len(h), *map(len, c)]) for h, c in zip(heads, columns, strict=True))
+
+
+def _cut_column(values: Sequence[int], scale: int, places: int) -> list[str]:
+    """A column of amounts with trailing zeros trimmed (``places`` < 0), or cut to at most
+    ``places`` decimal places: cut ones end in "…", the others in a space, so that the
+    decimal points still line up."""
+    if places < 0:
+        return fmt.column(list(values), scale)
+    texts = fmt.column(list(values), scale)
+    if all(len(t.rpartition(".")[2]) <= places for t in texts if "." in t):
+        return texts
+    shown = min(places, fmt.places(scale))
+    cut = [fmt.cut(v, scale, shown, keep=shown) for v in values]
+    return [t if t.endswith("…") else t + " " for t in cut]

@@ -40,7 +40,7 @@ class TickerBar(Widget):
     }
     DEFAULT_CSS = """
     TickerBar {
-        height: auto;
+        height: 1;
         padding: 0 1;
         background: $panel;
         & > .ticker--pair { text-style: bold; color: $text-accent; }
@@ -73,51 +73,61 @@ class TickerBar(Widget):
         self.set_class(self.stale, "-stale")
         self.refresh(layout=True)
 
-    def groups(self) -> list[Text]:
+    def groups(self) -> list[tuple[int, str, Text]]:
+        """(priority, joiner, text) of each part in display order: lower priorities are shown
+        first when the line is short; ``joiner`` goes before the part (the change sticks to
+        the last price)."""
         if self.pair is None:
-            return [Text("no market")]
+            return [(0, "", Text("no market"))]
         s, p, t = self.scales, self.pair, self.ticker
         label = self.get_component_rich_style("ticker--label")
         # styled spans, not base styles: a line starting with a group would pass its style on
-        out = [Text.assemble((p.name, self.get_component_rich_style("ticker--pair")))]
+        out = [(0, "", Text.assemble((p.name, self.get_component_rich_style("ticker--pair"))))]
         if self.stale:
-            out.append(Text.assemble((" STALE ", self.get_component_rich_style("ticker--stale"))))
-        last = Text.assemble(("last ", label), fmt.price(s, p, t.last))
+            stale = Text.assemble((" STALE ", self.get_component_rich_style("ticker--stale")))
+            out.append((1, GAP, stale))
+        out.append((2, GAP, Text.assemble(("last ", label), fmt.price(s, p, t.last))))
         change, trend = change_text(s, p, t)
         if change:
             style = self.get_component_rich_style(f"ticker--{trend}") if trend != "flat" else ""
-            last.append(" ")
-            last.append(change, style)
-        out.append(last)
+            out.append((5, " ", Text(change, style)))
         spread = None if t.bid is None or t.ask is None else t.ask - t.bid
-        for name, value in (("bid", t.bid), ("ask", t.ask), ("spread", spread)):
-            out.append(Text.assemble((f"{name} ", label), fmt.price(s, p, value)))
-        out.append(
-            Text.assemble(
-                ("24h low ", label),
-                fmt.price(s, p, t.low),
-                (" high ", label),
-                fmt.price(s, p, t.high),
-            )
+        for priority, name, value in ((3, "bid", t.bid), (4, "ask", t.ask), (6, "spread", spread)):
+            out.append((priority, GAP, Text.assemble((f"{name} ", label), fmt.price(s, p, value))))
+        volume = fmt.trimmed(t.volume, s.asset(p.base))
+        out.append((7, GAP, Text.assemble(("vol ", label), volume, f" {fmt.base_name(p)}")))
+        low_high = Text.assemble(
+            ("24h low ", label), fmt.price(s, p, t.low), (" high ", label), fmt.price(s, p, t.high)
         )
-        out.append(
-            Text.assemble(("vol ", label), fmt.quantity(s, p, t.volume), f" {fmt.base_name(p)}")
-        )
+        out.append((8, GAP, low_high))
         return out
 
-    def lines(self, width: int) -> list[Text]:
-        """Greedy packing of the groups, never splitting one across lines."""
-        lines: list[Text] = []
-        for group in self.groups():
-            if lines and lines[-1].cell_len + len(GAP) + group.cell_len <= width:
-                lines[-1].append(GAP)
-                lines[-1].append_text(group)
-            else:
-                lines.append(group.copy())
-        return lines
+    def line(self, width: int) -> Text:
+        """One line, whatever the width and the state (the header never wraps, so the layout
+        under it never moves): the parts that fit, by priority (market, STALE, last, bid,
+        ask, change, spread, volume, 24 h range), in their usual order."""
+        groups = self.groups()
+        shown: set[int] = set()
+        used = 0
+        for index in sorted(range(len(groups)), key=lambda i: groups[i][0]):
+            _, joiner, text = groups[index]
+            cost = text.cell_len + (len(joiner) if index else 0)
+            if joiner == " " and index - 1 not in shown:
+                continue  # the change without the last price would mean nothing
+            if not shown or used + cost <= width:
+                shown.add(index)
+                used += cost
+        line = Text()
+        for index, (_, joiner, text) in enumerate(groups):
+            if index in shown:
+                if line:
+                    line.append(joiner)
+                line.append_text(text)
+        line.truncate(max(0, width))
+        return line
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return max(1, len(self.lines(width)))
+        return 1
 
     def render(self) -> Text:
-        return Text("\n").join(self.lines(self.content_region.width or self.size.width))
+        return self.line(self.content_region.width or self.size.width)
