@@ -22,8 +22,9 @@ After every burst:
 - the screen renders (``screen_text``), and so do the ladder and the balances where shown;
 - the orders ledger holds. The test records, in one sequence:
 
-  * every Enter as the app reads it (its dispatch on the app): whether the order form was on
-    screen with the focus in it, and the form as it stood (side, kind, the three fields);
+  * every Enter as the app reads it: whether the order form was on screen with the focus in
+    it, its side and kind then, and its fields as they stand when the focused field gets that
+    Enter (by then the keys typed into it before the Enter are in it; none typed after);
   * every ``OrderEntry.Submitted`` as the app handles it, and whether the order was far
     through the book then (``far_through`` on the app's book);
   * every answer given to a ``ConfirmScreen`` (``dismiss``), and whether it was on screen;
@@ -50,12 +51,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -63,6 +65,7 @@ from textual import events
 from textual._context import active_message_pump
 from textual.message import Message
 from textual.pilot import Pilot
+from textual.widgets import Input
 from textual.worker import WorkerState
 
 from cfdash.core.assets import V2
@@ -220,10 +223,12 @@ class Record:
             future = place_order(order)
 
             def settled(done: Future[Any]) -> None:
-                exc = done.exception()
+                exc = None if done.cancelled() else done.exception()
                 outcome = (
                     "ok" if exc is None else "pending" if isinstance(exc, OrderPending) else exc
                 )
+                if done.cancelled():
+                    outcome = "cancelled"
                 self.log("settled", (seq, outcome))
                 self.unsettled.discard(seq)
 
@@ -235,6 +240,8 @@ class Record:
 
         reading: dict[int, tuple[events.Key, Event]] = {}
         """Enters the app has read and not yet handed on (to the focused widget)."""
+        read: dict[int, events.Key] = {}
+        """The last keys the app read (a key bubbles back up to the app after its widgets)."""
 
         def hook(message: Message) -> None:
             nonlocal entry
@@ -243,12 +250,21 @@ class Record:
             if entry is None:
                 entry = app.screen_stack[0].query_one("#entry", OrderEntry)
             if active_message_pump.get(None) is not app:
-                # The widget the app handed an Enter on to reads it: the form as it is now.
+                # The widget the app handed an Enter on to reads it: the keys typed before it
+                # into that field are in it now (keys reach a field through its own queue).
                 if isinstance(message, events.Key) and id(message) in reading:
                     _, enter = reading.pop(id(message))
-                    self.relog(enter, form_at_enter(app, entry))
+                    form = enter.data
+                    if form is not None:
+                        form = replace(form, **fields(entry))
+                    self.relog(enter, form)
                 return
             if isinstance(message, events.Key):
+                if id(message) in read:
+                    return  # back on the app, bubbling up from the widgets
+                read[id(message)] = message
+                if len(read) > 200:
+                    del read[next(iter(read))]
                 self.screens.add(type(app.screen).__name__)  # the screen the key is read on
                 if message.key == "enter":
                     enter = self.log("enter", form_at_enter(app, entry))
@@ -260,16 +276,23 @@ class Record:
         return hook
 
 
+FIELDS = ("quantity", "price", "total")
+
+
 def form_at_enter(app: DashboardApp, entry: OrderEntry) -> OrderForm | None:
     """The order form as the user sees it when the app reads an Enter, if the Enter is for it:
-    on screen (no dialog over it), shown, and the focus in it."""
+    on screen (no dialog over it), shown, and the focus in it. (Side, kind and focus change
+    as the app reads a key: their keys are priority bindings.)"""
     if app.screen is not entry.screen or not entry.display or not entry.region.area:
         return None
     if not entry.has_focus_within or entry.pair is None:
         return None
-    fields = (entry.query_one(f"#{name}").value for name in ("quantity", "price", "total"))  # type: ignore[attr-defined]
-    quantity, price, total = fields
-    return OrderForm(entry.pair, entry.side, entry.kind, quantity, price, total)
+    return OrderForm(entry.pair, entry.side, entry.kind, **fields(entry))
+
+
+def fields(entry: OrderEntry) -> dict[str, str]:
+    """The text of the form's three fields."""
+    return {name: entry.query_one(f"#{name}", Input).value for name in FIELDS}
 
 
 def record_confirmations(monkeypatch: pytest.MonkeyPatch, record: Record) -> None:
@@ -316,6 +339,14 @@ def spy_accepted(exchange: Exchange) -> Callable[[], list[Key]]:
     return lambda: exchange.server.call(lambda s: list(accepted))
 
 
+def show(form: OrderForm | None) -> str:
+    """A form as the user saw it, or why the Enter was not for it."""
+    if form is None:
+        return "(not on the form)"
+    texts = f"quantity={form.quantity!r} price={form.price!r} total={form.total!r}"
+    return f"{form.side} {form.kind} {texts}"
+
+
 def describe(order: OrderRequest) -> str:
     return "{} {} qty={} price={} total={}".format(*order_key(order))
 
@@ -348,7 +379,7 @@ def violations(record: Record, accepted: list[Key]) -> list[str]:
                     match = enter
                     break
         if match is None:
-            seen = [e.data for e in enters if e.seq < sub.seq and e.app == sub.app][-3:]
+            seen = [show(e.data) for e in enters if e.seq < sub.seq and e.app == sub.app][-3:]
             found.append(
                 f"Submitted {describe(order)} (event {sub.seq}) matches no Enter on the visible "
                 f"form; the form at the last Enters read: {seen}"
@@ -492,11 +523,25 @@ class Run:
     credentials: bool = True
 
 
+SCALE = float(os.environ.get("CFDASH_FUZZ_SCALE", "1"))
+"""More keys for a long local run (e.g. 10); CI runs the default."""
+SEED = int(os.environ.get("CFDASH_FUZZ_SEED", "0"))
+"""Added to every run's seed: other keys, as reproducible (the failure names the seed)."""
 RUNS = [
-    Run("80x24", SMALL, seed=1, keys=1400),
-    Run("120x36", WIDE, seed=2, keys=1400),
-    Run("login", SMALL, seed=3, keys=500, credentials=False),
+    Run("80x24", SMALL, seed=1 + SEED, keys=int(900 * SCALE)),
+    Run("120x36", WIDE, seed=2 + SEED, keys=int(900 * SCALE)),
+    Run("login", SMALL, seed=3 + SEED, keys=int(300 * SCALE), credentials=False),
 ]
+"""About 2,100 keys in all: some 45 s on a loaded 2-core box (the app's own work on each key
+is most of it)."""
+KNOWN: dict[str, list[list[str]]] = {
+    # Bursts the fuzz found (shrunk by delta debugging), each on a fresh dashboard.
+    "picker-enter-enter": [["m", "enter", "enter"]],  # MarketPicker dismissed twice: crash
+    "picker-enter-escape": [["m", "enter", "escape"]],  # the same, Enter then Escape
+    "double-enter": [["b", "1", "tab", "3", "enter", "enter"]],  # two orders for one form
+    "key-after-enter": [["b", "1", "tab", "3", "enter", "5"]],  # placed at 35, not 3
+    "key-after-enter-invalid": [["b", "1", "tab", "enter", "5"]],  # no price at Enter: at 5
+}
 
 
 class Failure(AssertionError):
@@ -564,12 +609,21 @@ async def fuzz(
     bursts_left = iter(plan)
     quit_ = True
     while quit_:
-        app = exchange.dashboard(**options).app
+        dashboard = exchange.dashboard(**options)
+        app = dashboard.app
         played: list[list[str]] = []
         try:
             quit_ = await play(
                 app, record.watch(app), record, accepted, size, bursts_left, played, user
             )
+            # quit (or done): the orders it sent still get their replies, then it closes
+            deadline = time.monotonic() + 10
+            while record.unsettled and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            problems = violations(record, accepted())
+            if problems:
+                raise Failure("after the app quit: " + "\n".join(problems))
+            dashboard.close()
         except Failure as exc:
             raise Failure(
                 f"{label} size {size}, dashboard #{record.app}: {exc}\n"
@@ -607,3 +661,10 @@ async def test_random_key_bursts_never_crash_and_every_order_is_an_enter(
     else:
         wanted = {"LoginScreen", "MarketPicker", "HelpScreen", "CommandPalette"}
     assert wanted <= record.screens, f"never seen: {wanted - record.screens}"
+
+
+@pytest.mark.parametrize("name", list(KNOWN))
+async def test_bursts_the_fuzz_found(
+    name: str, exchange: Exchange, monkeypatch: pytest.MonkeyPatch, home: None
+) -> None:
+    await fuzz(exchange, monkeypatch, SMALL, KNOWN[name], label=f"{name}:")
