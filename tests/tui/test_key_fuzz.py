@@ -43,6 +43,9 @@ After every burst:
   * every order the exchange accepted matches one send that succeeded (or is pending), and
     every send that succeeded was accepted once: counted on the exchange's side.
 
+``test_bursts_the_fuzz_found`` replays the failures the fuzz found, shrunk by delta debugging
+to a few keys, each on a fresh dashboard: quick checks of their fixes.
+
 At the end, the run has sent orders and has been in every dialog it can reach (market picker,
 help, confirmation, command palette; the login dialog in the run without credentials).
 """
@@ -541,6 +544,9 @@ KNOWN: dict[str, list[list[str]]] = {
     "double-enter": [["b", "1", "tab", "3", "enter", "enter"]],  # two orders for one form
     "key-after-enter": [["b", "1", "tab", "3", "enter", "5"]],  # placed at 35, not 3
     "key-after-enter-invalid": [["b", "1", "tab", "enter", "5"]],  # no price at Enter: at 5
+    # a confirmation answered twice (No pressed, Tab, Yes pressed): dismissed twice, crash
+    "confirm-cancel-all-twice": [["C"], ["enter", "tab", "enter"]],
+    "confirm-market-twice": [["b", "t", "1"], ["enter"], ["enter", "tab", "enter"]],
 }
 
 
