@@ -127,6 +127,13 @@ KEYS = [key for key, _ in ALPHABET]
 WEIGHTS = [weight for _, weight in ALPHABET]
 NUMBERS = ("0.01", "0.1", "0.25", "1", "2", "3", "41000", "40950", "41010", "41500", "45500")
 """Amounts and prices near the seeded book (best bid 40,990, best ask 41,010)."""
+QUANTITIES = ("0.01", "0.02", "0.1", "0.25", "0.5", "1")
+PRICES = ("40000", "40950", "40990", "41000", "41010", "41025.5", "41500", "45500", "38000")
+"""Prices for whole orders: resting, at the touch, through the book, far through it."""
+
+
+def typed(text: str) -> list[str]:
+    return ["full_stop" if ch == "." else ch for ch in text]
 
 
 def number(rng: random.Random) -> list[str]:
@@ -138,7 +145,7 @@ def number(rng: random.Random) -> list[str]:
         text = "0." + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3)))
     else:
         text = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 6)))
-    return ["full_stop" if ch == "." else ch for ch in text]
+    return typed(text)
 
 
 DASHBOARD_KEYS = ("m", "question_mark", "ctrl+p", "c", "C", "v", "g", "p", "l", "q", "j", "k")
@@ -151,12 +158,13 @@ def token(rng: random.Random) -> list[str]:
     if roll < 0.08:
         return number(rng)
     if roll < 0.13:
-        keys = [rng.choice("bs")]
-        if rng.random() < 0.25:
-            keys.append("t")  # market: quantity, or Tab to the total
         # emptied first (Ctrl+A Ctrl+K and a pause: editing keys typed ahead are not safe yet)
         clear = ["ctrl+a", "ctrl+k", PAUSE] if rng.random() < 0.7 else []
-        keys += [*clear, *number(rng), "tab", *clear, *number(rng)]
+        keys = [rng.choice("bs"), *clear, *typed(rng.choice(QUANTITIES))]
+        if rng.random() < 0.25:
+            keys.insert(1, "t")  # market (or back to limit): the quantity alone
+        else:
+            keys += ["tab", *clear, *typed(rng.choice(PRICES))]
         return [*keys, "enter"]
     if roll < 0.17:
         return ["escape", rng.choice(DASHBOARD_KEYS)]
