@@ -24,10 +24,11 @@ After every burst:
 
   * every Enter as the app reads it: whether the order form was on screen with the focus in
     it, its side and kind then, and its fields as they stand when the focused field gets that
-    Enter (by then the keys typed into it before the Enter are in it; none typed after);
+    Enter (the keys typed into the field before the Enter have reached it by then);
   * every ``OrderEntry.Submitted`` as the app handles it, and whether the order was far
     through the book then (``far_through`` on the app's book);
-  * every answer given to a ``ConfirmScreen`` (``dismiss``), and whether it was on screen;
+  * every answer given to a ``ConfirmScreen`` (``dismiss``), and whether it was on screen
+    (only those count);
   * every ``source.place_order(order)`` call (a send) and when its reply came (settled).
 
   and the exchange records every order it accepted for user 7 (``place_limit`` and
@@ -38,8 +39,8 @@ After every burst:
     give exactly that order (``orderform.parse``): keys typed after the Enter change nothing;
   * one Enter, one order: no order is submitted by an Enter read while an earlier order was
     still waiting for its reply;
-  * a market order, and a limit far through the book, is sent only after a yes to the
-    confirmation dialog (on screen) given after its ``Submitted``;
+  * a market order, and a limit far through the book, is sent only after a yes to an order's
+    confirmation dialog, on screen, given after its ``Submitted``;
   * every order the exchange accepted matches one send that succeeded (or is pending), and
     every send that succeeded was accepted once: counted on the exchange's side.
 
@@ -399,10 +400,8 @@ def violations(record: Record, accepted: list[Key]) -> list[str]:
     submitted = [e for e in events_ if e.kind == "submitted"]
     confirms = [e for e in events_ if e.kind == "confirm"]
     settled = {e.data[0]: e for e in events_ if e.kind == "settled"}
-    for confirm in confirms:
-        title, _, answer, shown = confirm.data
-        if not shown:
-            found.append(f"{title!r} answered {answer!r} while not on screen (event {confirm.seq})")
+    # (A dialog answered twice, the second time off screen, pops the screen under it: the
+    # app raises. A fix may ignore the second answer; only answers on screen count below.)
     # Every Submitted: its own Enter, read before it on the visible form, giving that order.
     used_enters: set[int] = set()
     enter_of: dict[int, Event] = {}
@@ -457,6 +456,7 @@ def violations(record: Record, accepted: list[Key]) -> list[str]:
                     and c.seq not in used_yes
                     and not c.data[0].startswith("Cancel")
                     and c.data[2] is True
+                    and c.data[3]
                 ),
                 None,
             )
