@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from textual import events
 from textual.app import App
-from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
 
 from cfdash.client import WSClient
@@ -252,14 +252,16 @@ async def running(
 
 def key_event(key: str) -> events.Key:
     """The key event ``pilot.press(key)`` would send: ``key`` is a Textual key name ("b",
-    "full_stop", "enter", "shift+tab"), its character worked out the same way."""
+    "full_stop", "enter", "shift+tab") or a character ("."), its character worked out the
+    same way."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
     original = REPLACED_KEYS.get(key, key)
     try:
         character: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
     except KeyError:
         character = key if len(key) == 1 else None
-    event = events.Key(key, character)
-    return event
+    return events.Key(key, character)
 
 
 def burst(app: App[Any], keys: Iterable[str]) -> None:
