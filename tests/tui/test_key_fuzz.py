@@ -585,6 +585,10 @@ KNOWN: dict[str, list[list[str]]] = {
     # a key typed ahead into the command palette: its search runs before its list is there
     # (Textual's CommandPalette: NoMatches 'CommandList' in a worker): crash
     "palette-typed-ahead": [["escape", "ctrl+p", "e"]],
+    # a dialog opened by a key typed after q: it mounts on the closing app, its on_mount
+    # finds nothing (NoMatches): q ends in a crash, not a clean quit
+    "quit-then-market": [["q", "m"]],
+    "quit-then-cancel-all": [["q", "C"]],
     # 120x36: the palette's Keys panel docks at the right, the layout stays "wide" in the 80
     # columns left, and the balances panel is squeezed to one blank column
     "keys-panel-wide": [["ctrl+p"], ["k", "e", "y", "s"], ["enter"]],
