@@ -13,12 +13,16 @@ about 30 ms, so every test gets its own.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from textual import events
+from textual.app import App
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.pilot import Pilot
 
 from cfdash.client import WSClient
@@ -244,6 +248,30 @@ async def running(
         await until(pilot, lambda: loaded(app, user))
         await pilot.pause()
         yield pilot
+
+
+def key_event(key: str) -> events.Key:
+    """The key event ``pilot.press(key)`` would send: ``key`` is a Textual key name ("b",
+    "full_stop", "enter", "shift+tab") or a character ("."), its character worked out the
+    same way."""
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        character: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        character = key if len(key) == 1 else None
+    return events.Key(key, character)
+
+
+def burst(app: App[Any], keys: Iterable[str]) -> None:
+    """Post ``keys`` to the app all at once, as a burst read over SSH arrives: no key waits
+    for the one before it to be handled (``pilot.press`` waits between keys). Let the app
+    settle after it, e.g. ``await pilot.pause()`` or ``until(...)``."""
+    for key in keys:
+        event = key_event(key)
+        event.set_sender(app)
+        app.post_message(event)
 
 
 def record_notices(app: DashboardApp) -> list[str]:
