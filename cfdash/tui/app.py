@@ -51,6 +51,7 @@ from cfdash.tui.source import (
     OrderResult,
     Side,
 )
+from cfdash.tui.typeahead import TypeAhead
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.ladder import OrderBookLadder
@@ -125,7 +126,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-class DashboardApp(App[None]):
+class DashboardApp(TypeAhead):
     """The dashboard. ``keymap`` maps binding ids (see ``BINDINGS``) to keys; ``login`` says
     that no credentials were given, so the first private action asks for them."""
 
@@ -135,21 +136,22 @@ class DashboardApp(App[None]):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar = [
-        # priority: the form is focused before the next key typed ahead is routed
+        # Priority: keys that move the focus or open a dialog act as the app reads them, so
+        # that the keys typed after them in one burst go where they were meant (TypeAhead).
         Binding("b", "buy", "Buy", id="buy", priority=True),
         Binding("s", "sell", "Sell", id="sell", priority=True),
-        Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("C", "cancel_all", "Cancel all", id="cancel_all", key_display="C"),
-        Binding("m", "market", "Market", id="market"),
+        Binding("c", "cancel", "Cancel", id="cancel"),  # after the j/k typed before it
+        Binding("C", "cancel_all", "Cancel all", id="cancel_all", key_display="C", priority=True),
+        Binding("m", "market", "Market", id="market", priority=True),
         Binding("v", "next_panel", "Panel", id="panel"),
         Binding("g", "group", "Group", show=False, id="group"),
         Binding("p", "private", "Private", show=False, id="private"),
-        Binding("l", "login", "Log in", show=False, id="login"),
+        Binding("l", "login", "Log in", show=False, id="login", priority=True),
         Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
         Binding("d", "toggle_dark", "Light/dark", show=False, id="theme"),
-        Binding("h", "history", "Messages", show=False, id="history"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("h", "history", "Messages", show=False, id="history", priority=True),
+        Binding("question_mark", "help", "Help", key_display="?", id="help", priority=True),
+        Binding("q", "quit", "Quit", id="quit", priority=True),
     ]
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "buy": "open the buy form: a limit order, on its quantity",
@@ -566,9 +568,10 @@ class DashboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.available(action):
             return False
-        # b and s are priority keys: in a dialog (the command palette too) its field takes them,
-        # and in a number field they are refused as letters, never a switch of side
-        if action in ("buy", "sell"):
+        # The dashboard's keys are letters, several of them priority keys: in a dialog (the
+        # command palette too) its field takes them, and in a number field they are refused
+        # as letters, never a switch of side or a quit.
+        if action in DASHBOARD_ACTIONS:
             return not (isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input))
         return True
 
@@ -870,3 +873,7 @@ def screenshot_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or ""
     root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
     return root / "cfdash" / "screenshots"
+
+
+DASHBOARD_ACTIONS = frozenset(b.action for b in DashboardApp.BINDINGS)
+"""The dashboard's own actions: none acts while a dialog is open or a field has focus."""

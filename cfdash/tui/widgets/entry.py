@@ -95,6 +95,15 @@ class NumberInput(FieldInput):
             event.stop()
             event.prevent_default()
 
+    async def action_submit(self) -> None:
+        """Enter: the form reads its fields now, not once a ``Submitted`` message has bubbled
+        up to it, by when the keys typed after the Enter would have changed them."""
+        form = next((n for n in self.ancestors if isinstance(n, OrderEntry)), None)
+        if form is None:
+            await super().action_submit()
+        else:
+            form.submit()
+
 
 class Parts(Widget):
     """A line (or as many as its height) of parts joined by " · ", wrapped to its width: the
@@ -478,9 +487,8 @@ class OrderEntry(Vertical):
         self.refused = False
         self.revalidate()
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def submit(self) -> None:
+        """Enter in a field: post ``Submitted`` for a valid order, and lock the form."""
         if self.locked:
             return  # the order is on its way: one Enter is one order
         order = self.revalidate(ask_estimate=False)
