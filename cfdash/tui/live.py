@@ -72,8 +72,9 @@ RETRY_FIRST, RETRY_CAP = 0.5, 2.5
 """Delays between attempts when the first connection cannot be opened and the client does not
 retry by itself (doubling, with jitter, capped as the dashboard's client reconnects: see
 ``cfdash.tui.main``)."""
-SILENCE = 2.0
-"""Seconds without any frame while an answer is awaited before the status says "no reply"."""
+SILENCE, AWAITED = 2.0, 1.0
+"""Seconds without any frame, while an answer has been awaited for ``AWAITED`` s, before the
+status says "no reply" (counted from the last frame)."""
 
 
 class ConnectionFailed(CoinfloorError):
@@ -726,14 +727,16 @@ class ClientSource:
         return ConnectionStatus(state, reconnect_at, latency, user, attempt, silent_since, refused)
 
     def _silent_since(self) -> float | None:
-        """Since when (monotonic) the exchange has said nothing while an answer is awaited
-        (a reply, or the pong of the keep-alive ping), once that lasts ``SILENCE`` s."""
+        """Since when (monotonic) the exchange has sent nothing, once that lasts ``SILENCE`` s
+        while an answer (a reply, or the pong of the keep-alive ping) has been awaited for
+        ``AWAITED`` s: a quiet market with nothing asked is not silence, nor is the moment
+        between a request and its reply after a long quiet spell."""
         waiting = self.client.waiting_since
         last = self.client.last_received
         if waiting is None or last is None:
             return None
-        since = max(waiting, last)
-        return since if time.monotonic() - since >= SILENCE else None
+        now = time.monotonic()
+        return last if now - last >= SILENCE and now - waiting >= AWAITED else None
 
     def _synced(self) -> bool:
         with self._mu:
