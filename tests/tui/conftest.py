@@ -300,3 +300,16 @@ def screen_text(app: DashboardApp) -> str:
     console = Console(width=app.size.width, record=True, file=StringIO(), color_system=None)
     console.print(app.screen._compositor.render_update(full=True))
     return console.export_text()
+
+
+@pytest.fixture
+def faulty_exchange(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Exchange, Any]]:
+    """A quiet exchange (not seeded: each test seeds what it needs) whose replies the test can
+    delay or drop with its ``Faults``; its wall clock frozen at ``NOW``."""
+    from cfdash.server.faults import Faults
+
+    freeze_exchange_clock(monkeypatch)
+    faults = Faults()
+    ex = Exchange(faults=faults)
+    yield ex, faults
+    ex.close()

@@ -687,36 +687,29 @@ async def test_one_order_is_one_order(app, exchange) -> None:
 
 
 async def test_an_unanswered_order_is_pending_never_refused_and_reported_later(
-    monkeypatch,
+    faulty_exchange,
 ) -> None:
     """The reply is slow: the form clears (Enter cannot send it twice), and the real outcome
     is reported when it comes."""
-    from cfdash.server.faults import Faults
-
-    freeze_exchange_clock(monkeypatch)
-    faults = Faults()
-    exchange = Exchange(faults=faults)
-    try:
-        exchange.seed_market(book=False)
-        dashboard = exchange.dashboard()
-        app = dashboard.app
-        dashboard.source.timeout = 0.3  # what the dashboard waits before calling it pending
-        notices = record_notices(app)
-        async with running(app) as pilot:
-            faults.arm("PlaceOrder", "delay", delay=1.5)
-            await pilot.press("b", *"0.1", "tab", *"40000", "enter")
-            await until(pilot, lambda: message(app).startswith("order pending"))
-            assert app.query_one("#quantity", Input).value == ""
-            assert not any("refused" in n.lower() for n in notices)
-            await pilot.press("enter")  # nothing to send again
-            placed = await until(
-                pilot, lambda: next((n for n in notices if n.endswith(" placed")), None)
-            )
-            await pilot.pause(0.3)
-            assert new_orders(exchange) == [(p("40000"), q("0.1"))]  # exactly once
-            assert placed == f"order {new_orders_ids(exchange)[0]} placed"
-    finally:
-        exchange.close()
+    exchange, faults = faulty_exchange
+    exchange.seed_market(book=False)
+    dashboard = exchange.dashboard()
+    app = dashboard.app
+    dashboard.source.timeout = 0.3  # what the dashboard waits before calling it pending
+    notices = record_notices(app)
+    async with running(app) as pilot:
+        faults.arm("PlaceOrder", "delay", delay=1.5)
+        await pilot.press("b", *"0.1", "tab", *"40000", "enter")
+        await until(pilot, lambda: message(app).startswith("order pending"))
+        assert app.query_one("#quantity", Input).value == ""
+        assert not any("refused" in n.lower() for n in notices)
+        await pilot.press("enter")  # nothing to send again
+        placed = await until(
+            pilot, lambda: next((n for n in notices if n.endswith(" placed")), None)
+        )
+        await pilot.pause(0.3)
+        assert new_orders(exchange) == [(p("40000"), q("0.1"))]  # exactly once
+        assert placed == f"order {new_orders_ids(exchange)[0]} placed"
 
 
 def new_orders_ids(exchange: Exchange) -> list[int]:

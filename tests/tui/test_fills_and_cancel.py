@@ -32,7 +32,6 @@ from .conftest import (
     USER,
     WIDE,
     Exchange,
-    freeze_exchange_clock,
     gbp,
     lines,
     p,
@@ -248,78 +247,64 @@ async def test_a_sweep_through_many_own_orders_is_not_a_toast_per_fill(app, exch
 # -- defect 9: orders in flight ------------------------------------------------------------
 
 
-async def test_an_order_in_flight_is_listed_and_its_outcome_replaces_pending(monkeypatch) -> None:
+async def test_an_order_in_flight_is_listed_and_its_outcome_replaces_pending(
+    faulty_exchange,
+) -> None:
     """The exchange holds the order 1.5 s: it shows in Open orders at once ("sending…", then
     "pending" once the dashboard stops waiting); then it becomes the real order, and the
     form's "pending" note becomes its outcome."""
-    from cfdash.server.faults import Faults
-
-    freeze_exchange_clock(monkeypatch)
-    faults = Faults()
-    exchange = Exchange(faults=faults)
-    try:
-        exchange.seed_market(book=False)
-        dashboard = exchange.dashboard()
-        app = dashboard.app
-        dashboard.source.timeout = 0.5
-        async with running(app, WIDE) as pilot:
-            view = app.query_one(OpenOrdersView)
-            faults.arm("PlaceOrder", "delay", delay=1.5)
-            await pilot.press("b", *"0.1", "tab", *"40000", "enter")
-            row = await until(
-                pilot, lambda: next((line for line in lines(view) if "40,000.00" in line), None)
-            )
-            assert row.split()[0] == "BUY" and row.split()[-1] in ("sending…", "pending")
-            assert "1 in flight" in str(view.border_title)
-            await until(pilot, lambda: message(app).startswith("order pending"))
-            await until(
-                pilot, lambda: any(line.split()[-1:] == ["pending"] for line in lines(view))
-            )
-            await pilot.press("escape")  # leave the form untouched
-            await until(pilot, lambda: message(app).startswith("placed #"))
-            placed = [oid for price, _, oid in exchange.open_orders() if price == p("40000")]
-            assert message(app).split(" · ")[0] == f"placed #{placed[0]}"
-            # an age now (the screen clock is 3 minutes ahead of the exchange's)
-            aged = ["40,000.00", "3m"]
-            await until(pilot, lambda: any(line.split()[1::4] == aged for line in lines(view)))
-            assert "in flight" not in str(view.border_title)
-            assert app.query_one("#quantity", Input).value == ""
-    finally:
-        exchange.close()
+    exchange, faults = faulty_exchange
+    exchange.seed_market(book=False)
+    dashboard = exchange.dashboard()
+    app = dashboard.app
+    dashboard.source.timeout = 0.5
+    async with running(app, WIDE) as pilot:
+        view = app.query_one(OpenOrdersView)
+        faults.arm("PlaceOrder", "delay", delay=1.5)
+        await pilot.press("b", *"0.1", "tab", *"40000", "enter")
+        row = await until(
+            pilot, lambda: next((line for line in lines(view) if "40,000.00" in line), None)
+        )
+        assert row.split()[0] == "BUY" and row.split()[-1] in ("sending…", "pending")
+        assert "1 in flight" in str(view.border_title)
+        await until(pilot, lambda: message(app).startswith("order pending"))
+        await until(pilot, lambda: any(line.split()[-1:] == ["pending"] for line in lines(view)))
+        await pilot.press("escape")  # leave the form untouched
+        await until(pilot, lambda: message(app).startswith("placed #"))
+        placed = [oid for price, _, oid in exchange.open_orders() if price == p("40000")]
+        assert message(app).split(" · ")[0] == f"placed #{placed[0]}"
+        # an age now (the screen clock is 3 minutes ahead of the exchange's)
+        aged = ["40,000.00", "3m"]
+        await until(pilot, lambda: any(line.split()[1::4] == aged for line in lines(view)))
+        assert "in flight" not in str(view.border_title)
+        assert app.query_one("#quantity", Input).value == ""
 
 
-async def test_a_pending_market_order_reports_its_fills_when_settled(monkeypatch) -> None:
-    from cfdash.server.faults import Faults
-
-    freeze_exchange_clock(monkeypatch)
-    faults = Faults()
-    exchange = Exchange(faults=faults)
-    try:
-        exchange.seed_market()
-        dashboard = exchange.dashboard()
-        app = dashboard.app
-        dashboard.source.timeout = 0.3
-        async with running(app, WIDE) as pilot:
-            notices = record_notices(app)
-            view = app.query_one(OpenOrdersView)
-            faults.arm("PlaceOrder", "delay", delay=1.0)
-            await pilot.press("b", "ctrl+t", *"0.2", "enter")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            row = await until(
-                pilot, lambda: next((line for line in lines(view) if "market" in line), None)
-            )
-            assert row.split()[:3] == ["BUY", "market", "0.20000000"]
-            await until(pilot, lambda: message(app).startswith("order pending"))
-            done = "market order done: bought 0.20 XBT at 41,010.00"
-            await until(pilot, lambda: message(app).startswith(done))
-            report = next(n for n in notices if n.startswith("BUY"))
-            assert report.startswith("BUY 0.20000000 XBT at 41,010.00 GBP, total 8,202.00 GBP")
-            assert not any("market" in line for line in lines(view))
-            fee = Decimal(report.rsplit("fee ", 1)[1].split()[0])
-            assert fee > 0
-    finally:
-        exchange.close()
+async def test_a_pending_market_order_reports_its_fills_when_settled(faulty_exchange) -> None:
+    exchange, faults = faulty_exchange
+    exchange.seed_market()
+    dashboard = exchange.dashboard()
+    app = dashboard.app
+    dashboard.source.timeout = 0.3
+    async with running(app, WIDE) as pilot:
+        notices = record_notices(app)
+        view = app.query_one(OpenOrdersView)
+        faults.arm("PlaceOrder", "delay", delay=1.0)
+        await pilot.press("b", "ctrl+t", *"0.2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        row = await until(
+            pilot, lambda: next((line for line in lines(view) if "market" in line), None)
+        )
+        assert row.split()[:3] == ["BUY", "market", "0.20000000"]
+        await until(pilot, lambda: message(app).startswith("order pending"))
+        done = "market order done: bought 0.20 XBT at 41,010.00"
+        await until(pilot, lambda: message(app).startswith(done))
+        report = next(n for n in notices if n.startswith("BUY"))
+        assert report.startswith("BUY 0.20000000 XBT at 41,010.00 GBP, total 8,202.00 GBP")
+        assert not any("market" in line for line in lines(view))
+        fee = Decimal(report.rsplit("fee ", 1)[1].split()[0])
+        assert fee > 0
 
 
 def test_merged_batches_keep_every_fill() -> None:

@@ -12,7 +12,6 @@ from textual import events
 from textual.widgets import Input
 
 from cfdash.core.assets import PAIRS
-from cfdash.server.faults import Faults
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpScreen
@@ -25,8 +24,6 @@ from .conftest import (
     SMALL,
     USER,
     XBT,
-    Exchange,
-    freeze_exchange_clock,
     p,
     q,
     running,
@@ -258,35 +255,30 @@ async def test_enter_enter_enter_places_one_order(app, exchange) -> None:
         assert new_orders(exchange) == [(p("25000"), q("0.1"))]
 
 
-async def test_a_slow_reply_locks_the_form_until_the_outcome(monkeypatch) -> None:
-    freeze_exchange_clock(monkeypatch)
-    faults = Faults()
-    exchange = Exchange(faults=faults)
-    try:
-        exchange.seed_market(book=False)
-        dashboard = exchange.dashboard()
-        app = dashboard.app
-        dashboard.source.timeout = 1.0  # then the order is called pending
-        async with running(app, SMALL) as pilot:
-            faults.arm("PlaceOrder", "delay", delay=2.0)
-            await pilot.press("b", *"0.1", "tab", *"25000")
-            burst(app, "enter", "enter", "enter")
-            await until(pilot, lambda: message(app) == "sending…")
-            burst(app, "enter", "backspace", "5", "enter")  # locked: neither edits nor sends
-            await settle(pilot, app)
-            assert value(app, "price") == "25000"
-            assert message(app) == "sending…"
-            await until(pilot, lambda: message(app).startswith("order pending"), timeout=10)
-            assert value(app, "quantity") == ""
-            burst(app, "enter", "enter")
-            await until(pilot, lambda: new_orders(exchange), timeout=10)
-            await until(pilot, lambda: not faults.armed(), timeout=10)
-            await asyncio.sleep(0.3)
-            assert new_orders(exchange) == [(p("25000"), q("0.1"))]  # exactly one
-            await pilot.press(*"0.2", "enter")  # unlocked: the next order goes
-            await until(pilot, lambda: len(new_orders(exchange)) == 2, timeout=10)
-    finally:
-        exchange.close()
+async def test_a_slow_reply_locks_the_form_until_the_outcome(faulty_exchange) -> None:
+    exchange, faults = faulty_exchange
+    exchange.seed_market(book=False)
+    dashboard = exchange.dashboard()
+    app = dashboard.app
+    dashboard.source.timeout = 1.0  # then the order is called pending
+    async with running(app, SMALL) as pilot:
+        faults.arm("PlaceOrder", "delay", delay=2.0)
+        await pilot.press("b", *"0.1", "tab", *"25000")
+        burst(app, "enter", "enter", "enter")
+        await until(pilot, lambda: message(app) == "sending…")
+        burst(app, "enter", "backspace", "5", "enter")  # locked: neither edits nor sends
+        await settle(pilot, app)
+        assert value(app, "price") == "25000"
+        assert message(app) == "sending…"
+        await until(pilot, lambda: message(app).startswith("order pending"), timeout=10)
+        assert value(app, "quantity") == ""
+        burst(app, "enter", "enter")
+        await until(pilot, lambda: new_orders(exchange), timeout=10)
+        await until(pilot, lambda: not faults.armed(), timeout=10)
+        await asyncio.sleep(0.3)
+        assert new_orders(exchange) == [(p("25000"), q("0.1"))]  # exactly one
+        await pilot.press(*"0.2", "enter")  # unlocked: the next order goes
+        await until(pilot, lambda: len(new_orders(exchange)) == 2, timeout=10)
 
 
 async def test_a_market_order_confirmed_twice_is_one_order(app, exchange) -> None:
