@@ -12,11 +12,13 @@ about 30 ms, so every test gets its own.
 
 from __future__ import annotations
 
+import argparse
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +34,9 @@ from cfdash.core.auth import derive_private_key
 from cfdash.server.app import ServerThread
 from cfdash.server.users import add_funded_user, fund
 from cfdash.tui.app import DashboardApp
+from cfdash.tui.config import config_path
 from cfdash.tui.live import ClientSource, Credentials
-from cfdash.tui.main import Dashboard
+from cfdash.tui.main import Dashboard, build, configure_parser
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: the exchange's frozen wall clock
 SCREEN_NOW = NOW + 180  # the dashboard's clock: the seeded orders are 3 minutes old
@@ -313,3 +316,41 @@ def faulty_exchange(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Exchange,
     ex = Exchange(faults=faults)
     yield ex, faults
     ex.close()
+
+
+# -- the command line: ``cfdash``'s options and settings, as ``main.build`` takes them ------------
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> dict[str, str]:
+    """An environment whose settings and state live under ``tmp_path``."""
+    return {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+
+
+def write_config(env: dict[str, str], text: str) -> Path:
+    """Write the settings file ``build`` reads with ``env``; its path."""
+    path = config_path(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def make_dashboard(home: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
+    """``make(*argv)``: what ``cfdash *argv`` builds with ``home``, closed after the test."""
+    made: list[Dashboard] = []
+
+    def make(*argv: str) -> Dashboard:
+        dashboard = build(parse(*argv), env=home)
+        made.append(dashboard)
+        return dashboard
+
+    yield make
+    for dashboard in made:
+        dashboard.close()

@@ -7,7 +7,6 @@ and the app. A second plain ``WSClient`` (user 2) plays the rest of the market.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -23,12 +22,14 @@ from cfdash.core.errors import Msg
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, add_funded_user
 from cfdash.tui.app import DashboardApp
-from cfdash.tui.main import Dashboard, build, configure_parser
+from cfdash.tui.main import Dashboard, build
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.login import LoginScreen
 from cfdash.tui.screens.markets import MarketPicker
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder
+
+from .conftest import parse, record_notices
 
 GBP_PAIR, EUR_PAIR = PAIRS[0], PAIRS[1]
 XBT, GBP = Assets["XBT"], Assets["GBP"]
@@ -42,12 +43,6 @@ def q(text: str) -> int:
 
 def p(text: str) -> int:
     return V2.price_to_wire(GBP_PAIR, text)
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    configure_parser(parser)
-    return parser.parse_args(list(argv))
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 4.0) -> Any:
@@ -217,14 +212,7 @@ async def test_a_refused_environment_login_is_said_and_the_dialog_tells_why(
     for name in ("USER_ID", "COOKIE"):  # what the dialog pre-fills (never the passphrase)
         monkeypatch.setenv(f"COINFLOOR_{name}", environ[f"COINFLOOR_{name}"])
     app = make_dashboard(exchange.url, environ=environ).app
-    notices: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, **options: Any) -> None:
-        notices.append(message)
-        notify(message, **options)
-
-    app.notify = recording  # type: ignore[method-assign]
+    notices = record_notices(app)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.status.connected)
         said = await until(pilot, lambda: [n for n in notices if Msg.BAD_SIGNATURE in n])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,41 +15,10 @@ from cfdash.core.assets import PAIRS
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE
 from cfdash.tui import config
 from cfdash.tui.config import Config, ConfigError
-from cfdash.tui.main import INSECURE_WARNING, Dashboard, build, configure_parser, run
+from cfdash.tui.main import INSECURE_WARNING, build, run
 from cfdash.tui.screens.help import HelpScreen
 
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    configure_parser(parser)
-    return parser.parse_args(list(argv))
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
-
-
-def write_config(env: dict[str, str], text: str) -> Path:
-    path = Path(env["XDG_CONFIG_HOME"]) / "cfdash" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def make_dashboard(home: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
-    made: list[Dashboard] = []
-
-    def make(*argv: str) -> Dashboard:
-        dashboard = build(parse(*argv), env=home)
-        made.append(dashboard)
-        return dashboard
-
-    yield make
-    for dashboard in made:
-        dashboard.close()
-
+from .conftest import parse, write_config
 
 # -- the settings file ----------------------------------------------------------------------
 

@@ -3,9 +3,7 @@ and theme (``$XDG_STATE_HOME/cfdash/state.toml``)."""
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,43 +15,10 @@ from textual.keys import Keys
 from cfdash.core.assets import PAIRS
 from cfdash.tui import config
 from cfdash.tui.config import ConfigError
-from cfdash.tui.main import Dashboard, build, configure_parser
+from cfdash.tui.main import build
 from cfdash.tui.screens.markets import MarketPicker
 
-from .conftest import until
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    configure_parser(parser)
-    return parser.parse_args(list(argv))
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "st")}
-
-
-def write_config(env: dict[str, str], text: str) -> Path:
-    path = config.config_path(env)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def make_dashboard(home: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
-    made: list[Dashboard] = []
-
-    def make(*argv: str) -> Dashboard:
-        dashboard = build(parse("--no-traders", *argv), env=home)
-        made.append(dashboard)
-        return dashboard
-
-    yield make
-    for dashboard in made:
-        dashboard.close()
-
+from .conftest import parse, until, write_config
 
 # -- key names ---------------------------------------------------------------------------------
 
@@ -150,7 +115,7 @@ def test_conflicting_keys_are_refused_with_the_path(
 async def test_a_swap_is_not_a_conflict(make_dashboard, home) -> None:
     # buy takes cancel's key once cancel has another; quit takes Textual's own quit key.
     write_config(home, '[keymap]\nbuy = "c"\ncancel = "x"\nquit = "ctrl+q"\n')
-    app = make_dashboard().app
+    app = make_dashboard("--no-traders").app
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("c")
         await until(pilot, lambda: app.query_one("#entry").has_focus_within)
@@ -173,7 +138,7 @@ async def test_the_market_and_theme_chosen_are_remembered_for_the_next_run(
     config_file = write_config(home, comments)
     os.utime(config_file, (1_600_000_000, 1_600_000_000))  # edited long ago
     state = config.state_path(home)
-    app = make_dashboard().app
+    app = make_dashboard("--no-traders").app
     assert app.pair == PAIRS[0] and app.theme == "textual-dark"
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("m")
@@ -185,10 +150,10 @@ async def test_the_market_and_theme_chosen_are_remembered_for_the_next_run(
         await until(pilot, lambda: 'theme = "light"' in state.read_text())
     assert config_file.read_text() == comments  # the user's file is never rewritten
     assert [p.name for p in state.parent.iterdir()] == ["state.toml"]  # no temporary left
-    app = make_dashboard().app
+    app = make_dashboard("--no-traders").app
     assert (app.pair, app.theme) == (PAIRS[1], "textual-light")
     # The command line beats what was remembered, for this run, and is not remembered itself.
-    app = make_dashboard("--market", "XBT:USD", "--theme", "dark").app
+    app = make_dashboard("--no-traders", "--market", "XBT:USD", "--theme", "dark").app
     assert (app.pair, app.theme) == (PAIRS[2], "textual-dark")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
