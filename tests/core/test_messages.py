@@ -302,7 +302,7 @@ def test_validation_error_is_a_value_error_and_code_8():
 def test_unknown_fields_switch_relaxes_only_that_rule(monkeypatch):
     cmd = {"method": "GetBalances", "foo": 1}
     expect(cmd, V8, 8, "Unexpected field 'foo'.")
-    monkeypatch.setattr(messages, "STRICT_FIELDS", False)
+    monkeypatch.setattr(messages.validate, "STRICT_FIELDS", False)
     validate_command(cmd)
     expect({**place(quantity=0), "foo": 1}, V8, 8, Msg.QUANTITY_ZERO)
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from .assets import (
+from ..assets import (
     ASSET_NAMES,
     PAIRS,
     V2,
@@ -37,8 +37,8 @@ from .assets import (
     asset_code,
     parse_pair,
 )
-from .auth import decode_nonce
-from .errors import Msg, NotFoundError, ProtocolError, ValidationError, error_from_reply
+from ..auth import decode_nonce
+from ..errors import Msg, NotFoundError, ProtocolError, ValidationError, error_from_reply
 
 __all__ = [
     "INFO_METHODS",
