@@ -1,4 +1,104 @@
-"""Protocol messages (moved into a package; split into modules by the next commit)."""
+"""Protocol messages: command validation, frame decoding, command builders, notices, replies.
 
-from .validate import *  # noqa: F403
-from .validate import __all__  # noqa: F401
+One module per idea, everything public re-exported here: ``validate`` (``validate_command``
+and the method tables), ``decode`` (``decode_frame``), ``build`` (the command builders),
+``notices`` (notice classes, ``parse_notice``) and ``replies`` (reply classes, ``parse_reply``).
+
+``STRICT_FIELDS`` is read by ``validate`` itself: patch ``messages.validate.STRICT_FIELDS`` to
+relax the unknown-field rule.
+"""
+
+from __future__ import annotations
+
+from .build import (
+    PairLike,
+    cancel_all_orders,
+    cancel_order,
+    estimate_market_order,
+    get_balances,
+    get_orders,
+    get_trade_volume,
+    place_order,
+    watch_orders,
+    watch_ticker,
+)
+from .decode import MAX_DEPTH, decode_frame
+from .notices import (
+    NOTICES,
+    TICKER_FIELDS,
+    BalanceChanged,
+    Notice,
+    OrderClosed,
+    OrderOpened,
+    OrdersMatched,
+    TickerChanged,
+    TradeVolumeChanged,
+    Welcome,
+    parse_notice,
+)
+from .replies import (
+    Balance,
+    Balances,
+    BookOrder,
+    BookSnapshot,
+    Estimate,
+    MarketResult,
+    Order,
+    PlacedOrder,
+    Ticker,
+    TradeVolume,
+    parse_reply,
+)
+from .validate import (
+    INFO_METHODS,
+    INVALID_ASSET,
+    METHODS,
+    ORDER_METHODS,
+    PUBLIC_METHODS,
+    STRICT_FIELDS,
+    validate_command,
+)
+
+__all__ = [
+    "INFO_METHODS",
+    "INVALID_ASSET",
+    "MAX_DEPTH",
+    "METHODS",
+    "NOTICES",
+    "ORDER_METHODS",
+    "PUBLIC_METHODS",
+    "STRICT_FIELDS",
+    "TICKER_FIELDS",
+    "Balance",
+    "BalanceChanged",
+    "Balances",
+    "BookOrder",
+    "BookSnapshot",
+    "Estimate",
+    "MarketResult",
+    "Notice",
+    "Order",
+    "OrderClosed",
+    "OrderOpened",
+    "OrdersMatched",
+    "PairLike",
+    "PlacedOrder",
+    "Ticker",
+    "TickerChanged",
+    "TradeVolume",
+    "TradeVolumeChanged",
+    "Welcome",
+    "cancel_all_orders",
+    "cancel_order",
+    "decode_frame",
+    "estimate_market_order",
+    "get_balances",
+    "get_orders",
+    "get_trade_volume",
+    "parse_notice",
+    "parse_reply",
+    "place_order",
+    "validate_command",
+    "watch_orders",
+    "watch_ticker",
+]
