@@ -36,20 +36,20 @@ from cfdash.core.messages import (
     METHODS,
     ORDER_METHODS,
     PUBLIC_METHODS,
-    Balance,
     BalanceChanged,
+    BalanceReply,
     Balances,
     BookOrder,
     BookSnapshot,
-    Estimate,
+    EstimateReply,
     MarketResult,
-    Order,
     OrderClosed,
     OrderOpened,
+    OrderReply,
     OrdersMatched,
     PlacedOrder,
-    Ticker,
     TickerChanged,
+    TickerReply,
     TradeVolume,
     TradeVolumeChanged,
     Welcome,
@@ -850,12 +850,12 @@ def test_parse_simple_replies():
     }
     balances = parse_reply("GetBalances", raw)
     assert isinstance(balances, Balances) and balances.raw is raw
-    assert balances.balances == [Balance(XBT, 7, {}), Balance(GBP, 0, {})]
+    assert balances.balances == [BalanceReply(XBT, 7, {}), BalanceReply(GBP, 0, {})]
     assert balances.as_dict() == {XBT: 7, GBP: 0}
     assert parse_reply("GetBalances", {"error_code": 0, "balances": []}).as_dict() == {}
     assert parse_reply(
         "EstimateMarketOrder", {"error_code": 0, "quantity": 4, "total": 9}
-    ) == Estimate(4, 9, {})
+    ) == EstimateReply(4, 9, {})
     assert parse_reply("GetTradeVolume", {"error_code": 0, "volume": 123}) == TradeVolume(123, {})
 
 
@@ -864,13 +864,13 @@ def test_parse_order_lists():
     for method in ("GetOrders", "CancelAllOrders"):
         orders = parse_reply(method, raw)
         assert orders == [
-            Order(5, None, XBT, GBP, -3, 10, 77, {}),
-            Order(6, 2, XBT, GBP, 4, 10, 77, {}),
+            OrderReply(5, None, XBT, GBP, -3, 10, 77, {}),
+            OrderReply(6, 2, XBT, GBP, 4, 10, 77, {}),
         ]
         assert orders[0].raw is ORDER
         assert parse_reply(method, {"error_code": 0, "orders": []}) == []
     cancelled = parse_reply("CancelOrder", {"tag": 2, "error_code": 0, **ORDER})
-    assert cancelled == Order(5, None, XBT, GBP, -3, 10, 77, {})
+    assert cancelled == OrderReply(5, None, XBT, GBP, -3, 10, 77, {})
 
 
 def test_parse_place_order_replies():
@@ -907,7 +907,7 @@ def test_parse_watch_replies():
         "high": 9,
         "volume": 0,
     }
-    assert parse_reply("WatchTicker", ticker) == Ticker(5, None, 7, None, 9, 0, {})
+    assert parse_reply("WatchTicker", ticker) == TickerReply(5, None, 7, None, 9, 0, {})
     assert parse_reply("WatchTicker", {"tag": 1, "error_code": 0}) is None
 
 

@@ -11,22 +11,22 @@ from ._read import MISSING, bad, get_int, get_list, get_obj, get_opt_int
 from .notices import TICKER_FIELDS
 
 __all__ = [
-    "Balance",
+    "BalanceReply",
     "Balances",
     "BookOrder",
     "BookSnapshot",
-    "Estimate",
+    "EstimateReply",
     "MarketResult",
-    "Order",
+    "OrderReply",
     "PlacedOrder",
-    "Ticker",
+    "TickerReply",
     "TradeVolume",
     "parse_reply",
 ]
 
 
 @dataclass(frozen=True, slots=True)
-class Order:
+class OrderReply:
     """One of our open (or just cancelled) orders; ``tonce`` None when it was placed without."""
 
     id: int
@@ -40,7 +40,7 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
+class BalanceReply:
     """One available balance."""
 
     asset: int
@@ -52,7 +52,7 @@ class Balance:
 class Balances:
     """The ``GetBalances`` reply, in the server's order."""
 
-    balances: list[Balance]
+    balances: list[BalanceReply]
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     def as_dict(self) -> dict[int, int]:
@@ -69,7 +69,7 @@ class TradeVolume:
 
 
 @dataclass(frozen=True, slots=True)
-class Estimate:
+class EstimateReply:
     """What a market order would trade now (both positive, fees ignored)."""
 
     quantity: int
@@ -120,7 +120,7 @@ class BookSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class Ticker:
+class TickerReply:
     """A ticker snapshot; a field is None where there is no such price (or no volume)."""
 
     last: int | None
@@ -132,11 +132,11 @@ class Ticker:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
 
-def _order(value: Any, where: str) -> Order:
+def _order(value: Any, where: str) -> OrderReply:
     d = get_obj(value, where)
     if "tonce" not in d:
         bad(where, "tonce", MISSING, "an integer or null")
-    return Order(
+    return OrderReply(
         get_int(d, "id", where),
         get_opt_int(d, "tonce", where),
         get_int(d, "base", where),
@@ -148,7 +148,7 @@ def _order(value: Any, where: str) -> Order:
     )
 
 
-def _order_list(d: Mapping[str, Any], where: str) -> list[Order]:
+def _order_list(d: Mapping[str, Any], where: str) -> list[OrderReply]:
     return [_order(o, f"{where} order") for o in get_list(d, "orders", where)]
 
 
@@ -161,21 +161,21 @@ def _r_balances(d: Mapping[str, Any]) -> Balances:
     balances = []
     for entry in get_list(d, "balances", "GetBalances"):
         b = get_obj(entry, w)
-        balances.append(Balance(get_int(b, "asset", w), get_int(b, "balance", w), b))
+        balances.append(BalanceReply(get_int(b, "asset", w), get_int(b, "balance", w), b))
     return Balances(balances, d)
 
 
-def _r_orders(d: Mapping[str, Any]) -> list[Order]:
+def _r_orders(d: Mapping[str, Any]) -> list[OrderReply]:
     return _order_list(d, "GetOrders")
 
 
-def _r_cancel_all(d: Mapping[str, Any]) -> list[Order]:
+def _r_cancel_all(d: Mapping[str, Any]) -> list[OrderReply]:
     return _order_list(d, "CancelAllOrders")
 
 
-def _r_estimate(d: Mapping[str, Any]) -> Estimate:
+def _r_estimate(d: Mapping[str, Any]) -> EstimateReply:
     w = "EstimateMarketOrder"
-    return Estimate(get_int(d, "quantity", w), get_int(d, "total", w), d)
+    return EstimateReply(get_int(d, "quantity", w), get_int(d, "total", w), d)
 
 
 def _r_place(d: Mapping[str, Any]) -> PlacedOrder | MarketResult:
@@ -187,7 +187,7 @@ def _r_place(d: Mapping[str, Any]) -> PlacedOrder | MarketResult:
     raise ProtocolError(f"{w}: a reply needs either 'id' and 'time' or 'remaining'.")
 
 
-def _r_cancel(d: Mapping[str, Any]) -> Order:
+def _r_cancel(d: Mapping[str, Any]) -> OrderReply:
     return _order(d, "CancelOrder")
 
 
@@ -214,7 +214,7 @@ def _r_watch_orders(d: Mapping[str, Any]) -> BookSnapshot | None:
     return BookSnapshot(orders, d)
 
 
-def _r_watch_ticker(d: Mapping[str, Any]) -> Ticker | None:
+def _r_watch_ticker(d: Mapping[str, Any]) -> TickerReply | None:
     w = "WatchTicker"
     present = [name for name in TICKER_FIELDS if name in d]
     if not present:
@@ -223,7 +223,7 @@ def _r_watch_ticker(d: Mapping[str, Any]) -> Ticker | None:
         missing = next(name for name in TICKER_FIELDS if name not in d)
         raise ProtocolError(f"{w}: missing field '{missing}'.")
     values = [get_opt_int(d, name, w) for name in TICKER_FIELDS]
-    return Ticker(*values, raw=d)
+    return TickerReply(*values, raw=d)
 
 
 _REPLY_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -245,9 +245,10 @@ def parse_reply(method: str, d: Mapping[str, Any]) -> Any:
 
     An error reply raises its ``CoinfloorError`` subclass (``error_from_reply``); a malformed
     success reply raises ``ProtocolError``. Results: Authenticate None; GetBalances
-    ``Balances``; GetOrders and CancelAllOrders ``list[Order]``; EstimateMarketOrder
-    ``Estimate``; PlaceOrder ``PlacedOrder`` (limit) or ``MarketResult`` (market); CancelOrder
-    ``Order``; GetTradeVolume ``TradeVolume``; WatchOrders ``BookSnapshot``, WatchTicker ``Ticker``
+    ``Balances``; GetOrders and CancelAllOrders ``list[OrderReply]``; EstimateMarketOrder
+    ``EstimateReply``; PlaceOrder ``PlacedOrder`` (limit) or ``MarketResult`` (market);
+    CancelOrder ``OrderReply``; GetTradeVolume ``TradeVolume``; WatchOrders ``BookSnapshot``,
+    WatchTicker ``TickerReply``
     (None for the reply to unwatching).
     """
     parser = _REPLY_PARSERS.get(method)
