@@ -34,6 +34,8 @@ from cfdash.core.messages import (
     INVALID_ASSET,
     MAX_DEPTH,
     METHODS,
+    NOTICE_FIELDS,
+    NOTICES,
     ORDER_METHODS,
     PUBLIC_METHODS,
     BalanceChanged,
@@ -53,6 +55,7 @@ from cfdash.core.messages import (
     TradeVolume,
     TradeVolumeChanged,
     Welcome,
+    WireField,
     decode_frame,
     parse_notice,
     parse_reply,
@@ -834,6 +837,29 @@ def test_malformed_notices(notice, fragment):
     with pytest.raises(ProtocolError) as info:
         parse_notice(notice)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(NOTICES - {"Welcome"}))
+def test_notice_fields_are_what_the_parsers_read(name):
+    """``NOTICE_FIELDS`` (read off the classes) says what ``parse_notice`` requires."""
+    fields = NOTICE_FIELDS[name]
+    assert fields and all(isinstance(f, WireField) for f in fields)
+    notice = {"notice": name, **{f.name: 1 for f in fields}}
+    parsed = parse_notice(notice)
+    assert parsed.raw is notice
+    for f in fields:
+        rest = {k: v for k, v in notice.items() if k != f.name}
+        if f.required:
+            with pytest.raises(ProtocolError, match=f"{name}: missing field '{f.name}'"):
+                parse_notice(rest)
+            with pytest.raises(ProtocolError, match=f"{name}: field '{f.name}' must be"):
+                parse_notice({**notice, f.name: None})
+        elif f.name not in ("bid", "ask"):  # OrdersMatched needs one of them
+            parse_notice(rest)
+            parse_notice({**notice, f.name: None})
+        with pytest.raises(ProtocolError, match=f"{name}: field '{f.name}' must be"):
+            parse_notice({**notice, f.name: "1"})
+    assert NOTICE_FIELDS["Welcome"] == ()
 
 
 # ----------------------------------------------------------------------------- replies

@@ -24,6 +24,7 @@ from .build import (
 )
 from .decode import MAX_DEPTH, decode_frame
 from .notices import (
+    NOTICE_FIELDS,
     NOTICES,
     TICKER_FIELDS,
     BalanceChanged,
@@ -34,6 +35,7 @@ from .notices import (
     TickerChanged,
     TradeVolumeChanged,
     Welcome,
+    WireField,
     parse_notice,
 )
 from .replies import (
@@ -65,6 +67,7 @@ __all__ = [
     "MAX_DEPTH",
     "METHODS",
     "NOTICES",
+    "NOTICE_FIELDS",
     "ORDER_METHODS",
     "PUBLIC_METHODS",
     "STRICT_FIELDS",
@@ -88,6 +91,7 @@ __all__ = [
     "TradeVolume",
     "TradeVolumeChanged",
     "Welcome",
+    "WireField",
     "cancel_all_orders",
     "cancel_order",
     "decode_frame",

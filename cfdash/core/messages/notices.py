@@ -1,10 +1,16 @@
-"""Notices: the typed notice classes and ``parse_notice``."""
+"""Notices: the typed notice classes and ``parse_notice``.
+
+The classes are the one schema of the notices' integer fields: an ``int`` attribute is a
+required integer, an ``int | None`` one an integer that may be absent or null (``NOTICE_FIELDS``
+reads them off; ``client.guard`` derives its checks from it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, get_type_hints
 
 from ..auth import decode_nonce
 from ..errors import ProtocolError
@@ -12,6 +18,7 @@ from ._read import get_int, get_opt_int
 
 __all__ = [
     "NOTICES",
+    "NOTICE_FIELDS",
     "TICKER_FIELDS",
     "BalanceChanged",
     "Notice",
@@ -21,6 +28,7 @@ __all__ = [
     "TickerChanged",
     "TradeVolumeChanged",
     "Welcome",
+    "WireField",
     "parse_notice",
 ]
 
@@ -105,7 +113,7 @@ class TickerChanged:
 
     base: int
     counter: int
-    changes: Mapping[str, int | None]
+    changes: Mapping[str, int | None] = field(metadata={"wire": TICKER_FIELDS})
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
 
@@ -221,6 +229,51 @@ _NOTICE_PARSERS: dict[str, Callable[[Mapping[str, Any]], Notice]] = {
 
 NOTICES = frozenset(_NOTICE_PARSERS)
 """Every notice name."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireField:
+    """An integer field of a notice: a ``required`` one must hold an integer, the others an
+    integer or null, or be absent."""
+
+    name: str
+    required: bool
+
+
+def _wire_fields(cls: type) -> tuple[WireField, ...]:
+    """The integer fields of notice class ``cls``, in its attribute order.
+
+    ``int`` attributes are required, ``int | None`` ones optional; an attribute whose metadata
+    names ``wire`` fields stands for those optional fields (``TickerChanged.changes``). Other
+    attributes (the nonce, the flags computed from the notice, ``raw``) are no integer fields.
+    """
+    hints = get_type_hints(cls)
+    out: list[WireField] = []
+    for f in fields(cls):
+        names = f.metadata.get("wire")
+        if names is not None:
+            out.extend(WireField(name, False) for name in names)
+        elif hints[f.name] is int:
+            out.append(WireField(f.name, True))
+        elif hints[f.name] == int | None:
+            out.append(WireField(f.name, False))
+    return tuple(out)
+
+
+_NOTICE_TYPES: dict[str, type] = {
+    "Welcome": Welcome,
+    "BalanceChanged": BalanceChanged,
+    "OrderOpened": OrderOpened,
+    "OrdersMatched": OrdersMatched,
+    "OrderClosed": OrderClosed,
+    "TickerChanged": TickerChanged,
+    "TradeVolumeChanged": TradeVolumeChanged,
+}
+
+NOTICE_FIELDS: Mapping[str, tuple[WireField, ...]] = MappingProxyType(
+    {name: _wire_fields(cls) for name, cls in _NOTICE_TYPES.items()}
+)
+"""Notice name -> its integer fields, read off the notice classes."""
 
 
 def parse_notice(d: Mapping[str, Any]) -> Notice:
