@@ -172,7 +172,7 @@ def to_wire(value: Decimal | int | str, scale: int, field_name: str, *, signed: 
         return 0
     if end + shift > len(str(WIRE_MAX)):
         raise ConversionError(field_name, f"{value} is too large")
-    wire = int("".join(map(str, digits[:end]))) * 10**shift
+    wire: int = int("".join(map(str, digits[:end]))) * 10**shift
     if wire > WIRE_MAX:
         raise ConversionError(field_name, f"{value} is too large")
     return -wire if negative else wire

@@ -222,8 +222,8 @@ def _r_watch_ticker(d: Mapping[str, Any]) -> TickerReply | None:
     if len(present) != len(TICKER_FIELDS):
         missing = next(name for name in TICKER_FIELDS if name not in d)
         raise ProtocolError(f"{w}: missing field '{missing}'.")
-    values = [get_opt_int(d, name, w) for name in TICKER_FIELDS]
-    return TickerReply(*values, raw=d)
+    last, bid, ask, low, high, volume = (get_opt_int(d, name, w) for name in TICKER_FIELDS)
+    return TickerReply(last, bid, ask, low, high, volume, d)
 
 
 _REPLY_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
