@@ -23,7 +23,7 @@ def test_view_notices_are_every_notice_but_welcome():
     assert NOTICES - {"Welcome"} == VIEW_NOTICES
 
 
-def test_guard_requires_what_it_did_before_the_tables_were_derived():
+def test_derived_required_fields_are_the_former_hand_written_table():
     required = {
         name: {f.name for f in NOTICE_FIELDS[name] if f.required} - READ_WITH_DEFAULT
         for name in VIEW_NOTICES
