@@ -12,36 +12,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cfdash.core.messages import NOTICE_FIELDS, NOTICES
+
+_CONNECTION_NOTICES = frozenset({"Welcome"})
+"""Handled by the connection itself, never by the views."""
+_READ_WITH_DEFAULT = frozenset({"time"})
+"""Required by the protocol, but the views read it with a default: a notice without it applies."""
+
+VIEW_NOTICES = NOTICES - _CONNECTION_NOTICES
+"""The notices the local views apply (Welcome is handled by the connection itself)."""
+
+# Derived from the notice classes (``core.messages.NOTICE_FIELDS``), the one schema: the fields
+# that must hold an integer, and those that may be absent or null but otherwise an integer.
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "BalanceChanged": ("asset", "balance"),
-    "OrderOpened": ("id", "base", "counter", "quantity", "price"),
-    "OrdersMatched": ("base", "counter", "quantity", "price", "total"),
-    "OrderClosed": ("id", "base", "counter", "quantity", "price"),
-    "TickerChanged": ("base", "counter"),
-    "TradeVolumeChanged": ("asset", "volume"),
+    name: tuple(
+        f.name for f in NOTICE_FIELDS[name] if f.required and f.name not in _READ_WITH_DEFAULT
+    )
+    for name in VIEW_NOTICES
 }
 _OPTIONAL: dict[str, tuple[str, ...]] = {
-    "BalanceChanged": (),
-    "OrderOpened": ("tonce", "time"),
-    "OrdersMatched": (
-        "bid",
-        "ask",
-        "bid_tonce",
-        "ask_tonce",
-        "bid_rem",
-        "ask_rem",
-        "time",
-        "bid_base_fee",
-        "bid_counter_fee",
-        "ask_base_fee",
-        "ask_counter_fee",
-    ),
-    "OrderClosed": ("tonce",),
-    "TickerChanged": ("last", "bid", "ask", "low", "high", "volume"),
-    "TradeVolumeChanged": (),
+    name: tuple(f.name for f in NOTICE_FIELDS[name] if f.name not in _REQUIRED[name])
+    for name in VIEW_NOTICES
 }
-VIEW_NOTICES = frozenset(_REQUIRED)
-"""The notices the local views apply (Welcome is handled by the connection itself)."""
 
 
 def notice_problem(message: Mapping[str, Any]) -> str | None:

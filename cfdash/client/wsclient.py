@@ -62,7 +62,7 @@ from cfdash.core.errors import (
     ValidationError,
 )
 from cfdash.core.messages import PlacedOrder
-from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
+from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, TickerView, Trades, Views
 
 from .backoff import Backoff
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
@@ -649,7 +649,7 @@ class WSClient:
         p = parse_pair(pair)
         return self._views.book(p) if self._views is not None else None
 
-    def ticker(self, pair: PairLike) -> Ticker | None:
+    def ticker(self, pair: PairLike) -> TickerView | None:
         p = parse_pair(pair)
         return self._views.ticker(p) if self._views is not None else None
 

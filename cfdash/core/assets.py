@@ -172,7 +172,7 @@ def to_wire(value: Decimal | int | str, scale: int, field_name: str, *, signed: 
         return 0
     if end + shift > len(str(WIRE_MAX)):
         raise ConversionError(field_name, f"{value} is too large")
-    wire = int("".join(map(str, digits[:end]))) * 10**shift
+    wire: int = int("".join(map(str, digits[:end]))) * 10**shift
     if wire > WIRE_MAX:
         raise ConversionError(field_name, f"{value} is too large")
     return -wire if negative else wire
@@ -220,9 +220,6 @@ class Scales:
     def price_from_wire(self, pair: Pair, value: int) -> Decimal:
         return from_wire(value, self.price_scale(pair))
 
-    def amount_from_wire(self, asset: int, value: int) -> Decimal:
-        return from_wire(value, self.asset(asset))
-
     def bid_reservation(self, pair: Pair, quantity: int, price: int) -> int:
         """Counter-asset units a bid of ``quantity`` at ``price`` reserves (IMPL-GUIDE: ceil).
 
@@ -232,13 +229,6 @@ class Scales:
         num = abs(quantity) * price * self.asset(pair.counter)
         den = self.asset(pair.base) * self.price_scale(pair)
         return -(-num // den)
-
-    def total_exact(self, pair: Pair, quantity: int, price: int) -> tuple[int, int, int]:
-        """The exact counter total of ``quantity`` at ``price`` as (whole, remainder, divisor)."""
-        num = abs(quantity) * price * self.asset(pair.counter)
-        den = self.asset(pair.base) * self.price_scale(pair)
-        whole, rem = divmod(num, den)
-        return whole, rem, den
 
 
 def _table(xbt: int) -> dict[int, int]:

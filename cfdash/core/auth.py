@@ -58,9 +58,10 @@ class PrivateKey:
         return bytes(self._sk.get_verifying_key().to_string("raw"))
 
     def sign_digest(self, digest: bytes) -> tuple[int, int]:
-        return self._sk.sign_digest_deterministic(
+        signature: tuple[int, int] = self._sk.sign_digest_deterministic(
             digest, hashfunc=hashlib.sha224, sigencode=lambda r, s, order: (r, s)
         )
+        return signature
 
     def __repr__(self) -> str:
         return "PrivateKey(<hidden>)"

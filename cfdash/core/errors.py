@@ -69,9 +69,6 @@ class NotFoundError(CoinfloorError):
     code = 1
 
 
-InvalidPairError = NotFoundError
-
-
 class AlreadyWatchingError(CoinfloorError):
     """Code 2: already watching that book or ticker."""
 
@@ -102,9 +99,6 @@ class AuthenticationError(CoinfloorError):
     """Code 7: not authenticated, wrong cookie or wrong signature (passphrase)."""
 
     code = 7
-
-
-NotAuthenticatedError = AuthenticationError
 
 
 class NoSuchUserError(NotFoundError, AuthenticationError):

@@ -34,25 +34,28 @@ from cfdash.core.messages import (
     INVALID_ASSET,
     MAX_DEPTH,
     METHODS,
+    NOTICE_FIELDS,
+    NOTICES,
     ORDER_METHODS,
     PUBLIC_METHODS,
-    Balance,
     BalanceChanged,
+    BalanceReply,
     Balances,
     BookOrder,
     BookSnapshot,
-    Estimate,
+    EstimateReply,
     MarketResult,
-    Order,
     OrderClosed,
     OrderOpened,
+    OrderReply,
     OrdersMatched,
     PlacedOrder,
-    Ticker,
     TickerChanged,
+    TickerReply,
     TradeVolume,
     TradeVolumeChanged,
     Welcome,
+    WireField,
     decode_frame,
     parse_notice,
     parse_reply,
@@ -302,7 +305,7 @@ def test_validation_error_is_a_value_error_and_code_8():
 def test_unknown_fields_switch_relaxes_only_that_rule(monkeypatch):
     cmd = {"method": "GetBalances", "foo": 1}
     expect(cmd, V8, 8, "Unexpected field 'foo'.")
-    monkeypatch.setattr(messages, "STRICT_FIELDS", False)
+    monkeypatch.setattr(messages.validate, "STRICT_FIELDS", False)
     validate_command(cmd)
     expect({**place(quantity=0), "foo": 1}, V8, 8, Msg.QUANTITY_ZERO)
 
@@ -836,6 +839,29 @@ def test_malformed_notices(notice, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize("name", sorted(NOTICES - {"Welcome"}))
+def test_notice_fields_are_what_the_parsers_read(name):
+    """``NOTICE_FIELDS`` (read off the classes) says what ``parse_notice`` requires."""
+    fields = NOTICE_FIELDS[name]
+    assert fields and all(isinstance(f, WireField) for f in fields)
+    notice = {"notice": name, **{f.name: 1 for f in fields}}
+    parsed = parse_notice(notice)
+    assert parsed.raw is notice
+    for f in fields:
+        rest = {k: v for k, v in notice.items() if k != f.name}
+        if f.required:
+            with pytest.raises(ProtocolError, match=f"{name}: missing field '{f.name}'"):
+                parse_notice(rest)
+            with pytest.raises(ProtocolError, match=f"{name}: field '{f.name}' must be"):
+                parse_notice({**notice, f.name: None})
+        elif f.name not in ("bid", "ask"):  # OrdersMatched needs one of them
+            parse_notice(rest)
+            parse_notice({**notice, f.name: None})
+        with pytest.raises(ProtocolError, match=f"{name}: field '{f.name}' must be"):
+            parse_notice({**notice, f.name: "1"})
+    assert NOTICE_FIELDS["Welcome"] == ()
+
+
 # ----------------------------------------------------------------------------- replies
 
 ORDER = {"id": 5, "tonce": None, **XBTGBP, "quantity": -3, "price": 10, "time": 77}
@@ -850,12 +876,12 @@ def test_parse_simple_replies():
     }
     balances = parse_reply("GetBalances", raw)
     assert isinstance(balances, Balances) and balances.raw is raw
-    assert balances.balances == [Balance(XBT, 7, {}), Balance(GBP, 0, {})]
+    assert balances.balances == [BalanceReply(XBT, 7, {}), BalanceReply(GBP, 0, {})]
     assert balances.as_dict() == {XBT: 7, GBP: 0}
     assert parse_reply("GetBalances", {"error_code": 0, "balances": []}).as_dict() == {}
     assert parse_reply(
         "EstimateMarketOrder", {"error_code": 0, "quantity": 4, "total": 9}
-    ) == Estimate(4, 9, {})
+    ) == EstimateReply(4, 9, {})
     assert parse_reply("GetTradeVolume", {"error_code": 0, "volume": 123}) == TradeVolume(123, {})
 
 
@@ -864,13 +890,13 @@ def test_parse_order_lists():
     for method in ("GetOrders", "CancelAllOrders"):
         orders = parse_reply(method, raw)
         assert orders == [
-            Order(5, None, XBT, GBP, -3, 10, 77, {}),
-            Order(6, 2, XBT, GBP, 4, 10, 77, {}),
+            OrderReply(5, None, XBT, GBP, -3, 10, 77, {}),
+            OrderReply(6, 2, XBT, GBP, 4, 10, 77, {}),
         ]
         assert orders[0].raw is ORDER
         assert parse_reply(method, {"error_code": 0, "orders": []}) == []
     cancelled = parse_reply("CancelOrder", {"tag": 2, "error_code": 0, **ORDER})
-    assert cancelled == Order(5, None, XBT, GBP, -3, 10, 77, {})
+    assert cancelled == OrderReply(5, None, XBT, GBP, -3, 10, 77, {})
 
 
 def test_parse_place_order_replies():
@@ -907,7 +933,7 @@ def test_parse_watch_replies():
         "high": 9,
         "volume": 0,
     }
-    assert parse_reply("WatchTicker", ticker) == Ticker(5, None, 7, None, 9, 0, {})
+    assert parse_reply("WatchTicker", ticker) == TickerReply(5, None, 7, None, 9, 0, {})
     assert parse_reply("WatchTicker", {"tag": 1, "error_code": 0}) is None
 
 

@@ -10,7 +10,7 @@ from cfdash.core.views import (
     TICKER_FIELDS,
     Balances,
     OwnOrders,
-    Ticker,
+    TickerView,
     Trades,
     TradeVolumes,
     Views,
@@ -31,7 +31,7 @@ prices = st.none() | st.integers(1, 10**9)
     ),
 )
 def test_ticker_takes_only_the_fields_present(reply, updates):
-    ticker = Ticker(XBT, GBP)
+    ticker = TickerView(XBT, GBP)
     ticker.load(reply | {"error_code": 0, "tag": 3})
     assert ticker.loaded and ticker.as_dict() == reply
     model = dict(reply)
@@ -48,7 +48,7 @@ def test_ticker_takes_only_the_fields_present(reply, updates):
 
 
 def test_ticker_reply_with_nulls_and_reset():
-    ticker = Ticker(XBT, GBP)
+    ticker = TickerView(XBT, GBP)
     ticker.load({"last": None, "bid": 5, "volume": 0})
     assert ticker.as_dict() == {
         "last": None,

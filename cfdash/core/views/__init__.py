@@ -6,7 +6,7 @@ reads the views. No locks inside: the client serialises access.
 
 from .balances import Balances, TradeVolumes
 from .book import BookOrder, Level, OrderBook, Side
-from .market import TICKER_FIELDS, Ticker, Trade, Trades, aggressor_of
+from .market import TICKER_FIELDS, TickerView, TradePrint, Trades, aggressor_of
 from .orders import OPEN, PENDING, Fill, OwnOrder, OwnOrders
 from .router import Changed, PairViews, Views
 
@@ -24,8 +24,8 @@ __all__ = [
     "OwnOrders",
     "PairViews",
     "Side",
-    "Ticker",
-    "Trade",
+    "TickerView",
+    "TradePrint",
     "TradeVolumes",
     "Trades",
     "Views",

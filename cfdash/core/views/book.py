@@ -277,7 +277,7 @@ class OrderBook:
             return theirs == self.as_orders()
         mine: dict[int, tuple[int, int]] = {}
         for side in ("bid", "ask"):
-            for i, o in enumerate(self.iter_orders(side)):  # type: ignore[arg-type]
+            for i, o in enumerate(self.iter_orders(side)):
                 if i >= depth:
                     break
                 mine[o.id] = (o.quantity, o.price)

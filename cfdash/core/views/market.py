@@ -11,7 +11,7 @@ from ..assets import Pair
 TICKER_FIELDS = ("last", "bid", "ask", "low", "high", "volume")
 
 
-class Ticker:
+class TickerView:
     """A pair's ticker: a WatchTicker reply, then ``TickerChanged`` partial updates."""
 
     __slots__ = (
@@ -76,7 +76,7 @@ class Ticker:
 Aggressor = Literal["buy", "sell"]
 
 
-class Trade(NamedTuple):
+class TradePrint(NamedTuple):
     """One trade from an ``OrdersMatched`` notice."""
 
     time: int
@@ -118,7 +118,7 @@ class Trades:
         self.base = base
         self.counter = counter
         self.name = f"trades:{Pair(base, counter).name}"
-        self.trades: deque[Trade] = deque(maxlen=maxlen)
+        self.trades: deque[TradePrint] = deque(maxlen=maxlen)
         self.prices: deque[int] = deque(maxlen=history)
         """Trade prices, oldest first, for a sparkline."""
         self.version = 0
@@ -133,7 +133,7 @@ class Trades:
         """``OrdersMatched`` of this pair (the caller has checked the pair)."""
         price = n["price"]
         self.trades.append(
-            Trade(
+            TradePrint(
                 n.get("time", 0),
                 price,
                 n["quantity"],
@@ -149,12 +149,12 @@ class Trades:
         return True
 
     @property
-    def last(self) -> Trade | None:
+    def last(self) -> TradePrint | None:
         return self.trades[-1] if self.trades else None
 
-    def recent(self, n: int) -> list[Trade]:
+    def recent(self, n: int) -> list[TradePrint]:
         """The ``n`` newest trades, newest first."""
-        out: list[Trade] = []
+        out: list[TradePrint] = []
         for trade in reversed(self.trades):
             if len(out) >= n:
                 break

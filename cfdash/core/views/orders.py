@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from ..assets import V2, Pair, Scales
 
-PENDING = "pending"
+PENDING: Final = "pending"
 """Sent with a tonce, no reply or notice yet."""
-OPEN = "open"
+OPEN: Final = "open"
 """Known to be on the book (possibly with 0 remaining until its OrderClosed)."""
 
 OrderStatus = Literal["pending", "open"]

@@ -16,7 +16,7 @@ from typing import Any
 from ..assets import V2, Pair, Scales
 from .balances import Balances, TradeVolumes
 from .book import OrderBook
-from .market import Ticker, Trades
+from .market import TickerView, Trades
 from .orders import OwnOrders
 
 Notice = Mapping[str, Any]
@@ -33,7 +33,7 @@ class PairViews:
 
     def __init__(self) -> None:
         self.book: OrderBook | None = None
-        self.ticker: Ticker | None = None
+        self.ticker: TickerView | None = None
         self.trades: Trades | None = None
 
 
@@ -87,11 +87,11 @@ class Views:
             views.book = None
             views.trades = None
 
-    def open_ticker(self, pair: Pair | tuple[int, int]) -> Ticker:
+    def open_ticker(self, pair: Pair | tuple[int, int]) -> TickerView:
         key = _key(pair)
         views = self.pairs.setdefault(key, PairViews())
         if views.ticker is None:
-            views.ticker = Ticker(*key)
+            views.ticker = TickerView(*key)
         return views.ticker
 
     def close_ticker(self, pair: Pair | tuple[int, int]) -> None:
@@ -103,7 +103,7 @@ class Views:
         views = self.pairs.get(_key(pair))
         return views.book if views is not None else None
 
-    def ticker(self, pair: Pair | tuple[int, int]) -> Ticker | None:
+    def ticker(self, pair: Pair | tuple[int, int]) -> TickerView | None:
         views = self.pairs.get(_key(pair))
         return views.ticker if views is not None else None
 
