@@ -68,6 +68,7 @@ from .backoff import Backoff
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
 from .guard import VIEW_NOTICES, notice_problem
 from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
+from .keepalive import PingResult, run_keepalive
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
 from .tonce import TonceClock
@@ -110,35 +111,6 @@ def _definitive(exc: BaseException) -> bool:
     cookie or signature (7), no such user (1), a malformed command (8). A rate limit (6), a
     lost connection or a malformed reply may pass."""
     return isinstance(exc, AuthenticationError | NotFoundError | BadRequestError)
-
-
-def _watchdog_step(
-    now: float,
-    last_rx: float,
-    last_ping: float,
-    ping_sent: float | None,
-    interval: float,
-    timeout: float,
-    silence: float,
-) -> tuple[str | None, bool, float]:
-    """The keep-alive's decision at ``now``: (why the connection is dead or None, whether a
-    ping is due, when to look again). The next look is the nearest deadline, so a missed pong
-    is caught ``timeout`` after its ping, and silence ``silence`` after the last frame."""
-    # The pong deadline, while nothing at all came since the ping.
-    pong_by = ping_sent + timeout if ping_sent is not None and last_rx < ping_sent else None
-    if pong_by is not None and now >= pong_by:
-        return f"no pong within {timeout} s", False, now
-    if now >= last_rx + silence:
-        return f"nothing received for {silence} s", False, now
-    due = ping_sent is None and now >= last_ping + interval
-    wake = last_rx + silence
-    if pong_by is not None:
-        wake = min(wake, pong_by)
-    if due:
-        wake = min(wake, now + timeout)  # the pong deadline of the ping about to go
-    elif last_ping + interval > now:
-        wake = min(wake, last_ping + interval)
-    return None, due, wake
 
 
 class _Connection:
@@ -1591,37 +1563,36 @@ class WSClient:
         return None
 
     def _keepalive(self, conn: _Connection) -> None:
-        """Ping every ``ping_interval``; abort the connection when it has gone silent.
+        """The keep-alive thread: ``run_keepalive`` on this connection (see ``keepalive``).
 
-        It wakes at the nearest deadline (``_watchdog_step``) and never waits for the send
-        lock: a ping is skipped while another frame is being written (that write is bounded
-        by ``socket_timeout``), and a dead connection is aborted at the raw socket regardless.
+        It never waits for the send lock: a ping is skipped while another frame is being
+        written (that write is bounded by ``socket_timeout``), and a dead connection is
+        aborted at the raw socket regardless.
         """
         interval = self.ping_interval
-        timeout = self.socket_timeout
-        silence = self.silence_timeout or interval + timeout
-        clock = time.monotonic
-        while True:
-            now = clock()
-            dead, due, wake = _watchdog_step(
-                now, conn.last_rx, conn.last_ping, conn.ping_sent, interval, timeout, silence
-            )
-            if dead is not None:
-                self._abort(conn, dead)
-                return
-            if due:
-                if conn.send_lock.acquire(blocking=False):
-                    try:
-                        conn.last_ping = conn.ping_sent = now
-                        self._send_frame(conn, str(next(self._ping_seq)).encode(), OP_PING)
-                    except ConnectionError:
-                        return  # aborted: the reader notices
-                    finally:
-                        conn.send_lock.release()
-                    continue  # the new pong deadline
-                wake = min(wake, now + 0.05)  # a frame is being written: try again soon
-            if conn.done.wait(min(max(wake - clock(), 0.001), 60.0)):
-                return
+
+        def ping(now: float) -> PingResult:
+            if not conn.send_lock.acquire(blocking=False):
+                return "busy"
+            try:
+                conn.last_ping = conn.ping_sent = now
+                self._send_frame(conn, str(next(self._ping_seq)).encode(), OP_PING)
+            except ConnectionError:
+                return "dead"
+            finally:
+                conn.send_lock.release()
+            return "sent"
+
+        run_keepalive(
+            conn,
+            interval,
+            self.socket_timeout,
+            self.silence_timeout or interval + self.socket_timeout,
+            ping=ping,
+            abort=lambda reason: self._abort(conn, reason),
+            wait=conn.done.wait,
+            clock=time.monotonic,
+        )
 
     # -- reporting -------------------------------------------------------------------------
 
