@@ -29,8 +29,6 @@ import contextlib
 import itertools
 import json
 import logging
-import select
-import socket
 import ssl
 import threading
 import time
@@ -41,8 +39,6 @@ from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from decimal import Decimal
 from typing import Any, Literal
-
-import websocket
 
 from cfdash.core.assets import V2, Pair, Scales, asset_code, parse_pair
 from cfdash.core.auth import (
@@ -65,13 +61,14 @@ from cfdash.core.messages import PlacedOrder
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
 from .backoff import Backoff
-from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
+from .frames import OP_PING, OP_TEXT
 from .guard import VIEW_NOTICES, notice_problem
 from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
 from .keepalive import PingResult, run_keepalive
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
 from .tonce import TonceClock
+from .transport import MAX_FRAME_BYTES, Closed, Transport
 
 __all__ = ["MAX_FRAME_BYTES", "ClientState", "ClosedOrder", "OrderOutcomeUnknown", "WSClient"]
 
@@ -80,13 +77,6 @@ log = logging.getLogger("cfdash.client")
 ClientState = Literal["disconnected", "connecting", "connected", "authenticated", "reconnecting"]
 PairLike = Pair | str | tuple[int | str, int | str]
 Amount = Decimal | int | str
-
-_READ_SIZE = 65536
-"""Bytes asked of the socket per read: a burst of notices parsed from one ``recv``."""
-MAX_FRAME_BYTES = 16 * 2**20
-"""The largest incoming message (after reassembling fragments) the client accepts, in bytes.
-A bigger one is reported and its connection dropped (and replaced, with ``reconnect=True``)
-as soon as its header announces it, before its payload is buffered."""
 
 _WATCHES = frozenset({"WatchOrders", "WatchTicker"})
 # Commands whose sending or reply changes the local views.
@@ -114,33 +104,24 @@ def _definitive(exc: BaseException) -> bool:
 
 
 class _Connection:
-    """One WebSocket connection and what belongs to it: pending replies, nonce, auth state."""
+    """One WebSocket connection and what belongs to it: its transport, pending replies, nonce,
+    auth state."""
 
     __slots__ = (
         "auth_future",
         "authenticated",
         "closed",
-        "dead_reason",
-        "done",
-        "last_ping",
-        "last_rx",
         "nonce",
-        "opened_at",
         "pending",
-        "ping_sent",
-        "raw",
         "ready",
         "restore",
-        "send_lock",
         "sent_at",
-        "stopping",
+        "transport",
         "welcome",
-        "ws",
     )
 
-    def __init__(self, ws: websocket.WebSocket, restore: bool) -> None:
-        now = time.monotonic()
-        self.ws = ws
+    def __init__(self, transport: Transport, restore: bool) -> None:
+        self.transport = transport
         self.pending: dict[int, tuple[Future[Any], dict[str, Any]]] = {}
         self.sent_at: dict[int, float] = {}
         """When each pending command was registered (monotonic), oldest first."""
@@ -152,18 +133,6 @@ class _Connection:
         self.ready = not restore
         """Open to other threads' commands: a reconnection first restores (and settles orders)."""
         self.closed = False
-        self.stopping = False
-        self.dead_reason: str | None = None
-        self.done = threading.Event()
-        self.opened_at = now
-        self.last_rx = now
-        self.last_ping = now
-        self.ping_sent: float | None = None
-        self.raw = False
-        """A plain TCP socket, written by ``WSClient._write`` (TLS: by websocket-client)."""
-        self.send_lock = threading.Lock()
-        """Held while a frame is written: frames never interleave, automatic tonces reach the
-        wire in order, and the keep-alive can tell that a send is under way."""
 
 
 def _failed(exc: BaseException) -> Future[Any]:
@@ -393,7 +362,7 @@ class WSClient:
         by the next call rather than sticking.
         """
         conn = self._conn
-        if conn is not None and not conn.closed and conn.dead_reason is None:
+        if conn is not None and not conn.closed and conn.transport.dead_reason is None:
             auth = conn.auth_future
             if auth is not None and auth.done():
                 exc = auth.exception()
@@ -440,8 +409,8 @@ class WSClient:
             conn = self._conn
             thread = self._event_thread
         if conn is not None:
-            conn.stopping = True
-            if not self._send_close(conn):
+            conn.transport.stopping = True
+            if not conn.transport.send_close():
                 self._abort(conn)
         if thread is not None and thread is not threading.current_thread():
             thread.join(min(1.0, self.socket_timeout))
@@ -664,7 +633,7 @@ class WSClient:
         """When (``time.monotonic()``) the current connection last received a frame (any:
         a reply, a notice, a pong), or None without a connection."""
         conn = self._conn
-        return None if conn is None or conn.closed else conn.last_rx
+        return None if conn is None or conn.closed else conn.transport.last_rx
 
     @property
     def waiting_since(self) -> float | None:
@@ -673,7 +642,7 @@ class WSClient:
         conn = self._conn
         if conn is None or conn.closed:
             return None
-        oldest = conn.ping_sent
+        oldest = conn.transport.ping_sent
         for _ in range(3):  # the event thread may change the dict while we look
             try:
                 first = next(iter(conn.sent_at.values()), None)
@@ -746,7 +715,7 @@ class WSClient:
     ) -> Future[Any]:
         """Register and send an already validated command on ``conn``.
 
-        Under ``conn.send_lock``: an automatic tonce (``auto_tonce``) is taken, the command
+        Under the send lock: an automatic tonce (``auto_tonce``) is taken, the command
         registered and written, so tonces reach the wire in the order they were taken. The
         views' side (``before_send``) is queued before the frame is written and applied by
         whichever thread next holds ``self.lock`` (``_drain``): never a network write while
@@ -770,7 +739,7 @@ class WSClient:
         if follow and not tag:
             follow = method in _WATCHES and not command.get("watch", True)
         wait = self._send_wait()
-        locked = conn.send_lock.acquire(timeout=wait)
+        locked = conn.transport.send_lock.acquire(timeout=wait)
         failure: str | None = None
         try:
             if auto_tonce:
@@ -779,7 +748,7 @@ class WSClient:
             if not locked:
                 self._abort(conn, f"a send has been blocked for more than {wait} s")
             with self._cond:
-                closed = conn.closed or conn.dead_reason is not None
+                closed = conn.closed or conn.transport.dead_reason is not None
                 # Not sent: a reconnection may still place it.
                 kept = closed and bool(tonce and tag) and self._keep_orphan(tonce, future, command)
                 if not closed:
@@ -810,7 +779,7 @@ class WSClient:
                 failure = str(exc)
         finally:
             if locked:
-                conn.send_lock.release()
+                conn.transport.send_lock.release()
             if follow:
                 self._drain()
         if failure is None:
@@ -832,72 +801,12 @@ class WSClient:
         return 2 * self.socket_timeout + 0.5
 
     def _send_frame(self, conn: _Connection, data: str | bytes, opcode: int = OP_TEXT) -> None:
-        """Write one frame (hold ``conn.send_lock``). Each write waits at most
-        ``socket_timeout`` for room in the socket buffer; a send that fails or cannot progress
-        aborts the connection and raises ``ConnectionError``."""
-        try:
-            if conn.raw:
-                self._write(conn, data, opcode)
-            else:
-                conn.ws.send(data, opcode)
-        except websocket.WebSocketTimeoutException:
-            reason = f"send timed out after {self.socket_timeout} s (the server is not reading)"
-            self._abort(conn, reason)
-            raise ConnectionError(reason) from None
-        except Exception as exc:
-            reason = conn.dead_reason or f"send failed: {exc or type(exc).__name__}"
-            self._abort(conn, reason)
-            raise ConnectionError(reason) from None
-
-    def _write(self, conn: _Connection, data: str | bytes, opcode: int) -> None:
-        """One frame on a blocking plain socket, each write without blocking (MSG_DONTWAIT):
-        ``WebSocketTimeoutException`` once no byte could go for ``socket_timeout``."""
-        sock = conn.ws.sock
-        if sock is None:
-            raise websocket.WebSocketConnectionClosedException("socket is already closed.")
-        frame = websocket.ABNF.create_frame(data, opcode)
-        buf = memoryview(frame.format())
-        deadline: float | None = None
-        while buf:
-            try:
-                sent = sock.send(buf, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self.socket_timeout
-                if now >= deadline or not select.select([], [sock], [], deadline - now)[1]:
-                    raise websocket.WebSocketTimeoutException("send timed out") from None
-                continue
-            buf = buf[sent:]
-            deadline = None  # progress: the next wait starts afresh
-
-    def _send_close(self, conn: _Connection) -> bool:
-        """Send a normal close frame if that cannot block; whether it was sent."""
-        if not conn.send_lock.acquire(timeout=min(0.2, self.socket_timeout)):
-            return False  # a send is stuck
-        try:
-            sock = conn.ws.sock
-            if sock is None or conn.dead_reason is not None:
-                return False
-            try:
-                if not select.select([], [sock], [], 0)[1]:
-                    return False  # the buffer is full: the server is not reading
-                conn.ws.send_close()
-            except Exception:
-                return False
-            return True
-        finally:
-            conn.send_lock.release()
+        """Write one frame (hold the send lock); ``ConnectionError`` once aborted."""
+        conn.transport.send_frame(data, opcode)
 
     def _abort(self, conn: _Connection, reason: str | None = None) -> None:
-        """Shut the raw socket down, whatever holds the locks: the reader and any blocked
-        sender wake up with an error. ``reason`` (the first one given) is reported."""
-        if reason is not None and conn.dead_reason is None:
-            conn.dead_reason = reason
-        sock = conn.ws.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        """Shut the connection's socket down (see ``Transport.abort``)."""
+        conn.transport.abort(reason)
 
     def _drain(self) -> None:
         """Apply the ``before_send`` of every command sent since the last drain, in order."""
@@ -963,7 +872,7 @@ class WSClient:
 
     def _usable(self) -> _Connection | None:
         conn = self._conn
-        if conn is None or conn.closed or conn.dead_reason is not None:
+        if conn is None or conn.closed or conn.transport.dead_reason is not None:
             return None  # a connection being aborted is as good as closed
         return conn if conn.ready else None
 
@@ -981,7 +890,7 @@ class WSClient:
         if (
             conn is not None
             and not conn.closed
-            and conn.dead_reason is None
+            and conn.transport.dead_reason is None
             and (conn.ready or on_events)
         ):
             return conn
@@ -1043,22 +952,7 @@ class WSClient:
         """Connect a new WebSocket and make it the current connection."""
         if not restore:
             self._set_state("connecting")
-        ws = websocket.WebSocket(
-            sslopt=self._sslopt, skip_utf8_validation=True, enable_multithread=True
-        )
-        try:
-            ws.connect(self.url, timeout=self.socket_timeout)
-        except BaseException:
-            ws.shutdown()
-            raise
-        conn = _Connection(ws, restore)
-        # Every write is bounded (a send that cannot progress kills the connection). On plain
-        # TCP the socket stays blocking and ``_write`` bounds each write itself: a timeout on
-        # the socket would add a poll() to every read (three per frame; ingest -25 %). A TLS
-        # socket takes the timeout (its reader just reads again after one); on both, the
-        # keep-alive thread judges silence.
-        conn.raw = ws.sock is not None and not isinstance(ws.sock, ssl.SSLSocket)
-        ws.settimeout(None if conn.raw else self.socket_timeout)
+        conn = _Connection(Transport.open(self.url, self._sslopt, self.socket_timeout), restore)
         with self._cond:
             self._ever_connected = True
             self._conn = conn
@@ -1094,84 +988,20 @@ class WSClient:
             self._lost(current, reason, status, close_reason)
             current = self._reconnect_loop() if self._will_reconnect(current) else None
 
-    def _read(self, conn: _Connection) -> tuple[str | None, int | None, str | None]:
-        """Read until the connection ends; (reason or None if normal, close status, reason).
+    def _read(self, conn: _Connection) -> Closed:
+        """Read until the connection ends (``Transport.read``): text to ``_on_text``."""
 
-        The socket is read in large chunks and parsed by a ``FrameReader`` (one ``recv`` for
-        many small frames, not three per frame); control replies go through the send lock.
-        Binary messages are reported and skipped; a message over ``MAX_FRAME_BYTES`` or a
-        breach of the framing ends the connection.
-        """
-        sock = conn.ws.sock
-        if sock is None:
-            return "socket is already closed", None, None
-        recv = sock.recv
-        feed = FrameReader(MAX_FRAME_BYTES).feed
-        on_text = self._on_text
-        monotonic = time.monotonic
-        try:
-            while True:
-                try:
-                    data = recv(_READ_SIZE)
-                except (TimeoutError, ssl.SSLWantReadError):  # TLS: the socket has a timeout
-                    if conn.dead_reason is not None:
-                        return conn.dead_reason, None, None
-                    continue  # quiet for socket_timeout: the keep-alive judges that
-                if not data:
-                    raise ConnectionError("Connection to remote host was lost.")
-                conn.last_rx = monotonic()
-                for opcode, payload in feed(data):
-                    if opcode == OP_TEXT:
-                        try:
-                            text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            self._report(ProtocolError("The frame is not valid UTF-8."))
-                            continue
-                        on_text(conn, text)
-                    elif opcode == OP_BINARY:
-                        self._report(
-                            ProtocolError(
-                                f"binary frame of {len(payload)} bytes skipped: "
-                                "the protocol uses text frames"
-                            )
-                        )
-                    elif opcode == OP_PONG:
-                        sent = conn.ping_sent
-                        if sent is not None:
-                            self._latency = conn.last_rx - sent
-                            conn.ping_sent = None
-                        self._call(self.pong_handler, payload)
-                    elif opcode == OP_PING:
-                        self._control(conn, payload, OP_PONG)
-                        self._call(self.ping_handler, payload)
-                    elif opcode == OP_CLOSE:
-                        status = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                        text = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
-                        if not conn.stopping:
-                            self._send_close(conn)  # the closing handshake, if it cannot block
-                        normal = conn.stopping or status == websocket.STATUS_NORMAL
-                        return (None if normal else f"closed by server ({status})"), status, text
-        except ProtocolError as exc:  # FrameTooLarge, or a stream that cannot be trusted
-            if not isinstance(exc, FrameTooLarge):
-                self._report(exc)
-            return conn.dead_reason or str(exc), None, None
-        except Exception as exc:
-            if conn.dead_reason is not None:
-                return conn.dead_reason, None, None
-            if conn.stopping:
-                return None, None, None
-            return (str(exc) or type(exc).__name__), None, None
+        def on_pong(payload: bytes, rtt: float | None) -> None:
+            if rtt is not None:
+                self._latency = rtt
+            self._call(self.pong_handler, payload)
 
-    def _control(self, conn: _Connection, data: bytes, opcode: int) -> None:
-        """Send a control frame (a pong) unless a send is stuck: that one ends the connection."""
-        if not conn.send_lock.acquire(timeout=self.socket_timeout):
-            return
-        try:
-            self._send_frame(conn, data, opcode)
-        except ConnectionError:
-            pass  # aborted: the next read fails
-        finally:
-            conn.send_lock.release()
+        return conn.transport.read(
+            lambda text: self._on_text(conn, text),
+            on_pong,
+            lambda payload: self._call(self.ping_handler, payload),
+            self._report,
+        )
 
     def _on_text(self, conn: _Connection, text: str) -> None:
         """Handle one text frame: decode once, settle or route, then ``msg_handler``.
@@ -1480,8 +1310,8 @@ class WSClient:
                 elif not self._keep_orphan(tonce, future, command):
                     unknown.append((tonce, future))
             self._cond.notify_all()
-        conn.done.set()
-        conn.ws.shutdown()
+        conn.transport.done.set()
+        conn.transport.shutdown()
         error = ConnectionError(f"Connection to {self.url} lost: {reason or 'closed'}")
         for future in failed:
             _settle(future, exc=error)
@@ -1500,7 +1330,7 @@ class WSClient:
         if reason is not None:
             log.info("connection to %s lost: %s", self.url, reason)
             self._report(reason)
-        if time.monotonic() - conn.opened_at >= self.stable_after:
+        if time.monotonic() - conn.transport.opened_at >= self.stable_after:
             self._backoff.reset()
             self._attempts = 0
         self._call(self.close_handler, status, close_reason)
@@ -1510,7 +1340,7 @@ class WSClient:
             self._outcome_unknown(tonce, future, why)
 
     def _will_reconnect(self, conn: _Connection) -> bool:
-        return self.reconnect and not self._stopping and not conn.stopping
+        return self.reconnect and not self._stopping and not conn.transport.stopping
 
     def _reconnect_loop(self) -> _Connection | None:
         """Open a new connection with backoff; None once stopped or out of attempts."""
@@ -1572,25 +1402,25 @@ class WSClient:
         interval = self.ping_interval
 
         def ping(now: float) -> PingResult:
-            if not conn.send_lock.acquire(blocking=False):
+            if not conn.transport.send_lock.acquire(blocking=False):
                 return "busy"
             try:
-                conn.last_ping = conn.ping_sent = now
+                conn.transport.last_ping = conn.transport.ping_sent = now
                 self._send_frame(conn, str(next(self._ping_seq)).encode(), OP_PING)
             except ConnectionError:
                 return "dead"
             finally:
-                conn.send_lock.release()
+                conn.transport.send_lock.release()
             return "sent"
 
         run_keepalive(
-            conn,
+            conn.transport,
             interval,
             self.socket_timeout,
             self.silence_timeout or interval + self.socket_timeout,
             ping=ping,
             abort=lambda reason: self._abort(conn, reason),
-            wait=conn.done.wait,
+            wait=conn.transport.done.wait,
             clock=time.monotonic,
         )
 

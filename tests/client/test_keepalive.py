@@ -1,7 +1,8 @@
 """The keep-alive's schedule, on a fake clock: exact deadlines without timing a real socket.
 
-The keep-alive thread is run directly on a connection whose socket only records what is done
-to it, with ``time.monotonic`` and ``conn.done.wait`` replaced by a clock that jumps.
+The client's keep-alive is run directly on a connection whose socket only records what is done
+to it, with ``time.monotonic`` and ``transport.done.wait`` replaced by a clock that jumps; then
+``keepalive.run_keepalive`` on its own, with the clock, ping, abort and wait injected.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from cfdash.client import WSClient, keepalive, wsclient
+from cfdash.client import WSClient, keepalive, transport, wsclient
 
-PING = wsclient.websocket.ABNF.OPCODE_PING
+PING = transport.websocket.ABNF.OPCODE_PING
 
 
 class Clock:
@@ -70,7 +71,9 @@ def run(
     answered: int,
 ) -> tuple[Any, Link]:
     clock = Clock()
-    monkeypatch.setattr(wsclient, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
+    monkeypatch.setattr(wsclient, "time", fake_time)
+    monkeypatch.setattr(transport, "time", fake_time)
     client = WSClient(
         "ws://127.0.0.1:9/",
         ping_interval=interval,
@@ -78,11 +81,11 @@ def run(
         silence_timeout=silence,
     )
     link = Link(clock, answered)
-    conn = wsclient._Connection(link, restore=False)  # type: ignore[arg-type]
-    link.conn = conn
-    conn.done = Done(clock, limit=1000.0)  # type: ignore[assignment]
+    link.conn = transport.Transport(link, timeout)  # type: ignore[arg-type]
+    conn = wsclient._Connection(link.conn, restore=False)
+    link.conn.done = Done(clock, limit=1000.0)  # type: ignore[assignment]
     client._keepalive(conn)
-    return conn, link
+    return link.conn, link
 
 
 @pytest.mark.parametrize(
