@@ -57,13 +57,21 @@ from cfdash.core.errors import (
     TonceOutOfSequenceError,
     ValidationError,
 )
-from cfdash.core.messages import PlacedOrder
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
 from .backoff import Backoff
 from .frames import OP_PING, OP_TEXT
 from .guard import VIEW_NOTICES, notice_problem
-from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
+from .inflight import (
+    ClosedOrder,
+    InFlightOrders,
+    OrderOutcomeUnknown,
+    open_by_tonce,
+    placed_from_row,
+    refused_resend,
+    settle_orphan,
+    tonce_at_risk,
+)
 from .keepalive import PingResult, run_keepalive
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
@@ -150,11 +158,6 @@ def _settle(future: Future[Any], result: Any = None, exc: BaseException | None =
             future.set_result(result)
         else:
             future.set_exception(exc)
-
-
-def _field(item: Any, name: str) -> Any:
-    """``item[name]`` for a mapping (fallback replies), else ``item.name`` (typed ones)."""
-    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
 def gather(futures: Iterable[Future[Any]]) -> Future[tuple[Any, ...]]:
@@ -1074,7 +1077,7 @@ class WSClient:
         if malformed:
             self._report(exc)
         elif exc is None:
-            self._note_placed(method, command, result)
+            self._orders.note_reply(method, command, result)
         views = self._views
         # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
         if views is not None and method in _VIEW_METHODS and (not malformed or method in _WATCHES):
@@ -1097,20 +1100,6 @@ class WSClient:
             _settle(future, result)
         else:
             _settle(future, exc=exc)
-
-    def _note_placed(self, method: str, command: Mapping[str, Any], result: Any) -> None:
-        """Follow the highest tonce known placed since the last CancelAllOrders (inflight)."""
-        if method == "PlaceOrder":
-            tonce = command.get("tonce")
-            if tonce:
-                self._orders.placed(tonce)
-        elif method == "GetOrders":
-            for order in result or ():
-                tonce = _field(order, "tonce")
-                if tonce:
-                    self._orders.placed(tonce)
-        elif method == "CancelAllOrders":
-            self._orders.reset_placed()
 
     def _welcome(self, conn: _Connection, message: Mapping[str, Any]) -> None:
         if conn.nonce is not None:
@@ -1169,26 +1158,24 @@ class WSClient:
             # Most likely the re-authentication did not pass: try again on a new connection.
             self._abort(conn, f"cannot settle the orders in flight: {exc}")
             return
-        open_orders = {_field(o, "tonce"): o for o in orders.result()}
+        open_orders = open_by_tonce(orders.result())
         resends: list[tuple[int, Future[Any], Future[Any]]] = []
         for tonce, future, command in self._orders.take_orphans():
             if future.done():
                 continue
-            order = open_orders.get(tonce)
-            if order is not None:
-                log.info("order with tonce %d was placed: it is open", tonce)
-                placed = PlacedOrder(_field(order, "id"), _field(order, "time"), {})
-                _settle(future, placed)
-                continue
             seen, order_id = self._orders.seen(tonce)
-            if seen:
+            verdict = settle_orphan(tonce, open_orders, seen)
+            if verdict == "open":
+                log.info("order with tonce %d was placed: it is open", tonce)
+                _settle(future, placed_from_row(open_orders[tonce]))
+            elif verdict == "closed":
                 log.info("order with tonce %d was placed and has closed", tonce)
                 self._orders.placed(tonce)
                 self._forget_in_flight(tonce)
                 _settle(future, ClosedOrder(tonce, order_id))
-                continue
-            log.info("re-sending the order with tonce %d", tonce)
-            resends.append((tonce, future, self._send_on(conn, command)))
+            else:
+                log.info("re-sending the order with tonce %d", tonce)
+                resends.append((tonce, future, self._send_on(conn, command)))
         if resends:
             # What was known placed before the re-sends reached the server.
             self._await_resends(conn, resends, self._orders.highest_placed)
@@ -1204,14 +1191,8 @@ class WSClient:
     def _resent(
         self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
     ) -> None:
-        """The replies to re-sent PlaceOrders settle the callers' futures.
-
-        "Tonce is out of sequence" (3) means this tonce *or a higher one* was placed since the
-        last CancelAllOrders. It proves this order was placed only when no higher tonce could
-        have been: none known placed (``higher``), and every higher order re-sent alongside
-        was accepted by its re-send (so was not placed before). Otherwise the outcome is
-        unknown, unless GetOrders finds the order open.
-        """
+        """The replies to re-sent PlaceOrders settle the callers' futures; one refused as
+        out of sequence is settled by ``inflight.refused_resend`` after one more GetOrders."""
         direct = not conn.closed  # every reply came on this connection
         refused: list[tuple[int, Future[Any]]] = []
         for tonce, outer, inner in resends:
@@ -1222,25 +1203,24 @@ class WSClient:
                 _settle(outer, None if exc else inner.result(), exc)
         if not refused:
             return
-
-        def accepted(inner: Future[Any]) -> bool:
-            return inner.exception() is None and not isinstance(inner.result(), ClosedOrder)
-
-        def ambiguous(tonce: int) -> bool:
-            return (
-                not direct
-                or higher > tonce
-                or any(t > tonce and not accepted(inner) for t, _, inner in resends)
-            )
+        batch = [
+            (t, inner.exception() is None and not isinstance(inner.result(), ClosedOrder))
+            for t, _, inner in resends
+        ]
 
         def checked(f: Future[Any]) -> None:
-            rows = f.result() if f.exception() is None else ()
-            found = {_field(o, "tonce"): o for o in rows}
+            found = open_by_tonce(f.result() if f.exception() is None else ())
             for tonce, outer in refused:
-                order = found.get(tonce)
-                if order is not None:
-                    _settle(outer, PlacedOrder(_field(order, "id"), _field(order, "time"), {}))
-                elif ambiguous(tonce):
+                verdict = refused_resend(
+                    tonce,
+                    found_open=tonce in found,
+                    direct=direct,
+                    highest_placed=higher,
+                    batch=batch,
+                )
+                if verdict == "open":
+                    _settle(outer, placed_from_row(found[tonce]))
+                elif verdict == "unknown":
                     log.info("re-sent order with tonce %d: outcome unknown", tonce)
                     self._outcome_unknown(
                         tonce,
@@ -1304,8 +1284,8 @@ class WSClient:
                 self._watches.clear()
             failed, unknown = [], []
             for future, command in pending.values():
-                tonce = command.get("tonce") if command["method"] == "PlaceOrder" else None
-                if not tonce:
+                tonce = tonce_at_risk(command)
+                if tonce is None:
                     failed.append(future)
                 elif not self._keep_orphan(tonce, future, command):
                     unknown.append((tonce, future))
