@@ -25,7 +25,6 @@ reach ``msg_handler`` (as in the seed) and fail the command's future.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import logging
@@ -33,157 +32,56 @@ import ssl
 import threading
 import time
 import warnings
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, InvalidStateError
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from decimal import Decimal
 from typing import Any, Literal
 
-from cfdash.core.assets import V2, Pair, Scales, asset_code, parse_pair
-from cfdash.core.auth import (
-    PrivateKey,
-    authenticate_command,
-    decode_nonce,
-    derive_private_key,
-    parse_user_id,
-)
-from cfdash.core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    CoinfloorError,
-    NotFoundError,
-    ProtocolError,
-    TonceOutOfSequenceError,
-    ValidationError,
-)
+from cfdash.core.assets import V2, Scales, parse_pair
+from cfdash.core.auth import PrivateKey, authenticate_command, derive_private_key, parse_user_id
+from cfdash.core.errors import CoinfloorError, ProtocolError, ValidationError
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
-from .backoff import Backoff
-from .frames import OP_PING, OP_TEXT
-from .guard import VIEW_NOTICES, notice_problem
-from .inflight import (
-    ClosedOrder,
-    InFlightOrders,
-    OrderOutcomeUnknown,
-    open_by_tonce,
-    placed_from_row,
-    refused_resend,
-    settle_orphan,
-    tonce_at_risk,
-)
+from . import commands
+from .commands import Amount, PairLike
+from .frames import OP_PING
+from .futures import failed, gather, settle
+from .inflight import ClosedOrder, OrderOutcomeUnknown, tonce_at_risk
 from .keepalive import PingResult, run_keepalive
-from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
-from .sync import apply_reply, before_send
+from .protocol import PUBLIC_METHODS, decode_frame, validate_command
+from .reconnect import Reconnector
+from .session import Link, Session, definitive
+from .settlement import Settlement
 from .tonce import TonceClock
 from .transport import MAX_FRAME_BYTES, Closed, Transport
 
-__all__ = ["MAX_FRAME_BYTES", "ClientState", "ClosedOrder", "OrderOutcomeUnknown", "WSClient"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "ClientState",
+    "ClosedOrder",
+    "OrderOutcomeUnknown",
+    "WSClient",
+    "gather",
+]
 
 log = logging.getLogger("cfdash.client")
 
 ClientState = Literal["disconnected", "connecting", "connected", "authenticated", "reconnecting"]
-PairLike = Pair | str | tuple[int | str, int | str]
-Amount = Decimal | int | str
-
-_WATCHES = frozenset({"WatchOrders", "WatchTicker"})
-# Commands whose sending or reply changes the local views.
-_VIEW_METHODS = frozenset(
-    {
-        "WatchOrders",
-        "WatchTicker",
-        "PlaceOrder",
-        "GetBalances",
-        "GetOrders",
-        "CancelAllOrders",
-        "GetTradeVolume",
-    }
-)
 
 TONCES = TonceClock()
 """The process-wide tonce clock shared by every client (one account may use several)."""
 
 
-def _definitive(exc: BaseException) -> bool:
-    """Whether an authentication failure would recur with the same credentials: a wrong
-    cookie or signature (7), no such user (1), a malformed command (8). A rate limit (6), a
-    lost connection or a malformed reply may pass."""
-    return isinstance(exc, AuthenticationError | NotFoundError | BadRequestError)
+class _Connection(Link):
+    """One WebSocket connection: its transport, and its share of the session (``Link``)."""
 
-
-class _Connection:
-    """One WebSocket connection and what belongs to it: its transport, pending replies, nonce,
-    auth state."""
-
-    __slots__ = (
-        "auth_future",
-        "authenticated",
-        "closed",
-        "nonce",
-        "pending",
-        "ready",
-        "restore",
-        "sent_at",
-        "transport",
-        "welcome",
-    )
+    __slots__ = ("transport", "welcome")
 
     def __init__(self, transport: Transport, restore: bool) -> None:
+        super().__init__(restore)
         self.transport = transport
-        self.pending: dict[int, tuple[Future[Any], dict[str, Any]]] = {}
-        self.sent_at: dict[int, float] = {}
-        """When each pending command was registered (monotonic), oldest first."""
-        self.nonce: bytes | None = None
         self.welcome = threading.Event()
-        self.auth_future: Future[Any] | None = None
-        self.authenticated = False
-        self.restore = restore
-        self.ready = not restore
-        """Open to other threads' commands: a reconnection first restores (and settles orders)."""
-        self.closed = False
-
-
-def _failed(exc: BaseException) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_running_or_notify_cancel()
-    future.set_exception(exc)
-    return future
-
-
-def _settle(future: Future[Any], result: Any = None, exc: BaseException | None = None) -> None:
-    if future.done():
-        return
-    with contextlib.suppress(InvalidStateError):  # settled by another thread meanwhile
-        if exc is None:
-            future.set_result(result)
-        else:
-            future.set_exception(exc)
-
-
-def gather(futures: Iterable[Future[Any]]) -> Future[tuple[Any, ...]]:
-    """A future of every result as a tuple, or the first exception (in the given order)."""
-    items = list(futures)
-    combined: Future[tuple[Any, ...]] = Future()
-    combined.set_running_or_notify_cancel()
-    remaining = [len(items)]
-    lock = threading.Lock()
-
-    def one_done(_: Future[Any]) -> None:
-        with lock:
-            remaining[0] -= 1
-            if remaining[0]:
-                return
-        for f in items:
-            if f.exception() is not None:
-                _settle(combined, exc=f.exception())
-                return
-        _settle(combined, tuple(f.result() for f in items))
-
-    if not items:
-        combined.set_result(())
-    for f in items:
-        f.add_done_callback(one_done)
-    return combined
+        """Set once the server's nonce has arrived."""
 
 
 class WSClient:
@@ -270,31 +168,27 @@ class WSClient:
 
         self.lock = threading.RLock()
         """Held by the event thread while it changes the views; hold it to read them."""
-        self._views: Views | None = Views(scales) if views else None
         self._cond = threading.Condition(threading.RLock())
+        self._session = Session(
+            url,
+            Views(scales) if views else None,
+            self.lock,
+            self._cond,
+            report=self._report,
+            on_change=self._changed,
+            on_welcome=self._welcomed,
+        )
         self._connect_lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._conn: _Connection | None = None
         self._state: ClientState = "disconnected"
         self._event_thread: threading.Thread | None = None
-        self._tags = itertools.count(1)
-        self._watches: dict[tuple[str, int, int], dict[str, Any]] = {}
-        self._was_authenticated = False
         self._stopping = False
         self._stop_event = threading.Event()
-        self._backoff = Backoff(backoff_base, backoff_cap)
-        self._attempts = 0  # reconnection attempts since the last stable connection
+        self._retry = Reconnector(backoff_base, backoff_cap, max_attempts)
         self._ever_connected = False
-        self._retry_at: float | None = None  # monotonic time of the next attempt
-        self._retry_wall: float | None = None  # the same, as time.time()
-        self._hurry = threading.Event()
-        """Set by ``reconnect_now`` (and ``stop``): the reconnection wait ends at once."""
-        self._orders = InFlightOrders()
-        self._unknown_notices: set[str] = set()
         self._latency: float | None = None
         self._ping_seq = itertools.count(1)
-        self._expected: deque[dict[str, Any]] = deque()
-        """Commands sent whose ``before_send`` the views have not seen yet (see ``_drain``)."""
 
         if insecure_ssl:
             warnings.warn("insecure_ssl=True: TLS certificates will not be verified", stacklevel=2)
@@ -354,7 +248,7 @@ class WSClient:
             self.authenticate()
         conn = self._smart_connect()
         if conn is None:
-            return _failed(ConnectionError(f"Connection to {self.url} failed: not connected"))
+            return failed(ConnectionError(f"Connection to {self.url} failed: not connected"))
         return self._send_on(conn, command, auto_tonce=auto_tonce)
 
     def authenticate(self) -> None:
@@ -369,7 +263,7 @@ class WSClient:
             auth = conn.auth_future
             if auth is not None and auth.done():
                 exc = auth.exception()
-                if exc is None or _definitive(exc):
+                if exc is None or definitive(exc):
                     return
                 with self._auth_lock:
                     if conn.auth_future is auth:
@@ -408,20 +302,20 @@ class WSClient:
         with self._cond:
             self._stopping = True
             self._stop_event.set()
-            self._hurry.set()
+            self._retry.hurry.set()
             conn = self._conn
             thread = self._event_thread
         if conn is not None:
             conn.transport.stopping = True
             if not conn.transport.send_close():
-                self._abort(conn)
+                conn.transport.abort()
         if thread is not None and thread is not threading.current_thread():
             thread.join(min(1.0, self.socket_timeout))
             if thread.is_alive() and conn is not None:
-                self._abort(conn)
+                conn.transport.abort()
                 thread.join(self.socket_timeout)
         elif conn is not None:
-            self._abort(conn)
+            conn.transport.abort()
 
     def GetBalances(self, **data: Any) -> Future[Any]:
         data["method"] = "GetBalances"
@@ -515,29 +409,13 @@ class WSClient:
         same tonce, and its reply settles it); otherwise it fails with ``OrderOutcomeUnknown``.
         See ``cfdash.client.inflight`` for the policy and its limits.
         """
-        p = parse_pair(pair)
-        command: dict[str, Any] = {"method": "PlaceOrder", "base": p.base, "counter": p.counter}
-        if quantity is not None:
-            command["quantity"] = self.scales.quantity_to_wire(p, quantity)
-        if price is not None:
-            command["price"] = self.scales.price_to_wire(p, price)
-        if total is not None:
-            command["total"] = self.scales.total_to_wire(p, total)
-        if persist is False:
-            command["persist"] = False
-        if tonce is not None:
-            command["tonce"] = tonce
+        command = commands.place_order(self.scales, pair, quantity, price, total, persist, tonce)
         validate_command({"tonce": 1, **command}, self.scales)  # before spending a tonce
         return self._submit(command, auto_tonce=tonce is None)
 
     def cancel_order(self, id: int | None = None, tonce: int | None = None) -> Future[Any]:
         """Cancel one order by ``id`` or by ``tonce`` (exactly one)."""
-        command: dict[str, Any] = {"method": "CancelOrder"}
-        if id is not None:
-            command["id"] = id
-        if tonce is not None:
-            command["tonce"] = tonce
-        return self.send(command)
+        return self.send(commands.cancel_order(id, tonce))
 
     def cancel_all_orders(self) -> Future[Any]:
         return self.send({"method": "CancelAllOrders"})
@@ -546,38 +424,25 @@ class WSClient:
         self, pair: PairLike, quantity: Amount | None = None, total: Amount | None = None
     ) -> Future[Any]:
         """EstimateMarketOrder in logical units (signed: negative sells)."""
-        p = parse_pair(pair)
-        command: dict[str, Any] = {
-            "method": "EstimateMarketOrder",
-            "base": p.base,
-            "counter": p.counter,
-        }
-        if quantity is not None:
-            command["quantity"] = self.scales.quantity_to_wire(p, quantity)
-        if total is not None:
-            command["total"] = self.scales.total_to_wire(p, total)
-        return self.send(command)
+        return self.send(commands.estimate(self.scales, pair, quantity, total))
 
     def trade_volume(self, asset: int | str) -> Future[Any]:
-        return self.send({"method": "GetTradeVolume", "asset": asset_code(asset)})
+        return self.send(commands.trade_volume(asset))
 
     def watch(self, pair: PairLike) -> Future[tuple[Any, Any]]:
         """Subscribe to the pair's orders and ticker; a future of both replies."""
-        p = parse_pair(pair)
-        return gather(  # type: ignore[return-value]
-            [
-                self.WatchOrders(base=p.base, counter=p.counter, watch=True),
-                self.WatchTicker(base=p.base, counter=p.counter, watch=True),
-            ]
-        )
+        return self._watch(pair, True)
 
     def unwatch(self, pair: PairLike) -> Future[tuple[Any, Any]]:
         """Unsubscribe from the pair's orders and ticker; a future of both replies."""
+        return self._watch(pair, False)
+
+    def _watch(self, pair: PairLike, on: bool) -> Future[tuple[Any, Any]]:
         p = parse_pair(pair)
         return gather(  # type: ignore[return-value]
             [
-                self.WatchOrders(base=p.base, counter=p.counter, watch=False),
-                self.WatchTicker(base=p.base, counter=p.counter, watch=False),
+                self.WatchOrders(base=p.base, counter=p.counter, watch=on),
+                self.WatchTicker(base=p.base, counter=p.counter, watch=on),
             ]
         )
 
@@ -586,28 +451,33 @@ class WSClient:
     @property
     def views(self) -> Views | None:
         """Every local view (None when built with ``views=False``)."""
-        return self._views
+        return self._session.views
 
     def book(self, pair: PairLike) -> OrderBook | None:
         """The pair's local order book (None unless watched)."""
         p = parse_pair(pair)
-        return self._views.book(p) if self._views is not None else None
+        views = self._session.views
+        return views.book(p) if views is not None else None
 
     def ticker(self, pair: PairLike) -> Ticker | None:
         p = parse_pair(pair)
-        return self._views.ticker(p) if self._views is not None else None
+        views = self._session.views
+        return views.ticker(p) if views is not None else None
 
     def trades(self, pair: PairLike) -> Trades | None:
         p = parse_pair(pair)
-        return self._views.trades(p) if self._views is not None else None
+        views = self._session.views
+        return views.trades(p) if views is not None else None
 
     @property
     def balances(self) -> Balances | None:
-        return self._views.balances if self._views is not None else None
+        views = self._session.views
+        return views.balances if views is not None else None
 
     @property
     def own_orders(self) -> OwnOrders | None:
-        return self._views.own if self._views is not None else None
+        views = self._session.views
+        return views.own if views is not None else None
 
     @property
     def state(self) -> ClientState:
@@ -617,19 +487,19 @@ class WSClient:
     @property
     def reconnect_attempts(self) -> int:
         """Reconnection attempts since the last stable connection."""
-        return self._attempts
+        return self._retry.attempts
 
     @property
     def next_retry_in(self) -> float | None:
         """Seconds until the next reconnection attempt (None unless waiting for one)."""
-        at = self._retry_at
-        return None if at is None else max(0.0, at - time.monotonic())
+        return self._retry.next_retry_in()
 
     @property
     def reconnect_at(self) -> float | None:
         """When (``time.time()``) the next reconnection attempt is due, or None (the same
         value throughout one wait)."""
-        return self._retry_wall if self._retry_at is not None else None
+        at = self._retry.retry_at
+        return None if at is None else at[1]
 
     @property
     def last_received(self) -> float | None:
@@ -669,18 +539,18 @@ class WSClient:
         if conn is not None and not conn.closed:
             if not drop:
                 return False
-            self._hurry.set()
-            self._abort(conn, "reconnecting now (asked)")
+            self._retry.hurry.set()
+            conn.transport.abort("reconnecting now (asked)")
             return True
-        if self._state != "reconnecting" or self._retry_at is None:
+        if self._state != "reconnecting" or self._retry.retry_at is None:
             return False
-        self._hurry.set()
+        self._retry.hurry.set()
         return True
 
     @property
     def orders_in_flight(self) -> int:
         """PlaceOrders whose reply was lost with a connection and that are not settled yet."""
-        return self._orders.orphans
+        return self._session.orders.orphans
 
     @property
     def latency(self) -> float | None:
@@ -691,7 +561,7 @@ class WSClient:
     def watches(self) -> list[dict[str, Any]]:
         """The Watch commands re-sent after a reconnection."""
         with self._cond:
-            return [dict(c) for c in self._watches.values()]
+            return [dict(c) for c in self._session.watches.values()]
 
     def __enter__(self) -> WSClient:
         return self
@@ -707,12 +577,6 @@ class WSClient:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _next_tag(self, pending: Mapping[int, Any]) -> int:
-        tag = next(self._tags)
-        while tag in pending:
-            tag = next(self._tags)
-        return tag
-
     def _send_on(
         self, conn: _Connection, command: Mapping[str, Any], *, auto_tonce: bool = False
     ) -> Future[Any]:
@@ -721,70 +585,49 @@ class WSClient:
         Under the send lock: an automatic tonce (``auto_tonce``) is taken, the command
         registered and written, so tonces reach the wire in the order they were taken. The
         views' side (``before_send``) is queued before the frame is written and applied by
-        whichever thread next holds ``self.lock`` (``_drain``): never a network write while
-        holding ``self.lock``, never ``self.lock`` while holding the send lock.
+        whichever thread next holds ``self.lock`` (``Session.drain``): never a network write
+        while holding ``self.lock``, never ``self.lock`` while holding the send lock.
         """
+        session = self._session
+        command, tag, follow = session.prepare(conn, command)
         method = command["method"]
-        tag = command.get("tag")
-        if tag is None:
-            tag = self._next_tag(conn.pending)
-            command = {**command, "tag": tag}
-        elif tag in conn.pending:
-            raise ValidationError(f"tag {tag} is already in use by a command in flight")
-        else:
-            command = dict(command)
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
-        views = self._views
-        # A tag-0 reply is never matched to its command: such a command must not leave a view
-        # waiting for it (a book buffering notices for ever, an order in flight for ever).
-        follow = views is not None and method in _VIEW_METHODS
-        if follow and not tag:
-            follow = method in _WATCHES and not command.get("watch", True)
-        wait = self._send_wait()
-        locked = conn.transport.send_lock.acquire(timeout=wait)
+        transport = conn.transport
+        wait = 2 * self.socket_timeout + 0.5  # a stuck send times out before that
+        locked = transport.send_lock.acquire(timeout=wait)
         failure: str | None = None
         try:
             if auto_tonce:
                 command["tonce"] = self.tonces.next()
-            tonce = command.get("tonce") if method == "PlaceOrder" else None
+            tonce = tonce_at_risk(command)
             if not locked:
-                self._abort(conn, f"a send has been blocked for more than {wait} s")
+                transport.abort(f"a send has been blocked for more than {wait} s")
             with self._cond:
-                closed = conn.closed or conn.transport.dead_reason is not None
+                closed = conn.closed or transport.dead_reason is not None
                 # Not sent: a reconnection may still place it.
-                kept = closed and bool(tonce and tag) and self._keep_orphan(tonce, future, command)
+                kept = closed and bool(tonce and tag) and self._can_keep_orphans()
+                if kept and tonce is not None:
+                    session.orders.orphan(tonce, future, command)
                 if not closed:
-                    if tonce and tag:
-                        self._orders.track(tonce, future)
-                    if tag:
-                        conn.pending[tag] = (future, command)
-                        conn.sent_at[tag] = time.monotonic()
-                    if method in _WATCHES:
-                        key = (method, command["base"], command["counter"])
-                        if command.get("watch", True):
-                            self._watches[key] = {
-                                k: v for k, v in command.items() if k != "tag" or not v
-                            }
-                        else:
-                            self._watches.pop(key, None)
+                    session.register(conn, command, future, time.monotonic())
             if closed:
                 if not kept:  # never sent: a plain failure
                     future.set_exception(ConnectionError(f"Connection to {self.url} is closed"))
                 return future
             if follow:
-                self._expected.append(command)
+                session.expect(command)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("send %s tag=%s", method, tag)  # never the frame: it may hold a cookie
             try:
-                self._send_frame(conn, json.dumps(command))
+                transport.send_frame(json.dumps(command))
             except ConnectionError as exc:
                 failure = str(exc)
         finally:
             if locked:
-                conn.transport.send_lock.release()
+                transport.send_lock.release()
             if follow:
-                self._drain()
+                session.drain()
         if failure is None:
             if not tag:
                 future.set_result(None)
@@ -792,58 +635,24 @@ class WSClient:
         if tonce and tag:
             return future  # partly sent, perhaps: settled when the reader notices (_lost)
         with self._cond:
-            conn.pending.pop(tag, None)
-            conn.sent_at.pop(tag, None)
-        _settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {failure}"))
+            session.unregister(conn, tag)
+        settle(future, exc=ConnectionError(f"Connection to {self.url} failed: {failure}"))
         if threading.current_thread() is not self._event_thread:
             self._fail(failure)
         return future
 
-    def _send_wait(self) -> float:
-        """How long a sender waits for another's send: a stuck one times out before that."""
-        return 2 * self.socket_timeout + 0.5
-
-    def _send_frame(self, conn: _Connection, data: str | bytes, opcode: int = OP_TEXT) -> None:
-        """Write one frame (hold the send lock); ``ConnectionError`` once aborted."""
-        conn.transport.send_frame(data, opcode)
-
-    def _abort(self, conn: _Connection, reason: str | None = None) -> None:
-        """Shut the connection's socket down (see ``Transport.abort``)."""
-        conn.transport.abort(reason)
-
-    def _drain(self) -> None:
-        """Apply the ``before_send`` of every command sent since the last drain, in order."""
-        views = self._views
-        expected = self._expected
-        if views is None or not expected:
-            return
-        with self.lock:
-            while expected:
-                try:
-                    command = expected.popleft()
-                except IndexError:  # drained by another thread meanwhile
-                    break
-                try:
-                    before_send(views, command)
-                except Exception:  # a validated command: should not happen
-                    log.exception("views not prepared for %s", command.get("method"))
-
-    @contextlib.contextmanager
-    def _views_locked(self) -> Iterator[Views]:
-        """``self.lock`` held and the views up to date with every command sent."""
-        views = self._views
-        assert views is not None
-        with self.lock:
-            self._drain()
-            yield views
+    def _can_keep_orphans(self) -> bool:
+        """Whether a PlaceOrder whose reply a connection takes with it can be kept, to settle
+        after reconnecting. Call under ``_cond`` (every move to "disconnected" is followed by
+        ``Session.fail_orphans``)."""
+        return self.reconnect and not self._stopping and self._state != "disconnected"
 
     def _start_auth(self, conn: _Connection, report: bool) -> Future[Any]:
         """Send Authenticate on ``conn`` (its nonce is known); the future of its reply."""
         assert self._key is not None and self.user_id is not None and self.cookie is not None
         assert conn.nonce is not None
-        command = authenticate_command(
-            self.user_id, self.cookie, self._key, conn.nonce, tag=self._next_tag(conn.pending)
-        )
+        tag = self._session.next_tag(conn)
+        command = authenticate_command(self.user_id, self.cookie, self._key, conn.nonce, tag=tag)
         future = self._send_on(conn, command)
         conn.auth_future = future
 
@@ -851,8 +660,7 @@ class WSClient:
             exc = f.exception()
             with self._cond:
                 if exc is None:
-                    conn.authenticated = True
-                    self._was_authenticated = True
+                    self._session.authenticated(conn)
                     if self._conn is conn:
                         self._state = "authenticated"
                 self._cond.notify_all()
@@ -863,10 +671,10 @@ class WSClient:
                     else "Unable to complete authentication"
                 )
                 self._report(failure)
-            if exc is not None and conn.restore and not conn.closed and not _definitive(exc):
+            if exc is not None and conn.restore and not conn.closed and not definitive(exc):
                 # A re-authentication after a drop that may pass next time (rate limit, lost
                 # reply): a new connection tries again, after the reconnection backoff.
-                self._abort(conn, f"re-authentication failed: {exc}")
+                conn.transport.abort(f"re-authentication failed: {exc}")
 
         future.add_done_callback(done)
         return future
@@ -928,7 +736,7 @@ class WSClient:
             with self._cond:
                 self._stopping = False
                 self._stop_event = threading.Event()
-                self._hurry.clear()
+                self._retry.hurry.clear()
             try:
                 conn = self._open(restore=False)
             except Exception as exc:
@@ -1019,7 +827,7 @@ class WSClient:
             message = None
         if message is not None:
             try:
-                self._dispatch(conn, message)
+                self._session.receive(conn, message)
             except Exception as exc:  # nothing above should raise: never let a frame kill us
                 log.debug("frame handling failed", exc_info=True)
                 self._report(ProtocolError(f"frame skipped: {exc!r}"))
@@ -1030,240 +838,52 @@ class WSClient:
             except Exception as exc:
                 self._report(exc)
 
-    def _dispatch(self, conn: _Connection, message: dict[str, Any]) -> None:
-        notice = message.get("notice")
-        if notice is not None:
-            if notice == "Welcome":
-                self._welcome(conn, message)
-            elif notice.__class__ is not str:
-                self._report(ProtocolError(f"notice name {repr(notice)[:40]} is not a string"))
-            elif notice not in VIEW_NOTICES:  # a newer server's, perhaps: not an error
-                if notice not in self._unknown_notices and len(self._unknown_notices) < 100:
-                    self._unknown_notices.add(notice)
-                    log.warning("skipping unknown notice %r", notice[:40])
-            elif (problem := notice_problem(message)) is not None:
-                self._report(ProtocolError(problem))
-            else:
-                self._orders.note(message)
-                if self._views is not None:
-                    with self.lock:  # _views_locked, inlined: this runs for every notice
-                        if self._expected:
-                            self._drain()
-                        changed = self._views.route(message)
-                    if changed and self.change_handler is not None:
-                        self._call(self.change_handler, changed)
-            return
-        tag = message.get("tag")
-        if tag:
-            entry = conn.pending.pop(tag, None) if tag.__class__ is int else None
-            if entry is not None:
-                conn.sent_at.pop(tag, None)
-                self._reply(entry[0], entry[1], message)
-            else:
-                self._report(ProtocolError(f"reply with unexpected tag {repr(tag)[:40]}"))
-        elif "error_code" not in message:
-            self._report(ProtocolError("frame is neither a reply nor a notice"))
+    def _changed(self, changed: Changed) -> None:
+        """The session changed these views: ``change_handler``."""
+        if self.change_handler is not None:
+            self._call(self.change_handler, changed)
 
-    def _reply(self, future: Future[Any], command: dict[str, Any], reply: dict[str, Any]) -> None:
-        method = command["method"]
-        try:
-            result = parse_reply(method, reply)
-            exc: BaseException | None = None
-        except (CoinfloorError, ProtocolError) as error:
-            exc = error
-        except Exception as error:  # a malformed reply the parser did not expect
-            exc = ProtocolError(f"bad {method} reply: {error!r}")
-        malformed = isinstance(exc, ProtocolError)
-        if malformed:
-            self._report(exc)
-        elif exc is None:
-            self._orders.note_reply(method, command, result)
-        views = self._views
-        # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
-        if views is not None and method in _VIEW_METHODS and (not malformed or method in _WATCHES):
-            loaded = {"error_code": 8} if malformed else reply
-            try:
-                with self._views_locked():
-                    changed = apply_reply(views, command, loaded)
-            except Exception as error:
-                self._report(ProtocolError(f"{method} reply not loaded: {error!r}"))
-                changed = frozenset()
-            if changed and self.change_handler is not None:
-                self._call(self.change_handler, changed)
-        code = 8 if malformed else reply.get("error_code")
-        if method in _WATCHES and code not in (0, 2, None):
-            with self._cond:
-                key = (method, command["base"], command["counter"])
-                if self._watches.get(key, {}).get("watch", True) and command.get("watch", True):
-                    self._watches.pop(key, None)
-        if exc is None:
-            _settle(future, result)
-        else:
-            _settle(future, exc=exc)
-
-    def _welcome(self, conn: _Connection, message: Mapping[str, Any]) -> None:
-        if conn.nonce is not None:
-            self._report("Server nonce received more than once")
-            return
-        try:
-            conn.nonce = decode_nonce(message.get("nonce"))
-        except ValueError:
-            self._report("Server nonce received is invalid")
-            return
-        conn.welcome.set()
-        if conn.restore:
-            self._restore(conn)
+    def _welcomed(self, link: Link) -> None:
+        """The server's nonce arrived: a reconnection restores its session."""
+        assert isinstance(link, _Connection)
+        link.welcome.set()
+        if link.restore:
+            self._restore(link)
 
     def _restore(self, conn: _Connection) -> None:
-        """After a reconnection: re-authenticate, reload, re-subscribe (all pipelined), then
-        settle the orders in flight once the open orders are known."""
+        """After a reconnection: re-authenticate, reload, re-subscribe (all pipelined, as
+        ``Session.restore_plan`` says), then settle the orders in flight once the open orders
+        are known (``Settlement``)."""
+        session = self._session
+        plan = session.restore_plan(self._key is not None)
         orders: Future[Any] | None = None
         try:
-            # Orders in flight imply an authenticated session (its reply may have been lost).
-            if (self._was_authenticated or self._orders) and self._key is not None:
+            if plan.authenticate:
                 with self._auth_lock:
                     if conn.auth_future is None:
                         self._start_auth(conn, report=True)
-                if self._views is not None:
-                    self._send_on(conn, {"method": "GetBalances"})
-                if self._views is not None or self._orders:
-                    orders = self._send_on(conn, {"method": "GetOrders"})
-            with self._cond:
-                watches = list(self._watches.values())
-            for command in watches:
+            if plan.balances:
+                self._send_on(conn, {"method": "GetBalances"})
+            if plan.orders:
+                orders = self._send_on(conn, {"method": "GetOrders"})
+            for command in plan.watches:
                 self._send_on(conn, command)
         except Exception as exc:  # the new connection failed already: _read will notice
             self._report(exc)
             return
-        if orders is not None and self._orders:
-            orders.add_done_callback(lambda f: self._settle_orders(conn, f))
+        if orders is not None and session.orders:
+            settlement = Settlement(
+                session,
+                conn,
+                lambda command: self._send_on(conn, command),
+                conn.transport.abort,
+                lambda: self._mark_ready(conn),
+            )
+            orders.add_done_callback(settlement.orders_known)
             return
-        if self._orders:  # no credentials to look them up with
-            self._fail_orphans("no credentials to settle it with")
+        if session.orders:  # no credentials to look them up with
+            session.fail_orphans("no credentials to settle it with")
         self._mark_ready(conn)
-
-    def _settle_orders(self, conn: _Connection, orders: Future[Any]) -> None:
-        """The open orders are known: settle each order in flight (see ``inflight``)."""
-        exc = orders.exception()
-        if exc is not None:
-            if conn.closed or isinstance(exc, ConnectionError):
-                return  # the orders stay in flight for the next connection
-            auth = conn.auth_future
-            refused = auth.exception() if auth is not None and auth.done() else None
-            if refused is not None and _definitive(refused):
-                # The credentials are refused: another connection would be refused as well.
-                self._fail_orphans(f"re-authentication refused: {refused}")
-                self._mark_ready(conn)
-                return
-            # Most likely the re-authentication did not pass: try again on a new connection.
-            self._abort(conn, f"cannot settle the orders in flight: {exc}")
-            return
-        open_orders = open_by_tonce(orders.result())
-        resends: list[tuple[int, Future[Any], Future[Any]]] = []
-        for tonce, future, command in self._orders.take_orphans():
-            if future.done():
-                continue
-            seen, order_id = self._orders.seen(tonce)
-            verdict = settle_orphan(tonce, open_orders, seen)
-            if verdict == "open":
-                log.info("order with tonce %d was placed: it is open", tonce)
-                _settle(future, placed_from_row(open_orders[tonce]))
-            elif verdict == "closed":
-                log.info("order with tonce %d was placed and has closed", tonce)
-                self._orders.placed(tonce)
-                self._forget_in_flight(tonce)
-                _settle(future, ClosedOrder(tonce, order_id))
-            else:
-                log.info("re-sending the order with tonce %d", tonce)
-                resends.append((tonce, future, self._send_on(conn, command)))
-        if resends:
-            # What was known placed before the re-sends reached the server.
-            self._await_resends(conn, resends, self._orders.highest_placed)
-        self._mark_ready(conn)
-
-    def _await_resends(
-        self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
-    ) -> None:
-        """Once every re-sent PlaceOrder is answered, settle the callers' futures."""
-        answered = gather(inner for _, _, inner in resends)  # done once all are, errors too
-        answered.add_done_callback(lambda _: self._resent(conn, resends, higher))
-
-    def _resent(
-        self, conn: _Connection, resends: list[tuple[int, Future[Any], Future[Any]]], higher: int
-    ) -> None:
-        """The replies to re-sent PlaceOrders settle the callers' futures; one refused as
-        out of sequence is settled by ``inflight.refused_resend`` after one more GetOrders."""
-        direct = not conn.closed  # every reply came on this connection
-        refused: list[tuple[int, Future[Any]]] = []
-        for tonce, outer, inner in resends:
-            exc = inner.exception()
-            if isinstance(exc, TonceOutOfSequenceError):
-                refused.append((tonce, outer))
-            else:
-                _settle(outer, None if exc else inner.result(), exc)
-        if not refused:
-            return
-        batch = [
-            (t, inner.exception() is None and not isinstance(inner.result(), ClosedOrder))
-            for t, _, inner in resends
-        ]
-
-        def checked(f: Future[Any]) -> None:
-            found = open_by_tonce(f.result() if f.exception() is None else ())
-            for tonce, outer in refused:
-                verdict = refused_resend(
-                    tonce,
-                    found_open=tonce in found,
-                    direct=direct,
-                    highest_placed=higher,
-                    batch=batch,
-                )
-                if verdict == "open":
-                    _settle(outer, placed_from_row(found[tonce]))
-                elif verdict == "unknown":
-                    log.info("re-sent order with tonce %d: outcome unknown", tonce)
-                    self._outcome_unknown(
-                        tonce,
-                        outer,
-                        "the re-sent order was refused as out of sequence, but an order with a "
-                        "higher tonce was (or may have been) placed",
-                    )
-                else:
-                    seen_id = self._orders.seen(tonce)[1]
-                    _settle(outer, ClosedOrder(tonce, seen_id, resent=True))
-
-        # Already placed (its tonce is used) and, as GetOrders said, not open? Check once more
-        # in case it was placed on the old connection after that GetOrders.
-        self._send_on(conn, {"method": "GetOrders"}).add_done_callback(checked)
-
-    def _forget_in_flight(self, tonce: int) -> None:
-        """Drop a settled order's in-flight entry from the own-orders view."""
-        views = self._views
-        if views is not None:
-            with self._views_locked():
-                changed = views.own.failed(tonce)
-            if changed and self.change_handler is not None:
-                self._call(self.change_handler, {OwnOrders.name})
-
-    def _unknown(self, tonce: int, why: str | None) -> OrderOutcomeUnknown:
-        return OrderOutcomeUnknown(
-            f"Connection to {self.url} lost before the reply to PlaceOrder (tonce {tonce}): "
-            f"{why or 'closed'}; the order may or may not have been placed",
-            tonce,
-        )
-
-    def _keep_orphan(self, tonce: int, future: Future[Any], command: Mapping[str, Any]) -> bool:
-        """Keep a PlaceOrder whose reply the connection took with it, to settle it after
-        reconnecting; False when the client will not reconnect. Call under ``_cond`` (every
-        move to "disconnected" is followed by ``_fail_orphans``)."""
-        if self.reconnect and not self._stopping and self._state != "disconnected":
-            self._orders.orphan(tonce, future, command)
-            return True
-        return False
-
-    def _outcome_unknown(self, tonce: int, future: Future[Any], why: str | None) -> None:
-        self._forget_in_flight(tonce)
-        _settle(future, exc=self._unknown(tonce, why))
 
     def _lost(
         self, conn: _Connection, reason: str | None, status: int | None, close_reason: str | None
@@ -1272,52 +892,32 @@ class WSClient:
 
         PlaceOrders with a tonce are kept for settlement when reconnecting.
         """
+        session = self._session
         reconnecting = self._will_reconnect(conn)
         with self._cond:
-            conn.closed = True
-            pending, conn.pending = conn.pending, {}
-            conn.sent_at = {}
             if self._conn is conn:
                 self._conn = None
             self._state = "reconnecting" if reconnecting else "disconnected"
-            if not reconnecting:
-                self._watches.clear()
-            failed, unknown = [], []
-            for future, command in pending.values():
-                tonce = tonce_at_risk(command)
-                if tonce is None:
-                    failed.append(future)
-                elif not self._keep_orphan(tonce, future, command):
-                    unknown.append((tonce, future))
+            failed, unknown = session.lost(
+                conn, keep_watches=reconnecting, keep_orphans=self._can_keep_orphans()
+            )
             self._cond.notify_all()
         conn.transport.done.set()
         conn.transport.shutdown()
         error = ConnectionError(f"Connection to {self.url} lost: {reason or 'closed'}")
         for future in failed:
-            _settle(future, exc=error)
+            settle(future, exc=error)
         for tonce, future in unknown:
-            self._outcome_unknown(tonce, future, reason)
+            session.outcome_unknown(tonce, future, reason)
         if not reconnecting:
-            self._fail_orphans(reason)
-        views = self._views
-        if views is not None:
-            with self._views_locked():
-                views.reset()
-                if not reconnecting:
-                    for key in list(views.pairs):
-                        views.close_book(key)
-                        views.close_ticker(key)
+            session.fail_orphans(reason)
+        session.views_lost(reset=True, close=not reconnecting)
         if reason is not None:
             log.info("connection to %s lost: %s", self.url, reason)
             self._report(reason)
         if time.monotonic() - conn.transport.opened_at >= self.stable_after:
-            self._backoff.reset()
-            self._attempts = 0
+            self._retry.stable()
         self._call(self.close_handler, status, close_reason)
-
-    def _fail_orphans(self, why: str | None) -> None:
-        for tonce, future, _ in self._orders.take_orphans():
-            self._outcome_unknown(tonce, future, why)
 
     def _will_reconnect(self, conn: _Connection) -> bool:
         return self.reconnect and not self._stopping and not conn.transport.stopping
@@ -1325,28 +925,24 @@ class WSClient:
     def _reconnect_loop(self) -> _Connection | None:
         """Open a new connection with backoff; None once stopped or out of attempts."""
         stop = self._stop_event
+        retry = self._retry
         why = "stopped"
         while not stop.is_set():
-            if self.max_attempts is not None and self._attempts >= self.max_attempts:
-                why = f"gave up reconnecting after {self._attempts} attempts"
+            with self._cond:
+                delay = retry.next_delay()
+                self._cond.notify_all()
+            if delay is None:
+                why = f"gave up reconnecting after {retry.attempts} attempts"
                 self._report(why)
                 break
-            delay = self._backoff.next_delay()
-            if self._hurry.is_set():  # reconnect_now: no wait
-                delay = 0.0
-            self._attempts += 1
-            with self._cond:
-                self._retry_at = time.monotonic() + delay
-                self._retry_wall = time.time() + delay
-                self._cond.notify_all()
             if delay:
                 log.info("reconnecting to %s in %.2f s", self.url, delay)
-                self._hurry.wait(delay)  # reconnect_now and stop end it early
+                retry.hurry.wait(delay)  # reconnect_now and stop end it early
                 if stop.is_set():
                     break
-            self._hurry.clear()
+            retry.hurry.clear()
             with self._cond:
-                self._retry_at = None
+                retry.retry_at = None
             if not self._connect_lock.acquire(timeout=self.socket_timeout * 2):
                 continue
             try:
@@ -1359,17 +955,12 @@ class WSClient:
             finally:
                 self._connect_lock.release()
         with self._cond:
-            self._retry_at = None
+            retry.retry_at = None
             self._state = "disconnected"
-            self._watches.clear()
+            self._session.watches.clear()
             self._cond.notify_all()
-        self._fail_orphans(why)
-        views = self._views
-        if views is not None:
-            with self._views_locked():
-                for key in list(views.pairs):
-                    views.close_book(key)
-                    views.close_ticker(key)
+        self._session.fail_orphans(why)
+        self._session.views_lost(reset=False, close=True)
         return None
 
     def _keepalive(self, conn: _Connection) -> None:
@@ -1379,28 +970,30 @@ class WSClient:
         written (that write is bounded by ``socket_timeout``), and a dead connection is
         aborted at the raw socket regardless.
         """
-        interval = self.ping_interval
+        transport = conn.transport
 
         def ping(now: float) -> PingResult:
-            if not conn.transport.send_lock.acquire(blocking=False):
+            if not transport.send_lock.acquire(blocking=False):
                 return "busy"
             try:
-                conn.transport.last_ping = conn.transport.ping_sent = now
-                self._send_frame(conn, str(next(self._ping_seq)).encode(), OP_PING)
+                transport.last_ping = transport.ping_sent = now
+                transport.send_frame(str(next(self._ping_seq)).encode(), OP_PING)
             except ConnectionError:
                 return "dead"
             finally:
-                conn.transport.send_lock.release()
+                transport.send_lock.release()
             return "sent"
 
+        interval = self.ping_interval
+        timeout = self.socket_timeout
         run_keepalive(
-            conn.transport,
+            transport,
             interval,
-            self.socket_timeout,
-            self.silence_timeout or interval + self.socket_timeout,
+            timeout,
+            self.silence_timeout or interval + timeout,
             ping=ping,
-            abort=lambda reason: self._abort(conn, reason),
-            wait=conn.transport.done.wait,
+            abort=transport.abort,
+            wait=transport.done.wait,
             clock=time.monotonic,
         )
 
