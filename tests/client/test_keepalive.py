@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cfdash.client import WSClient, keepalive, transport, wsclient
+from cfdash.client import WSClient, connection, keepalive, transport
 
 PING = transport.websocket.ABNF.OPCODE_PING
 
@@ -72,7 +72,7 @@ def run(
 ) -> tuple[Any, Link]:
     clock = Clock()
     fake_time = types.SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr(wsclient, "time", fake_time)
+    monkeypatch.setattr(connection, "time", fake_time)
     monkeypatch.setattr(transport, "time", fake_time)
     client = WSClient(
         "ws://127.0.0.1:9/",
@@ -82,9 +82,9 @@ def run(
     )
     link = Link(clock, answered)
     link.conn = transport.Transport(link, timeout)  # type: ignore[arg-type]
-    conn = wsclient._Connection(link.conn, restore=False)
+    conn = connection.Connection(link.conn, restore=False)
     link.conn.done = Done(clock, limit=1000.0)  # type: ignore[assignment]
-    client._keepalive(conn)
+    client._connector.keepalive(conn)
     return link.conn, link
 
 
