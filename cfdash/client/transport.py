@@ -238,11 +238,11 @@ class Transport:
                         on_ping(payload)
                     elif opcode == OP_CLOSE:
                         status = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                        text = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
+                        why = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
                         if not self.stopping:
                             self.send_close()  # the closing handshake, if it cannot block
                         normal = self.stopping or status == websocket.STATUS_NORMAL
-                        return (None if normal else f"closed by server ({status})"), status, text
+                        return (None if normal else f"closed by server ({status})"), status, why
         except ProtocolError as exc:  # FrameTooLarge, or a stream that cannot be trusted
             if not isinstance(exc, FrameTooLarge):
                 report(exc)

@@ -168,8 +168,8 @@ class WSClient:
         """
         error: Exception | None = None
         try:
-            user_id = parse_user_id(user_id)  # before the passphrase is touched
-            key = derive_private_key(user_id, passphrase)
+            uid = parse_user_id(user_id)  # before the passphrase is touched
+            key = derive_private_key(uid, passphrase)
         except ValueError as exc:
             error = ValueError(str(exc))
         except TypeError as exc:
@@ -178,7 +178,7 @@ class WSClient:
         if error is not None:
             raise error  # outside the except block: no frame or chained exception holds it
         with self._connector.cond:
-            self.user_id = user_id
+            self.user_id = uid
             self.cookie = cookie
             self._key = key
             conn = self._connector.conn
@@ -353,7 +353,7 @@ class WSClient:
 
     def _watch(self, pair: PairLike, on: bool) -> Future[tuple[Any, Any]]:
         p = parse_pair(pair)
-        return gather(  # type: ignore[return-value]
+        return gather(
             [
                 self.WatchOrders(base=p.base, counter=p.counter, watch=on),
                 self.WatchTicker(base=p.base, counter=p.counter, watch=on),
