@@ -5,7 +5,7 @@ session) and the client's connection state, and runs the threads: the event thre
 frames into the ``Session`` and, after a drop, reconnects (``Reconnector``), restores the
 session (``Session.restore_plan``) and settles the orders in flight (``Settlement``); each
 connection's keep-alive thread runs ``keepalive.run_keepalive``. It reads its options,
-credentials and handlers from the client that owns it (``owner``), so that they may change
+user id, cookie and handlers from the client that owns it (``owner``), so that they may change
 after construction as in the seed.
 """
 
@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Literal
 
-from cfdash.core.auth import authenticate_command
+from cfdash.core.auth import PrivateKey, authenticate_command
 from cfdash.core.errors import CoinfloorError, ProtocolError
 from cfdash.core.views import Changed, Views
 
@@ -85,6 +85,8 @@ class Connector:
             on_welcome=self.welcomed,
         )
         self.sslopt = sslopt
+        self.key: PrivateKey | None = None
+        """The private key derived by ``WSClient.set_auth_data`` (never the passphrase)."""
         self.connect_lock = threading.Lock()
         self.auth_lock = threading.Lock()
         self.conn: Connection | None = None
@@ -115,7 +117,7 @@ class Connector:
                 with self.auth_lock:
                     if conn.auth_future is auth:
                         conn.auth_future = None  # try again below
-        if self.owner._key is None or self.owner.user_id is None or self.owner.cookie is None:
+        if self.key is None or self.owner.user_id is None or self.owner.cookie is None:
             self.fail("Missing authentication data")
             return
         conn = self.smart_connect()
@@ -241,14 +243,14 @@ class Connector:
     def start_auth(self, conn: Connection, report: bool) -> Future[Any]:
         """Send Authenticate on ``conn`` (its nonce is known); the future of its reply."""
         assert (
-            self.owner._key is not None
+            self.key is not None
             and self.owner.user_id is not None
             and self.owner.cookie is not None
         )
         assert conn.nonce is not None
         tag = self.session.next_tag(conn)
         command = authenticate_command(
-            self.owner.user_id, self.owner.cookie, self.owner._key, conn.nonce, tag=tag
+            self.owner.user_id, self.owner.cookie, self.key, conn.nonce, tag=tag
         )
         future = self.send_on(conn, command)
         conn.auth_future = future
@@ -454,7 +456,7 @@ class Connector:
         ``Session.restore_plan`` says), then settle the orders in flight once the open orders
         are known (``Settlement``)."""
         session = self.session
-        plan = session.restore_plan(self.owner._key is not None)
+        plan = session.restore_plan(self.key is not None)
         orders: Future[Any] | None = None
         try:
             if plan.authenticate:

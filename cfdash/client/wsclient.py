@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from cfdash.core.assets import V2, Scales, parse_pair
-from cfdash.core.auth import PrivateKey, derive_private_key, parse_user_id
+from cfdash.core.auth import derive_private_key, parse_user_id
 from cfdash.core.errors import ValidationError
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
@@ -139,7 +139,6 @@ class WSClient:
         self.tonces = tonce_clock or TONCES
         self.user_id: int | None = None
         self.cookie: str | None = None
-        self._key: PrivateKey | None = None
 
         self.lock = threading.RLock()
         """Held by the event thread while it changes the views; hold it to read them."""
@@ -180,7 +179,7 @@ class WSClient:
         with self._connector.cond:
             self.user_id = uid
             self.cookie = cookie
-            self._key = key
+            self._connector.key = key
             conn = self._connector.conn
             if conn is not None and not conn.authenticated:
                 conn.auth_future = None  # a failed attempt may be retried with the new data
