@@ -21,6 +21,11 @@ Errors the seed reported through ``err_handler`` still go there; without an ``er
 raise ``ConnectionError("Connection to <url> failed: <error>")`` in the calling thread, or are
 logged when they happen on the event thread. Error *replies* are not errors of the client: they
 reach ``msg_handler`` (as in the seed) and fail the command's future.
+
+``WSClient`` is the facade; the work is done by what it holds, websockets-style: a sans-I/O
+``session.Session`` (tags, reply futures, watches, dispatch, the restore plan), and a
+``connection.Connector`` that runs the threads over ``transport.Transport`` (the socket),
+``keepalive`` (the watchdog), ``reconnect`` and ``settlement`` (the policy: ``inflight``).
 """
 
 from __future__ import annotations
