@@ -44,14 +44,26 @@ Limits:
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, InvalidStateError
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["ClosedOrder", "InFlightOrders", "OrderOutcomeUnknown"]
+from cfdash.core.messages import PlacedOrder
+
+__all__ = [
+    "ClosedOrder",
+    "InFlightOrders",
+    "OrderOutcomeUnknown",
+    "Verdict",
+    "field",
+    "open_by_tonce",
+    "placed_from_row",
+    "refused_resend",
+    "settle_orphan",
+    "tonce_at_risk",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +120,21 @@ class InFlightOrders:
             with self._lock:
                 self._highest = max(self._highest, tonce)
 
+    def note_reply(self, method: str, command: Mapping[str, Any], result: Any) -> None:
+        """Follow the highest tonce known placed from a successful reply: a PlaceOrder's own,
+        every open order's (GetOrders); CancelAllOrders resets it."""
+        if method == "PlaceOrder":
+            tonce = command.get("tonce")
+            if tonce:
+                self.placed(tonce)
+        elif method == "GetOrders":
+            for order in result or ():
+                tonce = field(order, "tonce")
+                if tonce:
+                    self.placed(tonce)
+        elif method == "CancelAllOrders":
+            self.reset_placed()
+
     def reset_placed(self) -> None:
         """CancelAllOrders succeeded: the server's tonce counter is back to zero."""
         with self._lock:
@@ -134,9 +161,12 @@ class InFlightOrders:
     def note(self, notice: Mapping[str, Any]) -> None:
         """Remember the order id of a tracked tonce from an own-order notice (and that its
         tonce was placed)."""
+        pairs: tuple[tuple[Any, Any], ...]
         if notice.get("notice") == "OrdersMatched":
-            pairs = ((notice.get("bid_tonce"), notice.get("bid")),)
-            pairs += ((notice.get("ask_tonce"), notice.get("ask")),)
+            pairs = (
+                (notice.get("bid_tonce"), notice.get("bid")),
+                (notice.get("ask_tonce"), notice.get("ask")),
+            )
         else:
             pairs = ((notice.get("tonce"), notice.get("id")),)
         for tonce, _ in pairs:
@@ -173,10 +203,69 @@ class InFlightOrders:
             orphans, self._orphans = self._orphans, {}
         return [(t, f, c) for t, (f, c) in sorted(orphans.items())]
 
-    def fail_orphans(self, reason: Callable[[int], BaseException]) -> int:
-        """Fail every orphan's future with ``reason(tonce)``; how many there were."""
-        entries = self.take_orphans()
-        for tonce, future, _ in entries:
-            with contextlib.suppress(InvalidStateError):  # settled meanwhile
-                future.set_exception(reason(tonce))
-        return len(entries)
+
+# -- the settlement decisions (pure) -----------------------------------------------------------
+
+Verdict = Literal["open", "closed", "resend", "unknown"]
+"""An order in flight's settlement: found open (``PlacedOrder``), placed and closed
+(``ClosedOrder``), to be re-sent (never placed, as far as is known), outcome unknown
+(``OrderOutcomeUnknown``)."""
+
+
+def field(item: Any, name: str) -> Any:
+    """``item[name]`` for a mapping (a plain reply row), else ``item.name`` (a typed one)."""
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+def open_by_tonce(rows: Iterable[Any]) -> dict[Any, Any]:
+    """GetOrders' rows (open orders) by tonce."""
+    return {field(row, "tonce"): row for row in rows}
+
+
+def placed_from_row(row: Any) -> PlacedOrder:
+    """The ``PlacedOrder`` an order in flight resolves to when GetOrders finds it open."""
+    return PlacedOrder(field(row, "id"), field(row, "time"), {})
+
+
+def tonce_at_risk(command: Mapping[str, Any]) -> int | None:
+    """The tonce of a PlaceOrder whose reply a lost connection took with it (the order may or
+    may not be placed), or None: any other command simply failed."""
+    tonce = command.get("tonce") if command["method"] == "PlaceOrder" else None
+    return tonce or None
+
+
+def settle_orphan(tonce: int, open_tonces: Mapping[Any, Any], seen: bool) -> Verdict:
+    """Step 1 of the policy, once the new connection's open orders are known: open (GetOrders
+    has it), closed (a notice showed it placed, and it is no longer open), else re-send it."""
+    if tonce in open_tonces:
+        return "open"
+    if seen:
+        return "closed"
+    return "resend"
+
+
+def refused_resend(
+    tonce: int,
+    *,
+    found_open: bool,
+    direct: bool,
+    highest_placed: int,
+    batch: Iterable[tuple[int, bool]],
+) -> Verdict:
+    """A re-sent PlaceOrder refused as out of sequence (error 3): its settlement.
+
+    Error 3 means this tonce *or a higher one* was placed since the last CancelAllOrders. It
+    proves this order was placed only when no higher tonce could have been: none known placed
+    (``highest_placed``, as known before the re-sends), and every higher order re-sent alongside
+    (``batch``: (tonce, accepted by its re-send)) was accepted, so was not placed before; and
+    every reply came on the connection the re-sends went on (``direct``). Otherwise the outcome
+    is unknown, unless the last GetOrders check found the order open (``found_open``).
+    """
+    if found_open:
+        return "open"
+    ambiguous = (
+        not direct
+        or highest_placed > tonce
+        or any(t > tonce and not accepted for t, accepted in batch)
+    )
+    return "unknown" if ambiguous else "closed"

@@ -68,7 +68,7 @@ def test_connections_dropped_right_after_opening_back_off_and_stable_resets() ->
             backoff_cap=0.2,
             stable_after=0.3,
         )
-        client._backoff = Backoff(0.05, 0.2, Extremes())  # deterministic: the top of each window
+        client._connector.retry.backoff = Backoff(0.05, 0.2, Extremes())  # the top of each window
         try:
             client.WatchTicker(base=XBT, counter=USD, watch=True).result(3)
             time.sleep(0.4)  # a stable connection
