@@ -77,6 +77,8 @@ class FrameReader:
             if opcode in _CONTROL:
                 if not b0 & 0x80 or length > 125:
                     raise ProtocolError("fragmented or oversized control frame")
+            elif opcode > OP_BINARY:  # refused from the header: the stream cannot be trusted
+                raise ProtocolError(f"unknown opcode {opcode:#x}")
             elif (self._kept if opcode == OP_CONT else 0) + length > self.max_size:
                 size = self._kept + length if opcode == OP_CONT else length
                 raise FrameTooLarge(
@@ -97,7 +99,7 @@ class FrameReader:
                     out.append((opcode, payload))
                 else:
                     self._opcode, self._fragments, self._kept = opcode, [payload], length
-            elif opcode == OP_CONT:
+            else:  # OP_CONT
                 if self._opcode is None:
                     raise ProtocolError("continuation frame with no message to continue")
                 self._fragments.append(payload)
@@ -105,7 +107,5 @@ class FrameReader:
                 if b0 & 0x80:
                     out.append((self._opcode, b"".join(self._fragments)))
                     self._opcode, self._fragments, self._kept = None, [], 0
-            else:
-                raise ProtocolError(f"unknown opcode {opcode:#x}")
         self._rest = buf[pos:] if pos < end else b""
         return out

@@ -65,8 +65,10 @@ from cfdash.core.messages import PlacedOrder
 from cfdash.core.views import Balances, Changed, OrderBook, OwnOrders, Ticker, Trades, Views
 
 from .backoff import Backoff
+from .closing import NORMAL, InvalidUTF8, close_payload, failure_code, parse_close
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
 from .guard import VIEW_NOTICES, notice_problem
+from .handshake import HandshakeWebSocket, receiver
 from .inflight import ClosedOrder, InFlightOrders, OrderOutcomeUnknown
 from .protocol import PUBLIC_METHODS, decode_frame, parse_reply, validate_command
 from .sync import apply_reply, before_send
@@ -899,8 +901,8 @@ class WSClient:
             buf = buf[sent:]
             deadline = None  # progress: the next wait starts afresh
 
-    def _send_close(self, conn: _Connection) -> bool:
-        """Send a normal close frame if that cannot block; whether it was sent."""
+    def _send_close(self, conn: _Connection, code: int = NORMAL) -> bool:
+        """Send a close frame (normal by default) if that cannot block; whether it was sent."""
         if not conn.send_lock.acquire(timeout=min(0.2, self.socket_timeout)):
             return False  # a send is stuck
         try:
@@ -910,7 +912,7 @@ class WSClient:
             try:
                 if not select.select([], [sock], [], 0)[1]:
                     return False  # the buffer is full: the server is not reading
-                conn.ws.send_close()
+                conn.ws.send(close_payload(code), OP_CLOSE)
             except Exception:
                 return False
             return True
@@ -1071,7 +1073,7 @@ class WSClient:
         """Connect a new WebSocket and make it the current connection."""
         if not restore:
             self._set_state("connecting")
-        ws = websocket.WebSocket(
+        ws = HandshakeWebSocket(
             sslopt=self._sslopt, skip_utf8_validation=True, enable_multithread=True
         )
         try:
@@ -1133,7 +1135,7 @@ class WSClient:
         sock = conn.ws.sock
         if sock is None:
             return "socket is already closed", None, None
-        recv = sock.recv
+        recv = receiver(conn.ws, sock)  # the bytes that came with the handshake first
         feed = FrameReader(MAX_FRAME_BYTES).feed
         on_text = self._on_text
         monotonic = time.monotonic
@@ -1152,9 +1154,8 @@ class WSClient:
                     if opcode == OP_TEXT:
                         try:
                             text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            self._report(ProtocolError("The frame is not valid UTF-8."))
-                            continue
+                        except UnicodeDecodeError as exc:
+                            raise InvalidUTF8("a text message is not valid UTF-8") from exc
                         on_text(conn, text)
                     elif opcode == OP_BINARY:
                         self._report(
@@ -1173,15 +1174,14 @@ class WSClient:
                         self._control(conn, payload, OP_PONG)
                         self._call(self.ping_handler, payload)
                     elif opcode == OP_CLOSE:
-                        status = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                        text = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
-                        if not conn.stopping:
-                            self._send_close(conn)  # the closing handshake, if it cannot block
-                        normal = conn.stopping or status == websocket.STATUS_NORMAL
-                        return (None if normal else f"closed by server ({status})"), status, text
+                        close = parse_close(payload)
+                        if not conn.stopping:  # the closing handshake, if it cannot block
+                            self._send_close(conn, close.reply)
+                        return close.outcome(conn.stopping), close.code, close.reason
         except ProtocolError as exc:  # FrameTooLarge, or a stream that cannot be trusted
             if not isinstance(exc, FrameTooLarge):
                 self._report(exc)
+            self._send_close(conn, failure_code(exc))  # fail the connection (RFC 6455 7.1.7)
             return conn.dead_reason or str(exc), None, None
         except Exception as exc:
             if conn.dead_reason is not None:
