@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+from typing import Any
 
 import pytest
 import websocket
+from websockets.exceptions import ConnectionClosed
 
 from cfdash.client import WSClient
 from cfdash.client.wsclient import MAX_FRAME_BYTES
@@ -24,94 +27,93 @@ def server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
     return websocket.ABNF(fin=int(fin), opcode=opcode, mask_value=0, data=payload).format()
 
 
-def connected(make_client, **handlers):  # type: ignore[no-untyped-def]
-    errors: list[object] = []
-    closes: list[tuple[int | None, str | None]] = []
-    client = make_client(
-        err_handler=lambda c, e: errors.append(e),
-        close_handler=lambda c, status, reason: closes.append((status, reason)),
-        **handlers,
-    )
-    client.WatchTicker(**PAIR, watch=True).result(3)
-    return client, errors, closes
+class Outcome:
+    """A client connected to ``server``; what it sent and reported once the server wrote
+    ``frame`` (raw bytes; or closed with ``code``)."""
+
+    def __init__(
+        self, server: ScriptedServer, make_client: Any, frame: bytes = b"", code: int = 0
+    ) -> None:
+        self.errors: list[object] = []
+        self.closes: list[tuple[int | None, str | None]] = []
+        self.texts: list[str] = []
+        self.client = make_client(
+            err_handler=lambda c, e: self.errors.append(e),
+            close_handler=lambda c, status, reason: self.closes.append((status, reason)),
+            msg_handler=lambda c, t: self.texts.append(t),
+        )
+        self.client.WatchTicker(**PAIR, watch=True).result(3)
+        self.session = server.session()
+        self.session.push({"notice": "Before"})
+        server.wait_for(lambda: '{"notice": "Before"}' in self.texts)
+        if code:
+            self.session.close(code, "because")
+        else:
+            self.session.send_raw(frame)
+            with contextlib.suppress(ConnectionClosed):  # the client may have hung up already
+                self.session.push({"notice": "After"})  # never handled: that frame ends it
+        self.answer = self.session.close_received()
+        """The client's close frame: (code, reason)."""
+        server.wait_for(lambda: self.closes)
+        assert self.client.state == "disconnected" and len(self.closes) == 1
+        assert '{"notice": "After"}' not in self.texts
 
 
-@pytest.mark.parametrize(("code", "reason"), [(1001, "going away"), (4000, ""), (1000, "bye")])
-def test_a_valid_close_code_is_echoed(server: ScriptedServer, make_client, code, reason) -> None:
-    client, errors, closes = connected(make_client)
-    session = server.session()
-    session.close(code, reason)
-    assert session.close_received() == (code, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(code, reason)]
-    assert errors == ([] if code == 1000 else [f"closed by server ({code})"])
-    assert client.state == "disconnected"
+def close_frame(payload: bytes) -> bytes:
+    return server_frame(websocket.ABNF.OPCODE_CLOSE, payload)
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1011, 1012, 3000, 4999])
+def test_a_valid_close_code_is_echoed(server: ScriptedServer, make_client, code: int) -> None:
+    out = Outcome(server, make_client, code=code)
+    assert out.answer == (code, "")
+    assert out.closes == [(code, "because")]
+    assert out.errors == ([] if code == 1000 else [f"closed by server ({code})"])
 
 
 def test_an_empty_close_is_answered_with_1000(server: ScriptedServer, make_client) -> None:
-    client, errors, closes = connected(make_client)
-    session = server.session()
-    session.send_raw(server_frame(websocket.ABNF.OPCODE_CLOSE, b""))
-    assert session.close_received() == (1000, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(None, None)]  # no code: reported as before, as not a normal close
-    assert errors == ["closed by server (None)"] and client.state == "disconnected"
+    out = Outcome(server, make_client, close_frame(b""))
+    assert out.answer == (1000, "")
+    assert out.closes == [(None, None)]  # no code: reported as before, as not a normal close
+    assert out.errors == ["closed by server (None)"]
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"\x03\xed", b"\x03\xec", b"\x00\x00", b"\x0b\xb7x", b"\x03"],
-    ids=["1005", "1004", "0", "2999", "1-byte"],
+    [b"\x03\xed", b"\x03\xec", b"\x03\xee", b"\x00\x00", b"\x0b\xb7x", b"\x13\x88", b"\x03"],
+    ids=["1005", "1004", "1006", "0", "2999", "5000", "1-byte"],
 )
 def test_a_close_code_that_may_not_be_sent_gets_1002(
     server: ScriptedServer, make_client, payload: bytes
 ) -> None:
-    """1005 and 1004 on the wire, 0, 2999 and a 1-byte payload."""
-    client, errors, closes = connected(make_client)
-    session = server.session()
-    session.send_raw(server_frame(websocket.ABNF.OPCODE_CLOSE, payload))
-    assert session.close_received() == (1002, "")
-    server.wait_for(lambda: closes)
-    assert len(errors) == 1 and "closed by server with a bad close frame" in str(errors[0])
-    assert client.state == "disconnected"
+    out = Outcome(server, make_client, close_frame(payload))
+    assert out.answer == (1002, "")
+    assert len(out.errors) == 1
+    assert str(out.errors[0]).startswith("closed by server with a bad close frame: ")
 
 
 def test_a_close_reason_that_is_not_utf8_gets_1007(server: ScriptedServer, make_client) -> None:
-    client, errors, closes = connected(make_client)
-    session = server.session()
-    session.send_raw(server_frame(websocket.ABNF.OPCODE_CLOSE, b"\x03\xe9bad \xff"))
-    assert session.close_received() == (1007, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(1001, "bad \ufffd")]
-    assert errors == ["closed by server with a bad close frame: the reason is not valid UTF-8"]
-    assert client.state == "disconnected"
+    out = Outcome(server, make_client, close_frame(b"\x03\xe9bad \xff"))
+    assert out.answer == (1007, "")
+    assert out.closes == [(1001, "bad \ufffd")]
+    assert out.errors == ["closed by server with a bad close frame: the reason is not valid UTF-8"]
 
 
 def test_a_text_message_that_is_not_utf8_fails_with_1007(
     server: ScriptedServer, make_client
 ) -> None:
-    texts: list[str] = []
-    client, errors, closes = connected(make_client, msg_handler=lambda c, t: texts.append(t))
-    session = server.session()
-    session.push({"notice": "Before"})
-    session.send_raw(server_frame(websocket.ABNF.OPCODE_TEXT, b'{"notice":"\xff"}'))
-    session.push({"notice": "After"})  # never handled: the connection failed first
-    assert session.close_received() == (1007, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(None, None)] and client.state == "disconnected"
-    assert texts[-1] == '{"notice": "Before"}' and not any("After" in t for t in texts)
-    assert isinstance(errors[0], ProtocolError) and "not valid UTF-8" in str(errors[0])
+    out = Outcome(server, make_client, server_frame(websocket.ABNF.OPCODE_TEXT, b'{"x":"\xff"}'))
+    assert out.answer == (1007, "")
+    assert out.closes == [(None, None)]
+    assert isinstance(out.errors[0], ProtocolError) and "not valid UTF-8" in str(out.errors[0])
 
 
 def test_an_oversized_message_gets_1009(server: ScriptedServer, make_client) -> None:
-    client, errors, closes = connected(make_client)
-    session = server.session()
     size = MAX_FRAME_BYTES + 1  # refused from the header alone: no payload needs to follow
-    session.send_raw(b"\x81\x7f" + size.to_bytes(8, "big"))
-    assert session.close_received() == (1009, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(None, None)] and client.state == "disconnected"
-    assert any(f"exceeds the {MAX_FRAME_BYTES} byte limit" in str(e) for e in errors), errors
+    out = Outcome(server, make_client, b"\x81\x7f" + size.to_bytes(8, "big"))
+    assert out.answer == (1009, "")
+    assert out.closes == [(None, None)]
+    assert any(f"exceeds the {MAX_FRAME_BYTES} byte limit" in str(e) for e in out.errors)
 
 
 @pytest.mark.parametrize(
@@ -124,19 +126,26 @@ def test_an_oversized_message_gets_1009(server: ScriptedServer, make_client) -> 
         (b"\x89\x7e\x00\x7e" + bytes(126), "fragmented or oversized control frame"),
         (b"\x81\x81abcd\x00", "masked frame"),
         (b"\x80\x00", "continuation frame with no message"),
+        (b"\x01\x00\x81\x00", "a new message began inside a fragmented one"),
     ],
-    ids=["rsv", "opcode-3", "opcode-b", "fragmented-ping", "long-ping", "masked", "stray-cont"],
+    ids=[
+        "rsv",
+        "opcode-3",
+        "opcode-b",
+        "fragmented-ping",
+        "long-ping",
+        "masked",
+        "stray-cont",
+        "interleaved",
+    ],
 )
 def test_a_breach_of_the_framing_gets_1002(
     server: ScriptedServer, make_client, frame: bytes, match: str
 ) -> None:
-    client, errors, closes = connected(make_client)
-    session = server.session()
-    session.send_raw(frame)
-    assert session.close_received() == (1002, "")
-    server.wait_for(lambda: closes)
-    assert closes == [(None, None)] and client.state == "disconnected"
-    assert isinstance(errors[0], ProtocolError) and match in str(errors[0]), errors
+    out = Outcome(server, make_client, frame)
+    assert out.answer == (1002, "")
+    assert out.closes == [(None, None)]
+    assert isinstance(out.errors[0], ProtocolError) and match in str(out.errors[0]), out.errors
 
 
 def test_frames_sent_with_the_101_are_delivered() -> None:
