@@ -12,7 +12,6 @@ from cfdash.core.errors import ProtocolError
 
 OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
-_DATA = frozenset({OP_TEXT, OP_BINARY})
 _CONTROL = frozenset({OP_CLOSE, OP_PING, OP_PONG})
 
 
@@ -74,11 +73,11 @@ class FrameReader:
                 raise ProtocolError("frame with reserved bits set (no extension was agreed)")
             if b1 & 0x80:
                 raise ProtocolError("masked frame from the server")
-            if opcode in _CONTROL:
+            if opcode > 2:  # not data (0-2): control, or unknown (refused from the header)
+                if opcode not in _CONTROL:
+                    raise ProtocolError(f"unknown opcode {opcode:#x}")
                 if not b0 & 0x80 or length > 125:
                     raise ProtocolError("fragmented or oversized control frame")
-            elif opcode > OP_BINARY:  # refused from the header: the stream cannot be trusted
-                raise ProtocolError(f"unknown opcode {opcode:#x}")
             elif (self._kept if opcode == OP_CONT else 0) + length > self.max_size:
                 size = self._kept + length if opcode == OP_CONT else length
                 raise FrameTooLarge(
@@ -90,9 +89,9 @@ class FrameReader:
                 break
             payload = buf[start:stop]
             pos = stop
-            if opcode in _CONTROL:
+            if opcode > 2:  # a control frame
                 out.append((opcode, payload))
-            elif opcode in _DATA:
+            elif opcode:  # text or binary
                 if self._opcode is not None:
                     raise ProtocolError("a new message began inside a fragmented one")
                 if b0 & 0x80:

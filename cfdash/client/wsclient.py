@@ -1129,8 +1129,9 @@ class WSClient:
 
         The socket is read in large chunks and parsed by a ``FrameReader`` (one ``recv`` for
         many small frames, not three per frame); control replies go through the send lock.
-        Binary messages are reported and skipped; a message over ``MAX_FRAME_BYTES`` or a
-        breach of the framing ends the connection.
+        Binary messages are reported and skipped; a message over ``MAX_FRAME_BYTES``, a text
+        message that is not UTF-8 or a breach of the framing fails the connection, with the
+        close code of RFC 6455 (``closing.failure_code``).
         """
         sock = conn.ws.sock
         if sock is None:
