@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -169,23 +170,45 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 def upgrade(
-    sock: socket.socket, resource: str, host: str, port: int, secure: bool
+    sock: socket.socket,
+    resource: str,
+    host: str,
+    port: int,
+    secure: bool,
+    timeout: float | None = None,
 ) -> tuple[Response, bytes]:
     """Send the upgrade request on ``sock`` and read the response head; (head, bytes after it).
 
     A redirect is returned as it is (the caller follows it); anything else but a valid 101
-    raises.
+    raises. ``timeout`` bounds the whole response (the socket's own timeout, each read: a
+    server sending a byte at a time would otherwise hold the caller for long).
     """
     key = new_key()
     sock.sendall(build_request(resource, host, port, secure, key))
     reader = HeadReader()
+    deadline = None if timeout is None else time.monotonic() + timeout
     while (got := reader.feed(_recv(sock))) is None:
-        pass
+        if deadline is not None and time.monotonic() > deadline:
+            raise websocket.WebSocketTimeoutException(f"no handshake response in {timeout} s")
     head, rest = got
     response = parse_head(head)
     if response.status not in SUPPORTED_REDIRECT_STATUSES:
         check_upgrade(response, key)
     return response, rest
+
+
+def redirect_target(response: Response, secure: bool) -> tuple[str, bool]:
+    """Where a redirect leads (URL, whether it is ``wss``); never from ``wss`` to ``ws``."""
+    url = response.headers.get("location", "")
+    if not url:
+        raise websocket.WebSocketException(f"redirect ({response.status}) without Location")
+    try:
+        to_secure: bool = parse_url(url)[3]
+    except ValueError as exc:
+        raise websocket.WebSocketException(f"invalid redirect target {url!r}: {exc}") from None
+    if secure and not to_secure:
+        raise websocket.WebSocketException(f"refused redirect from wss to {url!r}")
+    return url, to_secure
 
 
 class HandshakeWebSocket(websocket.WebSocket):
@@ -216,7 +239,9 @@ class HandshakeWebSocket(websocket.WebSocket):
             self.sock, (host, port, resource) = open_socket(url, self.sock_opt, proxy, given)
             given = None
             try:
-                response, rest = upgrade(self.sock, resource, host, port, secure)
+                response, rest = upgrade(
+                    self.sock, resource, host, port, secure, self.sock_opt.timeout
+                )
             except BaseException:
                 self._drop()
                 raise
@@ -228,12 +253,7 @@ class HandshakeWebSocket(websocket.WebSocket):
                 self.connected = True
                 return
             self._drop()
-            url = response.headers.get("location", "")
-            if not url:
-                raise websocket.WebSocketException(f"redirect ({response.status}) without Location")
-            if secure and not parse_url(url)[3]:
-                raise websocket.WebSocketException(f"refused redirect from wss to {url!r}")
-            secure = parse_url(url)[3]
+            url, secure = redirect_target(response, secure)
         raise websocket.WebSocketException("Redirect limit exhausted")
 
     def _drop(self) -> None:

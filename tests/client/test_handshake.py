@@ -22,6 +22,7 @@ from cfdash.client.handshake import (
     check_upgrade,
     parse_head,
     receiver,
+    redirect_target,
     upgrade,
 )
 
@@ -232,6 +233,38 @@ def test_a_redirect_is_returned_to_be_followed() -> None:
     sock = ScriptedSocket([b"HTTP/1.1 302 Found\r\nLocation: ws://elsewhere/\r\n\r\n"])
     response, rest = upgrade(sock, "/", "127.0.0.1", 9000, False)  # type: ignore[arg-type]
     assert (response.status, response.headers["location"], rest) == (302, "ws://elsewhere/", b"")
+
+
+def test_a_response_that_never_ends_in_time_raises() -> None:
+    """A server dribbling its head is bounded overall, not only read by read."""
+    sock = ScriptedSocket([b"HTTP/1.1 101 Switching", b" Protocols\r\n"])
+    with pytest.raises(websocket.WebSocketTimeoutException, match="no handshake response"):
+        upgrade(sock, "/", "127.0.0.1", 9000, False, timeout=-1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("location", "secure", "target"),
+    [
+        ("ws://b.example/x", False, ("ws://b.example/x", False)),
+        ("wss://b.example/x", False, ("wss://b.example/x", True)),
+        ("wss://b.example/x", True, ("wss://b.example/x", True)),
+    ],
+)
+def test_redirect_target(location: str, secure: bool, target: tuple[str, bool]) -> None:
+    assert redirect_target(Response(302, "Found", {"location": location}), secure) == target
+
+
+@pytest.mark.parametrize(
+    ("headers", "secure", "match"),
+    [
+        ({"location": "ws://b.example/"}, True, "refused redirect from wss"),
+        ({}, False, "without Location"),
+        ({"location": "ftp://b.example/"}, False, "invalid redirect target"),
+    ],
+)
+def test_a_bad_redirect_raises(headers: dict[str, str], secure: bool, match: str) -> None:
+    with pytest.raises(websocket.WebSocketException, match=match):
+        redirect_target(Response(301, "Moved", headers), secure)
 
 
 def test_receiver_serves_the_kept_bytes_first() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -173,5 +174,45 @@ def test_frames_sent_with_the_101_are_delivered() -> None:
             assert both.wait(5), texts
             assert texts == [welcome, '{"notice":"Second"}']
             assert client.state == "connected"
+        finally:
+            client.stop()
+
+
+def refused(script: Callable[[socket.socket, bytes], None]) -> str:
+    """The error of a client whose handshake ``script`` answers (raised in the caller)."""
+    with RawServer(script) as raw:
+        client = WSClient(raw.url, socket_timeout=1.5)
+        try:
+            with pytest.raises(ConnectionError) as info:
+                client.WatchTicker(**PAIR, watch=True)
+            assert client.state == "disconnected"
+        finally:
+            client.stop()
+    return str(info.value)
+
+
+def test_a_wrong_accept_is_refused() -> None:
+    def script(conn: socket.socket, accept: bytes) -> None:
+        conn.sendall(accept.replace(b"Accept: ", b"Accept: x"))
+
+    assert "Sec-WebSocket-Accept" in refused(script)
+
+
+def test_a_non_101_status_is_refused() -> None:
+    def script(conn: socket.socket, accept: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+
+    assert "Handshake status 503 Service Unavailable" in refused(script)
+
+
+def test_a_redirect_is_followed(server: ScriptedServer) -> None:
+    def script(conn: socket.socket, accept: bytes) -> None:
+        conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {server.url}\r\n\r\n".encode())
+
+    with RawServer(script) as raw:
+        client = WSClient(raw.url, socket_timeout=1.5)
+        try:
+            assert client.WatchTicker(**PAIR, watch=True).result(3) is not None
+            assert server.session().methods() == ["WatchTicker"]
         finally:
             client.stop()
