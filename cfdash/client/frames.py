@@ -12,7 +12,6 @@ from cfdash.core.errors import ProtocolError
 
 OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
-_DATA = frozenset({OP_TEXT, OP_BINARY})
 _CONTROL = frozenset({OP_CLOSE, OP_PING, OP_PONG})
 
 
@@ -74,7 +73,9 @@ class FrameReader:
                 raise ProtocolError("frame with reserved bits set (no extension was agreed)")
             if b1 & 0x80:
                 raise ProtocolError("masked frame from the server")
-            if opcode in _CONTROL:
+            if opcode > 2:  # not data (0-2): control, or unknown (refused from the header)
+                if opcode not in _CONTROL:
+                    raise ProtocolError(f"unknown opcode {opcode:#x}")
                 if not b0 & 0x80 or length > 125:
                     raise ProtocolError("fragmented or oversized control frame")
             elif (self._kept if opcode == OP_CONT else 0) + length > self.max_size:
@@ -88,16 +89,16 @@ class FrameReader:
                 break
             payload = buf[start:stop]
             pos = stop
-            if opcode in _CONTROL:
+            if opcode > 2:  # a control frame
                 out.append((opcode, payload))
-            elif opcode in _DATA:
+            elif opcode:  # text or binary
                 if self._opcode is not None:
                     raise ProtocolError("a new message began inside a fragmented one")
                 if b0 & 0x80:
                     out.append((opcode, payload))
                 else:
                     self._opcode, self._fragments, self._kept = opcode, [payload], length
-            elif opcode == OP_CONT:
+            else:  # OP_CONT
                 if self._opcode is None:
                     raise ProtocolError("continuation frame with no message to continue")
                 self._fragments.append(payload)
@@ -105,7 +106,5 @@ class FrameReader:
                 if b0 & 0x80:
                     out.append((self._opcode, b"".join(self._fragments)))
                     self._opcode, self._fragments, self._kept = None, [], 0
-            else:
-                raise ProtocolError(f"unknown opcode {opcode:#x}")
         self._rest = buf[pos:] if pos < end else b""
         return out

@@ -1,6 +1,7 @@
 """One WebSocket connection's socket: connect, read frames, write frames, close, abort.
 
-websocket-client does the handshake (and TLS); after it, the client reads the socket itself in
+``handshake.HandshakeWebSocket`` does the upgrade (websocket-client opens the socket and TLS) and
+keeps any bytes that came after the response head; after it, the client reads the socket itself in
 large chunks through a ``FrameReader`` and, on plain TCP, writes each frame without blocking
 (``_write``), so that every send is bounded by ``timeout`` and the keep-alive can abort a
 connection whatever holds its locks. What the frames mean is the caller's business: ``read``
@@ -22,7 +23,9 @@ import websocket
 
 from cfdash.core.errors import ProtocolError
 
+from .closing import NORMAL, InvalidUTF8, close_payload, failure_code, parse_close
 from .frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, FrameTooLarge
+from .handshake import HandshakeWebSocket, receiver
 
 __all__ = ["MAX_FRAME_BYTES", "READ_SIZE", "Closed", "Transport"]
 
@@ -76,9 +79,9 @@ class Transport:
     @classmethod
     def open(cls, url: str, sslopt: dict[str, Any], timeout: float) -> Transport:
         """Connect a new WebSocket (the handshake bounded by ``timeout``)."""
-        ws = websocket.WebSocket(sslopt=sslopt, skip_utf8_validation=True, enable_multithread=True)
+        ws = HandshakeWebSocket(sslopt=sslopt, skip_utf8_validation=True, enable_multithread=True)
         try:
-            ws.connect(url, timeout=timeout)  # type: ignore[no-untyped-call]
+            ws.connect(url, timeout=timeout)
         except BaseException:
             ws.shutdown()  # type: ignore[no-untyped-call]
             raise
@@ -145,8 +148,8 @@ class Transport:
         finally:
             self.send_lock.release()
 
-    def send_close(self) -> bool:
-        """Send a normal close frame if that cannot block; whether it was sent."""
+    def send_close(self, code: int = NORMAL) -> bool:
+        """Send a close frame (normal by default) if that cannot block; whether it was sent."""
         if not self.send_lock.acquire(timeout=min(0.2, self.timeout)):
             return False  # a send is stuck
         try:
@@ -156,7 +159,7 @@ class Transport:
             try:
                 if not select.select([], [sock], [], 0)[1]:
                     return False  # the buffer is full: the server is not reading
-                self.ws.send_close()
+                self.ws.send(close_payload(code), OP_CLOSE)
             except Exception:
                 return False
             return True
@@ -191,13 +194,14 @@ class Transport:
         The socket is read in large chunks and parsed by a ``FrameReader`` (one ``recv`` for
         many small frames, not three per frame); control replies go through the send lock.
         ``on_pong`` gets the round trip of the keep-alive ping it answers (or None). Binary
-        messages are reported and skipped; a message over ``MAX_FRAME_BYTES`` or a breach of
-        the framing ends the connection.
+        messages are reported and skipped; a message over ``MAX_FRAME_BYTES``, a text message
+        that is not UTF-8 or a breach of the framing fails the connection, with the close code
+        of RFC 6455 (``closing.failure_code``).
         """
         sock = self.ws.sock
         if sock is None:
             return "socket is already closed", None, None
-        recv = sock.recv
+        recv = receiver(self.ws, sock)  # the bytes that came with the handshake first
         feed = FrameReader(MAX_FRAME_BYTES).feed
         monotonic = time.monotonic
         try:
@@ -215,9 +219,8 @@ class Transport:
                     if opcode == OP_TEXT:
                         try:
                             text = payload.decode("utf-8")
-                        except UnicodeDecodeError:
-                            report(ProtocolError("The frame is not valid UTF-8."))
-                            continue
+                        except UnicodeDecodeError as exc:
+                            raise InvalidUTF8("a text message is not valid UTF-8") from exc
                         on_text(text)
                     elif opcode == OP_BINARY:
                         report(
@@ -237,15 +240,14 @@ class Transport:
                         self.control(payload, OP_PONG)
                         on_ping(payload)
                     elif opcode == OP_CLOSE:
-                        status = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                        why = payload[2:].decode("utf-8", "replace") if len(payload) >= 2 else None
-                        if not self.stopping:
-                            self.send_close()  # the closing handshake, if it cannot block
-                        normal = self.stopping or status == websocket.STATUS_NORMAL
-                        return (None if normal else f"closed by server ({status})"), status, why
+                        close = parse_close(payload)
+                        if not self.stopping:  # the closing handshake, if it cannot block
+                            self.send_close(close.reply)
+                        return close.outcome(self.stopping), close.code, close.reason
         except ProtocolError as exc:  # FrameTooLarge, or a stream that cannot be trusted
             if not isinstance(exc, FrameTooLarge):
                 report(exc)
+            self.send_close(failure_code(exc))  # fail the connection (RFC 6455 7.1.7)
             return self.dead_reason or str(exc), None, None
         except Exception as exc:
             if self.dead_reason is not None:

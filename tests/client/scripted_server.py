@@ -10,9 +10,12 @@ connections, and wait for what the server received.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import inspect
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +75,17 @@ class Session:
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         self.server.call(self.ws.close(code, reason))
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are, past ``websockets``' framing (frames it would refuse)."""
+        self.server.loop.call_soon_threadsafe(self.ws.transport.write, data)
+
+    def close_received(self, timeout: float = 3.0) -> tuple[int, str] | None:
+        """(code, reason) of the client's close frame, once the connection ended; None if the
+        client sent none."""
+        assert self.closed.wait(timeout), "the connection did not end"
+        rcvd = self.ws.protocol.close_rcvd
+        return None if rcvd is None else (rcvd.code, rcvd.reason)
 
     def methods(self) -> list[str]:
         return [c.get("method") for c in list(self.received)]
@@ -263,3 +277,51 @@ class ScriptedServer:
             "high": 4200000,
             "volume": 1000000000,
         }
+
+
+class RawServer:
+    """A bare TCP server that does the upgrade itself, for what ``websockets`` will not do
+    (say, the 101 and the first frames in one write). One connection: ``script(conn, accept)``
+    runs on it in a thread once the request head was read; ``accept`` is the right 101 to it.
+    """
+
+    def __init__(self, script: Callable[[socket.socket, bytes], None]) -> None:
+        self.script = script
+        self.stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self._listener.getsockname()[1]}/"
+        self._conn: socket.socket | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self._listener.close()
+        if self._conn is not None:
+            self._conn.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:  # closed before a client came
+            return
+        self._conn = conn
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        digest = hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        accept = (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + base64.b64encode(digest) + b"\r\n\r\n"
+        )
+        self.script(conn, accept)
+        self.stop.wait()

@@ -104,3 +104,24 @@ def test_a_message_at_the_limit_is_whole() -> None:
 def test_protocol_breaches_are_errors(raw: bytes, why: str) -> None:
     with pytest.raises(ProtocolError, match=why):
         FrameReader(max_size=1000).feed(raw)
+
+
+@pytest.mark.parametrize("opcode", [0x3, 0x7, 0xB, 0xF])
+def test_an_unknown_opcode_is_refused_from_its_header(opcode: int) -> None:
+    """Not a wait for a payload that may never come, and not mistaken for a big message."""
+    header = bytes([0x80 | opcode, 127]) + (5000).to_bytes(8, "big")  # no payload follows
+    with pytest.raises(ProtocolError, match=f"unknown opcode {opcode:#x}") as info:
+        FrameReader(max_size=1000).feed(header)
+    assert not isinstance(info.value, FrameTooLarge)
+
+
+def test_control_frames_between_fragments_of_every_kind() -> None:
+    reader = FrameReader(max_size=1000)
+    stream = frame(OP_TEXT, b"ab", fin=False) + frame(OP_PING, b"p") + frame(OP_PONG, b"q")
+    stream += frame(OP_CONT, b"cd", fin=False) + frame(OP_CLOSE, b"\x03\xe8") + frame(OP_CONT, b"e")
+    assert reader.feed(stream) == [
+        (OP_PING, b"p"),
+        (OP_PONG, b"q"),
+        (OP_CLOSE, b"\x03\xe8"),
+        (OP_TEXT, b"abcde"),
+    ]
