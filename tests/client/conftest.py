@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from cfdash.client import WSClient
-
-from .scripted_server import ScriptedServer
+from tests.support.scripted import ScriptedServer
 
 
 @pytest.fixture
@@ -19,15 +18,13 @@ def server() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture
-def make_client(server: ScriptedServer) -> Iterator[Callable[..., WSClient]]:
-    clients: list[WSClient] = []
+def make_client(
+    server: ScriptedServer, wsclients: Callable[..., WSClient]
+) -> Callable[..., WSClient]:
+    """``make(*args, **kwargs)``: a ``WSClient`` on ``server`` (stopped after the test)."""
 
     def make(*args: Any, **kwargs: Any) -> WSClient:
         kwargs.setdefault("socket_timeout", 1.5)
-        client = WSClient(server.url, *args, **kwargs)
-        clients.append(client)
-        return client
+        return wsclients(server.url, *args, **kwargs)
 
-    yield make
-    for client in clients:
-        client.stop()
+    return make

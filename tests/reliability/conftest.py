@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,28 +20,20 @@ def faults() -> Faults:
 
 
 @pytest.fixture
-def exchange(tmp_path: Path, faults: Faults) -> Iterator[ServerThread]:
-    thread = ServerThread(
-        str(tmp_path / "exchange.sqlite3"), traders=False, faults=faults, close_timeout=0.5
-    )
-    thread.start()
+def exchange(make_exchange: Callable[..., ServerThread], faults: Faults) -> ServerThread:
+    thread = make_exchange(faults=faults, close_timeout=0.5)
     add_user(thread, *SECOND_USER)
-    yield thread
-    thread.stop()
+    return thread
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., WSClient]]:
-    clients: list[WSClient] = []
+def make_client(wsclients: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """``make(url, **kwargs)``: a ``WSClient`` that reconnects quickly, stopped after the test."""
 
     def make(url: str, **kwargs: Any) -> WSClient:
         kwargs.setdefault("socket_timeout", 2.0)
         kwargs.setdefault("backoff_base", 0.05)
         kwargs.setdefault("backoff_cap", 0.5)
-        client = WSClient(url, **kwargs)
-        clients.append(client)
-        return client
+        return wsclients(url, **kwargs)
 
-    yield make
-    for client in clients:
-        client.stop()
+    return make

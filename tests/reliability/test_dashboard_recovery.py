@@ -44,7 +44,7 @@ from tests.reliability.test_dashboard_restart import (
     truth,
     until,
 )
-from tests.server.helpers import ServeProcess
+from tests.support.processes import ServeProcess
 
 GOAL = 5.0
 """Live again within this many seconds of the exchange's return (issue 10)."""

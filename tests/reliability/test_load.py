@@ -26,7 +26,8 @@ from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.assets import PAIRS, SPOT_PAIRS, Pair
 from cfdash.server.app import SEND_LIMIT
-from tests.server.helpers import Client, ServeProcess
+from tests.support.processes import ServeProcess
+from tests.support.servers import Client
 
 HEALTHY = 250
 STALLED = 4

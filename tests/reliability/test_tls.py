@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -30,6 +28,8 @@ from cfdash.client import WSClient
 from cfdash.core.assets import Assets, Pair
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
+from tests.support.processes import start_cfdash
+from tests.support.servers import start_exchange
 
 XBT_GBP = Pair(Assets["XBT"], Assets["GBP"])
 XBT_USD = Pair(Assets["XBT"], Assets["USD"])
@@ -112,8 +112,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def front(certificate: tuple[Path, Path]) -> Iterator[tuple[TLSFront, ServerThread]]:
-    exchange = ServerThread(traders=False, seed=5, close_timeout=0.5)
-    exchange.start()
+    exchange = start_exchange(seed=5, close_timeout=0.5)
     proxy = TLSFront(exchange.url, *certificate)
     proxy.start()
     yield proxy, exchange
@@ -183,13 +182,7 @@ def test_insecure_ssl_connects_works_and_warns(front) -> None:
 
 
 def _example(url: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cfdash", "example", url, *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    return start_cfdash("example", url, *extra)
 
 
 def test_cfdash_example_k_warns_and_receives_the_feed(front) -> None:

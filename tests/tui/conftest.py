@@ -37,6 +37,7 @@ from cfdash.tui.app import DashboardApp
 from cfdash.tui.config import config_path
 from cfdash.tui.live import ClientSource, Credentials
 from cfdash.tui.main import Dashboard, build, configure_parser
+from tests.support.wait import until
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: the exchange's frozen wall clock
 SCREEN_NOW = NOW + 180  # the dashboard's clock: the seeded orders are 3 minutes old
@@ -222,18 +223,6 @@ def exchange(monkeypatch: pytest.MonkeyPatch) -> Iterator[Exchange]:
 def app(exchange: Exchange) -> DashboardApp:
     """The dashboard as user 7 (logged in in the background, as for the demo user)."""
     return exchange.dashboard().app
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Let the app run until ``condition()`` is true; its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the dashboard")
-        await pilot.pause(0.02)
 
 
 def loaded(app: DashboardApp, user: int | None = USER) -> bool:
