@@ -1,9 +1,9 @@
-"""Fixtures: a scripted loopback server and a factory of clients stopped after each test."""
+"""Fixtures: a scripted loopback server and a factory of clients on it, stopped after each test
+(:mod:`tests.support.fixtures`' ``scripted_server`` and ``make_scripted_client``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -12,19 +12,11 @@ from tests.support.scripted import ScriptedServer
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    return scripted_server
 
 
 @pytest.fixture
-def make_client(
-    server: ScriptedServer, wsclients: Callable[..., WSClient]
-) -> Callable[..., WSClient]:
+def make_client(make_scripted_client: Callable[..., WSClient]) -> Callable[..., WSClient]:
     """``make(*args, **kwargs)``: a ``WSClient`` on ``server`` (stopped after the test)."""
-
-    def make(*args: Any, **kwargs: Any) -> WSClient:
-        kwargs.setdefault("socket_timeout", 1.5)
-        return wsclients(server.url, *args, **kwargs)
-
-    return make
+    return make_scripted_client

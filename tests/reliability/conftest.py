@@ -1,4 +1,5 @@
-"""Fixtures: an in-process exchange with fault injection, WSClients stopped after each test."""
+"""Fixtures: an in-process exchange with fault injection, WSClients stopped after each test;
+the scripted ``server`` of the client's own reliability tests (``test_client_*``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ import pytest
 from cfdash.client import WSClient
 from cfdash.server.app import ServerThread
 from cfdash.server.faults import Faults
+from tests.support.scripted import ScriptedServer
 
 from .helpers import SECOND_USER, add_user
+
+
+@pytest.fixture
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    return scripted_server
 
 
 @pytest.fixture

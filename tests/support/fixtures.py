@@ -1,5 +1,5 @@
 """Fixtures every test directory may use (registered in ``tests/conftest.py``): embedded
-exchanges and ``WSClient``\\ s, each stopped after the test."""
+exchanges, the scripted server and clients, each stopped after the test."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from cfdash.client import WSClient
 from cfdash.server.app import ServerThread
 
+from .scripted import ScriptedServer
 from .servers import start_exchange
 
 
@@ -45,3 +46,23 @@ def wsclients() -> Iterator[Callable[..., WSClient]]:
     yield make
     for client in clients:
         client.stop()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    """A :class:`~tests.support.scripted.ScriptedServer` on a loopback port."""
+    with ScriptedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_scripted_client(
+    scripted_server: ScriptedServer, wsclients: Callable[..., WSClient]
+) -> Callable[..., WSClient]:
+    """``make(*args, **kwargs)``: a ``WSClient`` on ``scripted_server``, stopped after the test."""
+
+    def make(*args: Any, **kwargs: Any) -> WSClient:
+        kwargs.setdefault("socket_timeout", 1.5)
+        return wsclients(scripted_server.url, *args, **kwargs)
+
+    return make
