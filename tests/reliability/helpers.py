@@ -3,7 +3,6 @@ the client's. Waiting (``wait_until``, ``WAIT``) is :mod:`tests.support.wait`'s,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -90,10 +89,7 @@ def recovered(client: WSClient, url: str, user: tuple[int, str, str] = DEMO) -> 
         last[:] = [truth, view]
         return truth if view == truth else None
 
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        truth = same()
-        if truth is not None:
-            return truth
-        time.sleep(0.2)  # each check is a new authenticated connection: not too many
-    raise AssertionError(f"views differ: server {last[:1]!r}, client {last[1:]!r}")
+    try:  # each check is a new authenticated connection: not too many
+        return wait_until(same, WAIT, interval=0.2)
+    except AssertionError:
+        raise AssertionError(f"views differ: server {last[:1]!r}, client {last[1:]!r}") from None

@@ -14,7 +14,6 @@ import signal
 import ssl
 import subprocess
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
 from tests.support.processes import start_cfdash
 from tests.support.servers import start_exchange
+from tests.support.wait import wait_until
 
 XBT_GBP = Pair(Assets["XBT"], Assets["GBP"])
 XBT_USD = Pair(Assets["XBT"], Assets["USD"])
@@ -191,9 +191,7 @@ def test_cfdash_example_k_warns_and_receives_the_feed(front) -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]  # Welcome, the two watch replies
-        deadline = time.monotonic() + 10
-        while proxy.handshakes == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: proxy.handshakes, 10, "the TLS handshake", interval=0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
     finally:
