@@ -68,7 +68,7 @@ def _matches(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-def test_relative_imports_are_resolved():
+def test_relative_imports_are_resolved() -> None:
     source = "from . import views\nfrom ..tui import app\nfrom .wsclient import WSClient\n"
     names = _imports_of(source, "cfdash.client")
     assert "cfdash.client.views" in names
@@ -80,7 +80,7 @@ def test_relative_imports_are_resolved():
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_package_imports_point_one_way(package):
+def test_package_imports_point_one_way(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
     for path in files:
@@ -89,7 +89,7 @@ def test_package_imports_point_one_way(package):
             assert not bad, f"{path.relative_to(ROOT)} imports {name}"
 
 
-def test_only_the_dashboard_imports_textual():
+def test_only_the_dashboard_imports_textual() -> None:
     for path in ROOT.rglob("*.py"):
         if "tui" in path.relative_to(ROOT).parts:
             continue

@@ -97,7 +97,9 @@ class Client:
         self.send(authenticate_command(user_id, cookie, key, self.nonce, tag=tag))
         return self.reply(tag)
 
-    def place(self, quantity: int, price: int | None = None, pair: Pair = XBT_GBP, **kw: Any):
+    def place(
+        self, quantity: int, price: int | None = None, pair: Pair = XBT_GBP, **kw: Any
+    ) -> Message:
         fields: Message = {"base": pair.base, "counter": pair.counter, "quantity": quantity}
         if price is not None:
             fields["price"] = price
