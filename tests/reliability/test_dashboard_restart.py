@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -33,6 +34,8 @@ from cfdash.tui.widgets.orders import OpenOrdersView
 from tests.support import wait
 from tests.support.processes import ServeProcess
 from tests.support.servers import Client, free_port
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (see pyproject's markers)
 
 PAIR = PAIRS[0]  # XBT:GBP
 OTHER = (2, "b3RoZXIgdXNlcidzIGNvb2tpZQ==", "another passphrase")

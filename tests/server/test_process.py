@@ -64,6 +64,7 @@ def test_acknowledged_state_survives_sigkill(tmp_path: Path) -> None:
         client.close()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_no_acknowledged_order(tmp_path: Path) -> None:
     """Pipelined orders, SIGKILL while they are still being answered: after a restart every
     acknowledged order is there, what is stored is a prefix of what was sent (tonces 1..k,
