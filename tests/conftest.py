@@ -3,6 +3,8 @@
 import pytest
 from hypothesis import settings
 
+pytest_plugins = ["tests.support.fixtures"]
+
 settings.register_profile("ci", deadline=None, max_examples=100)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci")

@@ -1,13 +1,5 @@
-import subprocess
-import sys
-
 from cfdash import __version__
-
-
-def _cfdash(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cfdash", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.support.processes import run_cfdash as _cfdash
 
 
 def test_version_and_help():

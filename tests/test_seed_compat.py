@@ -12,7 +12,7 @@ import threading
 import time
 
 from cfdash import Assets, WSClient
-from tests.server.helpers import ServeProcess
+from tests.support.processes import ServeProcess
 
 DEMO_COOKIE = "HGREqcILTz8blHa/jsUTVTNBJlg="
 

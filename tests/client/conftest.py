@@ -1,33 +1,22 @@
-"""Fixtures: a scripted loopback server and a factory of clients stopped after each test."""
+"""Fixtures: a scripted loopback server and a factory of clients on it, stopped after each test
+(:mod:`tests.support.fixtures`' ``scripted_server`` and ``make_scripted_client``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from cfdash.client import WSClient
-
-from .scripted_server import ScriptedServer
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as srv:
-        yield srv
+from tests.support.scripted import ScriptedServer
 
 
 @pytest.fixture
-def make_client(server: ScriptedServer) -> Iterator[Callable[..., WSClient]]:
-    clients: list[WSClient] = []
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    return scripted_server
 
-    def make(*args: Any, **kwargs: Any) -> WSClient:
-        kwargs.setdefault("socket_timeout", 1.5)
-        client = WSClient(server.url, *args, **kwargs)
-        clients.append(client)
-        return client
 
-    yield make
-    for client in clients:
-        client.stop()
+@pytest.fixture
+def make_client(make_scripted_client: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """``make(*args, **kwargs)``: a ``WSClient`` on ``server`` (stopped after the test)."""
+    return make_scripted_client

@@ -48,6 +48,7 @@ def messages_and_stream(draw: st.DrawFn) -> tuple[list[tuple[int, bytes]], bytes
 
 
 @given(st.data())
+@pytest.mark.slow
 def test_messages_survive_any_cutting_of_the_stream(data: st.DataObject) -> None:
     expected, stream = data.draw(st.composite(messages_and_stream)())
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))

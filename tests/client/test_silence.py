@@ -6,18 +6,11 @@ from __future__ import annotations
 import time
 
 from cfdash.client import Assets, WSClient
+from tests.support.wait import wait_until as wait_for
 
 from .scripted_server import ScriptedServer
 
 XBT, USD = Assets["XBT"], Assets["USD"]
-
-
-def wait_for(condition, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-    return value
 
 
 def test_last_received_and_waiting_since_tell_a_silent_server(

@@ -413,6 +413,7 @@ _json_values = st.recursive(
     ),
     scales=st.sampled_from([V1, V2]),
 )
+@pytest.mark.slow
 def test_random_commands_only_raise_coinfloor_errors(method, fields, scales):
     cmd = dict(fields)
     if method is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ prices = st.none() | st.integers(1, 10**9)
         st.dictionaries(st.sampled_from(TICKER_FIELDS), prices, max_size=len(TICKER_FIELDS))
     ),
 )
+@pytest.mark.slow
 def test_ticker_takes_only_the_fields_present(reply, updates):
     ticker = TickerView(XBT, GBP)
     ticker.load(reply | {"error_code": 0, "tag": 3})

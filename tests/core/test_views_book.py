@@ -236,6 +236,7 @@ def assert_matches(view: OrderBook, visible: dict[int, tuple[int, int]]) -> None
     cap=st.none() | st.integers(0, 5),
     via_router=st.booleans(),
 )
+@pytest.mark.slow
 def test_book_view_equals_model_after_every_notice(data, steps, cap, via_router):
     n = len(steps)
     s = data.draw(st.integers(0, n), label="subscribe at")
@@ -402,6 +403,7 @@ def test_iter_orders_in_price_time_priority():
 
 @settings(max_examples=50)
 @given(steps=histories(max_steps=60), cap=st.integers(1, 4))
+@pytest.mark.slow
 def test_same_as_compares_only_the_capped_top(steps, cap):
     """A view synced from the full book agrees with any fresh capped snapshot of it."""
     truth = truth_after(steps, len(steps))

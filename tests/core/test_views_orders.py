@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import ceil
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,6 +242,7 @@ def lifecycles(draw):
 
 @settings(max_examples=150)
 @given(events=lifecycles(), scales=st.sampled_from([V1, V2]), balances=st.data())
+@pytest.mark.slow
 def test_reserved_equals_the_brute_force_sum(events, scales, balances):
     own = OwnOrders(scales)
     view = Balances(own)

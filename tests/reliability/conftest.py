@@ -1,9 +1,9 @@
-"""Fixtures: an in-process exchange with fault injection, WSClients stopped after each test."""
+"""Fixtures: an in-process exchange with fault injection, WSClients stopped after each test;
+the scripted ``server`` of the client's own reliability tests (``test_client_*``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,8 +11,14 @@ import pytest
 from cfdash.client import WSClient
 from cfdash.server.app import ServerThread
 from cfdash.server.faults import Faults
+from tests.support.scripted import ScriptedServer
 
 from .helpers import SECOND_USER, add_user
+
+
+@pytest.fixture
+def server(scripted_server: ScriptedServer) -> ScriptedServer:
+    return scripted_server
 
 
 @pytest.fixture
@@ -21,28 +27,20 @@ def faults() -> Faults:
 
 
 @pytest.fixture
-def exchange(tmp_path: Path, faults: Faults) -> Iterator[ServerThread]:
-    thread = ServerThread(
-        str(tmp_path / "exchange.sqlite3"), traders=False, faults=faults, close_timeout=0.5
-    )
-    thread.start()
+def exchange(make_exchange: Callable[..., ServerThread], faults: Faults) -> ServerThread:
+    thread = make_exchange(faults=faults, close_timeout=0.5)
     add_user(thread, *SECOND_USER)
-    yield thread
-    thread.stop()
+    return thread
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., WSClient]]:
-    clients: list[WSClient] = []
+def make_client(wsclients: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """``make(url, **kwargs)``: a ``WSClient`` that reconnects quickly, stopped after the test."""
 
     def make(url: str, **kwargs: Any) -> WSClient:
         kwargs.setdefault("socket_timeout", 2.0)
         kwargs.setdefault("backoff_base", 0.05)
         kwargs.setdefault("backoff_cap", 0.5)
-        client = WSClient(url, **kwargs)
-        clients.append(client)
-        return client
+        return wsclients(url, **kwargs)
 
-    yield make
-    for client in clients:
-        client.stop()
+    return make

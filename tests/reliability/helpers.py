@@ -1,35 +1,34 @@
-"""Helpers for the reliability tests: waiting, a second funded user, the server's own view."""
+"""Helpers for the reliability tests: a second funded user, logging in, the server's view and
+the client's. Waiting (``wait_until``, ``WAIT``) is :mod:`tests.support.wait`'s, re-exported."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 from cfdash.client import WSClient
 from cfdash.core.assets import Assets, Pair
 from cfdash.server.app import ExchangeServer, ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID, add_funded_user
-from tests.server.helpers import Client
+from tests.support.servers import Client
+from tests.support.wait import WAIT, wait_until
 
-T = TypeVar("T")
+__all__ = [
+    "DEMO",
+    "SECOND_USER",
+    "WAIT",
+    "XBT_GBP",
+    "add_user",
+    "client_view",
+    "login",
+    "recovered",
+    "server_truth",
+    "wait_until",
+]
 
 XBT_GBP = Pair(Assets["XBT"], Assets["GBP"])
 DEMO = (DEMO_USER_ID, DEMO_COOKIE, DEMO_PASSPHRASE)
 SECOND_USER = (2, "c2Vjb25kIHVzZXIgY29va2ll", "a second passphrase")
-WAIT = 20.0
-"""Generous: the machine may be loaded; a healthy run takes a fraction of it."""
-
-
-def wait_until(predicate: Callable[[], T], timeout: float = WAIT, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 def add_user(exchange: ServerThread, user_id: int, cookie: str, passphrase: str) -> None:
@@ -90,10 +89,7 @@ def recovered(client: WSClient, url: str, user: tuple[int, str, str] = DEMO) -> 
         last[:] = [truth, view]
         return truth if view == truth else None
 
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        truth = same()
-        if truth is not None:
-            return truth
-        time.sleep(0.2)  # each check is a new authenticated connection: not too many
-    raise AssertionError(f"views differ: server {last[:1]!r}, client {last[1:]!r}")
+    try:  # each check is a new authenticated connection: not too many
+        return wait_until(same, WAIT, interval=0.2)
+    except AssertionError:
+        raise AssertionError(f"views differ: server {last[:1]!r}, client {last[1:]!r}") from None

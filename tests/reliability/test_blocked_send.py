@@ -18,6 +18,8 @@ from cfdash.server.faults import Faults
 
 from .helpers import WAIT, XBT_GBP, login, server_truth, wait_until
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (see pyproject's markers)
+
 ESTIMATE = {"base": XBT_GBP.base, "counter": XBT_GBP.counter, "quantity": 100_000_000}
 
 

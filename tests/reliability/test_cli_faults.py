@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from cfdash.server.faults import CONTROL_METHOD, ENV_VAR
-from tests.server.helpers import Client, ServeProcess
+from tests.support.processes import ServeProcess, run_cfdash
+from tests.support.servers import Client
 
 ARGS = ("--db", ":memory:", "--no-traders")
 
@@ -53,11 +51,5 @@ def test_without_the_flag_the_control_command_is_unknown() -> None:
 
 
 def test_the_flag_is_hidden_from_help() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "cfdash", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    result = run_cfdash("serve", "--help", timeout=30, check=True)
     assert "--add-user" in result.stdout and "test-faults" not in result.stdout

@@ -36,6 +36,7 @@ def test_stalled_connection_is_noticed_and_replaced(exchange, faults: Faults, ma
 def test_silence_watchdog_without_pong_deadline(exchange, faults: Faults, make_client) -> None:
     """No frame at all for silence_timeout is a dead link, whatever the pong deadline."""
     errors: list[object] = []
+    pinged: list[float] = []  # when the ping of each pong was sent
     client = make_client(
         exchange.url,
         reconnect=True,
@@ -43,9 +44,14 @@ def test_silence_watchdog_without_pong_deadline(exchange, faults: Faults, make_c
         socket_timeout=30.0,
         silence_timeout=0.8,
         err_handler=lambda c, e: errors.append(e),
+        pong_handler=lambda c, data: pinged.append(time.monotonic() - (c.latency or 0.0)),
     )
     client.watch(XBT_GBP).result(WAIT)
-    time.sleep(1.5)  # idle but healthy: the pongs are frames, the link stays up
+    quiet_from = time.monotonic()  # no data frame after the watch's reply: a quiet exchange
+    # Idle but healthy: the pongs are frames, the link stays up. The keep-alive looks at the
+    # silence before each ping: a pong for a ping sent twice the silence timeout after the last
+    # data frame proves it looked when, had pongs not counted, it would have dropped the link.
+    wait_until(lambda: any(t > quiet_from + 1.6 for t in pinged), what="a late ping's pong")
     assert errors == [] and client.state == "connected"
     faults.stall()
     wait_until(lambda: errors, what="the silence to be noticed")
@@ -107,9 +113,9 @@ def test_first_connection_refused_without_reconnect_stays_down(
     faults.refuse(0.5)
     future = client.WatchOrders(base=XBT_GBP.base, counter=XBT_GBP.counter, watch=True)
     assert isinstance(future.exception(WAIT), ConnectionError)
-    assert client.state == "disconnected"
-    time.sleep(0.7)
+    # No retry is planned (one would be visible at once), and none was made.
     assert client.state == "disconnected" and faults.fired["refuse"] == 1
+    assert client.next_retry_in is None and client.reconnect_at is None
 
 
 def test_gives_up_after_max_attempts(exchange, faults: Faults, make_client) -> None:

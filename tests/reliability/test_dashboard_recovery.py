@@ -44,7 +44,9 @@ from tests.reliability.test_dashboard_restart import (
     truth,
     until,
 )
-from tests.server.helpers import ServeProcess
+from tests.support.processes import ServeProcess
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (see pyproject's markers)
 
 GOAL = 5.0
 """Live again within this many seconds of the exchange's return (issue 10)."""

@@ -13,12 +13,12 @@ equal to the server's.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -31,12 +31,16 @@ from cfdash.tui.source import Book
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
-from tests.server.helpers import Client, ServeProcess
+from tests.support import wait
+from tests.support.processes import ServeProcess
+from tests.support.servers import Client, free_port
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (see pyproject's markers)
 
 PAIR = PAIRS[0]  # XBT:GBP
 OTHER = (2, "b3RoZXIgdXNlcidzIGNvb2tpZQ==", "another passphrase")
 SIZE = (120, 36)
-WAIT = 20.0
+WAIT = wait.WAIT
 
 
 def q(text: str) -> int:
@@ -45,12 +49,6 @@ def q(text: str) -> int:
 
 def p(text: str) -> int:
     return V2.price_to_wire(PAIR, text)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(db: Path, port: int, *, add_other: bool = False) -> ServeProcess:
@@ -112,14 +110,8 @@ def status_text(app: DashboardApp) -> str:
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for the dashboard: {condition}")
-        await pilot.pause(0.05)
+    """:func:`tests.support.wait.until`, with this module's longer timeout and slower poll."""
+    return await wait.until(pilot, condition, timeout, interval=0.05)
 
 
 async def test_dashboard_recovers_from_an_exchange_crash(tmp_path: Path) -> None:

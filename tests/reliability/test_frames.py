@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from cfdash.core.errors import ProtocolError
 from cfdash.server.faults import Faults
-from tests.server.helpers import Client
+from tests.support.servers import Client
 
 from .helpers import SECOND_USER, WAIT, XBT_GBP, login, recovered, wait_until
 

@@ -10,7 +10,7 @@ from cfdash.client import ClosedOrder, OrderOutcomeUnknown
 from cfdash.core.errors import Msg
 from cfdash.core.messages import PlacedOrder
 from cfdash.server.faults import Faults
-from tests.server.helpers import Client
+from tests.support.servers import Client
 
 from .helpers import DEMO, SECOND_USER, WAIT, XBT_GBP, login, recovered, server_truth, wait_until
 

@@ -21,12 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.assets import PAIRS, SPOT_PAIRS, Pair
 from cfdash.server.app import SEND_LIMIT
-from tests.server.helpers import Client, ServeProcess
+from tests.support.processes import ServeProcess
+from tests.support.servers import Client
+
+pytestmark = pytest.mark.slow  # every test here takes seconds (see pyproject's markers)
 
 HEALTHY = 250
 STALLED = 4

@@ -11,7 +11,7 @@ import pytest
 
 from cfdash.core.messages import PlacedOrder
 from cfdash.server.faults import Faults
-from tests.server.helpers import Client
+from tests.support.servers import Client
 
 from .helpers import SECOND_USER, WAIT, XBT_GBP, login, recovered, wait_until
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from cfdash.core.messages import PlacedOrder
-from tests.server.helpers import Client, ServeProcess
+from tests.support.processes import ServeProcess
+from tests.support.servers import Client
 
 from .helpers import SECOND_USER, WAIT, XBT_GBP, login, recovered, wait_until
 

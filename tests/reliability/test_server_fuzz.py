@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
@@ -423,6 +424,7 @@ def test_random_frames_through_the_core_keep_every_invariant(
         check_invariants(harness.core, harness.totals, harness.tonces)
 
 
+@pytest.mark.slow
 def test_the_fuzzer_reaches_trades_refusals_and_tonce_errors() -> None:
     """The generator is not vacuous: a fixed batch of sequences trades, refuses and errs."""
     seen: dict[str, int] = {"trades": 0, "ok": 0, "code3": 0, "code8": 0, "code4": 0}

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +27,9 @@ from cfdash.client import WSClient
 from cfdash.core.assets import Assets, Pair
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
+from tests.support.processes import start_cfdash
+from tests.support.servers import start_exchange
+from tests.support.wait import wait_until
 
 XBT_GBP = Pair(Assets["XBT"], Assets["GBP"])
 XBT_USD = Pair(Assets["XBT"], Assets["USD"])
@@ -112,8 +112,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def front(certificate: tuple[Path, Path]) -> Iterator[tuple[TLSFront, ServerThread]]:
-    exchange = ServerThread(traders=False, seed=5, close_timeout=0.5)
-    exchange.start()
+    exchange = start_exchange(seed=5, close_timeout=0.5)
     proxy = TLSFront(exchange.url, *certificate)
     proxy.start()
     yield proxy, exchange
@@ -183,13 +182,7 @@ def test_insecure_ssl_connects_works_and_warns(front) -> None:
 
 
 def _example(url: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cfdash", "example", url, *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    return start_cfdash("example", url, *extra)
 
 
 def test_cfdash_example_k_warns_and_receives_the_feed(front) -> None:
@@ -198,9 +191,7 @@ def test_cfdash_example_k_warns_and_receives_the_feed(front) -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]  # Welcome, the two watch replies
-        deadline = time.monotonic() + 10
-        while proxy.handshakes == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: proxy.handshakes, 10, "the TLS handshake", interval=0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
     finally:

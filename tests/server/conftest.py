@@ -1,4 +1,5 @@
-"""Fixtures: an exchange on a loopback port in a background thread, with a temporary db."""
+"""Fixtures: an exchange on a loopback port in a background thread, with a temporary db
+(``make_exchange`` is :mod:`tests.support.fixtures`'), and raw clients closed after each test."""
 
 from __future__ import annotations
 
@@ -15,24 +16,8 @@ from .helpers import Client
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """The database ``make_exchange`` uses by default."""
     return tmp_path / "exchange.sqlite3"
-
-
-@pytest.fixture
-def make_exchange(db_path: Path) -> Iterator[Callable[..., ServerThread]]:
-    started: list[ServerThread] = []
-
-    def make(**options: Any) -> ServerThread:
-        options.setdefault("traders", False)
-        options.setdefault("db", str(db_path))
-        thread = ServerThread(**options)
-        thread.start()
-        started.append(thread)
-        return thread
-
-    yield make
-    for thread in started:
-        thread.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.assets import V2
 from cfdash.core.errors import Msg
+from tests.support.processes import run_cfdash
 
 from .helpers import GBP, XBT, XBT_GBP, Client, ServeProcess
 
@@ -63,6 +64,7 @@ def test_acknowledged_state_survives_sigkill(tmp_path: Path) -> None:
         client.close()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_no_acknowledged_order(tmp_path: Path) -> None:
     """Pipelined orders, SIGKILL while they are still being answered: after a restart every
     acknowledged order is there, what is stored is a prefix of what was sent (tonces 1..k,
@@ -181,13 +183,5 @@ def test_fee_rates_from_the_command_line() -> None:
 
 @pytest.mark.parametrize("bad", ["abc", "-1", "100", "nan"])
 def test_bad_fee_rate_is_refused(bad: str) -> None:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-m", "cfdash", "serve", "--taker-fee", bad],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    done = run_cfdash("serve", "--taker-fee", bad, timeout=20)
     assert done.returncode == 2 and "--taker-fee" in done.stderr and done.stdout == ""

@@ -31,12 +31,13 @@ from cfdash.client import WSClient
 from cfdash.client.tonce import TonceClock
 from cfdash.core.assets import PAIRS, V2, Assets
 from cfdash.core.auth import derive_private_key
-from cfdash.server.app import ServerThread
 from cfdash.server.users import add_funded_user, fund
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.config import config_path
 from cfdash.tui.live import ClientSource, Credentials
 from cfdash.tui.main import Dashboard, build, configure_parser
+from tests.support.servers import start_exchange
+from tests.support.wait import until
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: the exchange's frozen wall clock
 SCREEN_NOW = NOW + 180  # the dashboard's clock: the seeded orders are 3 minutes old
@@ -104,8 +105,7 @@ class Exchange:
     def __init__(self, *, seed: int = 1, **options: Any) -> None:
         """``options`` go to ``ExchangeServer`` (e.g. ``config=EngineConfig(...)``)."""
         # Ticks every 50 ms so that changes made with ``call`` (deposits) go out at once.
-        self.server = ServerThread(traders=False, seed=seed, tick_interval=0.05, **options)
-        self.server.start()
+        self.server = start_exchange(seed=seed, tick_interval=0.05, **options)
         self.url = self.server.url
         self._clients: list[WSClient] = []
         self.dashboards: list[Dashboard] = []
@@ -222,18 +222,6 @@ def exchange(monkeypatch: pytest.MonkeyPatch) -> Iterator[Exchange]:
 def app(exchange: Exchange) -> DashboardApp:
     """The dashboard as user 7 (logged in in the background, as for the demo user)."""
     return exchange.dashboard().app
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Let the app run until ``condition()`` is true; its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the dashboard")
-        await pilot.pause(0.02)
 
 
 def loaded(app: DashboardApp, user: int | None = USER) -> bool:

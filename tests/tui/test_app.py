@@ -10,6 +10,7 @@ import re
 import threading
 import time
 
+import pytest
 from textual.command import Command as PaletteCommand
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
@@ -107,6 +108,7 @@ def type_ahead(app: DashboardApp, keys: list[str]) -> None:
         driver.send_message(event)
 
 
+@pytest.mark.slow
 async def test_keys_typed_ahead_land_in_the_field_they_were_typed_for(app, exchange) -> None:
     async with running(app) as pilot:
         type_ahead(app, ["b", *"0.25", "tab", *"40000.5"])
@@ -167,6 +169,7 @@ async def test_invalid_limit_orders_show_why_and_send_nothing(app, exchange) -> 
         assert new_orders(exchange) == []
 
 
+@pytest.mark.slow
 async def test_selling_more_than_available_is_refused_inline(app, exchange) -> None:
     async with running(app) as pilot:
         await pilot.press("s", *"1.95", "tab", *"41000", "enter")  # 1.9 XBT available
@@ -175,6 +178,7 @@ async def test_selling_more_than_available_is_refused_inline(app, exchange) -> N
         assert new_orders(exchange) == []
 
 
+@pytest.mark.slow
 async def test_message_and_preview_update_as_you_type(app) -> None:
     async with running(app) as pilot:
         await pilot.press("b")
@@ -235,6 +239,7 @@ async def test_market_with_quantity_and_total_is_refused(app, exchange) -> None:
         assert exchange.balances()[XBT] == (q("1.9"), q("0.1"))
 
 
+@pytest.mark.slow
 async def test_refused_order_shows_the_exchange_message(monkeypatch) -> None:
     """An order the form cannot know is refused: this exchange allows two open orders."""
     freeze_exchange_clock(monkeypatch)
@@ -267,6 +272,7 @@ async def test_cancel_selected_order_returns_its_reservation(app, exchange) -> N
         assert exchange.balances()[GBP] == (gbp("50000"), 0)
 
 
+@pytest.mark.slow
 async def test_cancel_all_asks_first(app, exchange) -> None:
     async with running(app) as pilot:
         await pilot.press("C")
@@ -288,6 +294,7 @@ async def test_cancel_all_asks_first(app, exchange) -> None:
         assert not isinstance(app.screen, ConfirmScreen)
 
 
+@pytest.mark.slow
 async def test_help_lists_every_binding_and_escape_closes(app) -> None:
     async with running(app, WIDE) as pilot:
         await pilot.press("question_mark")
@@ -302,6 +309,7 @@ async def test_help_lists_every_binding_and_escape_closes(app) -> None:
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
 
+@pytest.mark.slow
 async def test_keymap_remaps_by_binding_id(exchange) -> None:
     app = exchange.dashboard(keymap={"buy": "B", "help": "f1"}).app
     async with running(app) as pilot:
@@ -456,6 +464,7 @@ async def test_private_mode_hides_balances(app) -> None:
         assert "41,810.00" not in text and "•••••" in text
 
 
+@pytest.mark.slow
 async def test_a_private_action_opens_the_login_dialog_once_then_continues(exchange) -> None:
     """Without credentials (a real endpoint), submitting an order asks to log in, shows the
     exchange's refusal, and places the order once logged in; cancelling is not re-asked."""
@@ -514,6 +523,7 @@ async def open_palette(app: DashboardApp, pilot: Pilot[None], query: str) -> Com
     return palette
 
 
+@pytest.mark.slow
 async def test_command_palette_offers_every_action(app) -> None:
     """The palette is a dialog: Buy and Sell are offered there all the same (the letters b
     and s, priority keys elsewhere, are typed into its search field)."""
@@ -606,6 +616,7 @@ def footer_line(app: DashboardApp) -> str:
     return screen_text(app).splitlines()[-1]
 
 
+@pytest.mark.slow
 async def test_dialogs_footers_show_their_own_keys(app) -> None:
     async with running(app, SMALL) as pilot:
         await pilot.press("C")
@@ -623,6 +634,7 @@ async def test_dialogs_footers_show_their_own_keys(app) -> None:
         await until(pilot, lambda: footer_line(app).split() == ["esc", "Close"])
 
 
+@pytest.mark.slow
 async def test_footer_fits_80_columns_with_help_and_quit_whatever_the_keymap(exchange) -> None:
     app = exchange.dashboard(keymap={"help": "f1"}).app
     async with running(app, SMALL) as pilot:
@@ -643,6 +655,7 @@ async def test_footer_fits_80_columns_with_help_and_quit_whatever_the_keymap(exc
         assert not keys["Leave"].has_class("-disabled")
 
 
+@pytest.mark.slow
 async def test_own_orders_mark_only_their_own_side_when_grouped(app, exchange) -> None:
     """A bid at 41,001 rounds up into the 41,010.00 ask bucket when grouped by 10.00: it
     marks the 41,000.00 bid bucket only."""
@@ -667,6 +680,7 @@ async def test_open_orders_show_every_column_at_120_columns(app) -> None:
         assert text[2].split()[:4] == ["BUY", "40,950.00", "0.20000000", "0.20000000"]
 
 
+@pytest.mark.slow
 async def test_one_order_is_one_order(app, exchange) -> None:
     async with running(app, SMALL) as pilot:
         view = app.query_one(OpenOrdersView)
@@ -686,6 +700,7 @@ async def test_one_order_is_one_order(app, exchange) -> None:
         await until(pilot, lambda: "1 order cancelled" in notices)
 
 
+@pytest.mark.slow
 async def test_an_unanswered_order_is_pending_never_refused_and_reported_later(
     faulty_exchange,
 ) -> None:

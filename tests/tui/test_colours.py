@@ -82,6 +82,7 @@ def is_green(color: Color) -> bool:
 
 
 @pytest.mark.parametrize("system", ["standard", "256", "truecolor"])
+@pytest.mark.slow
 async def test_buys_green_sells_red_and_neutral_borders(exchange: Exchange, system: str) -> None:
     app = exchange.dashboard(color_system=system).app
     async with running(app, WIDE) as pilot:

@@ -15,6 +15,7 @@ import asyncio
 import re
 from decimal import Decimal
 
+import pytest
 from textual.widgets import Input
 
 from cfdash.tui.app import FILL_NOTICES
@@ -111,6 +112,7 @@ async def test_the_prompt_is_disarmed_when_its_order_goes(app, exchange) -> None
 # -- defect 8: fills -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_market_buy_reports_average_price_total_and_fee(app, exchange) -> None:
     """0.6 XBT at market takes 0.5 at 41,010 and 0.1 at 41,025.50: one report with the
     average price, the total and the fee the exchange charged; both trades marked as ours."""
@@ -145,6 +147,7 @@ async def test_a_market_buy_reports_average_price_total_and_fee(app, exchange) -
         assert lines(tape)[1].startswith(" ")
 
 
+@pytest.mark.slow
 async def test_a_limit_order_that_fills_at_once_says_so(app, exchange) -> None:
     """A sell at the best bid fills at once: it says filled (how much, at what price, the
     fee), not just "placed"."""
@@ -164,6 +167,7 @@ async def test_a_limit_order_that_fills_at_once_says_so(app, exchange) -> None:
         assert len(exchange.open_orders()) == 2  # nothing rests
 
 
+@pytest.mark.slow
 async def test_a_bid_filled_at_once_says_what_was_not_traded(app, exchange) -> None:
     """A buy of 0.1 at 41,010 takes what its reservation pays for, fee included: the report
     says filled, how much, and that the rest was closed untraded."""
@@ -182,6 +186,7 @@ async def test_a_bid_filled_at_once_says_what_was_not_traded(app, exchange) -> N
         assert len(exchange.open_orders()) == 2  # nothing rests
 
 
+@pytest.mark.slow
 async def test_a_limit_order_partly_filled_at_once_says_how_much(app, exchange) -> None:
     async with running(app, WIDE) as pilot:
         notices = record_notices(app)
@@ -247,6 +252,7 @@ async def test_a_sweep_through_many_own_orders_is_not_a_toast_per_fill(app, exch
 # -- defect 9: orders in flight ------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_an_order_in_flight_is_listed_and_its_outcome_replaces_pending(
     faulty_exchange,
 ) -> None:
@@ -280,6 +286,7 @@ async def test_an_order_in_flight_is_listed_and_its_outcome_replaces_pending(
         assert app.query_one("#quantity", Input).value == ""
 
 
+@pytest.mark.slow
 async def test_a_pending_market_order_reports_its_fills_when_settled(faulty_exchange) -> None:
     exchange, faults = faulty_exchange
     exchange.seed_market()

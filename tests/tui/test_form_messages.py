@@ -4,6 +4,7 @@ outlandish one, not in the quantity (nor in the hidden total field)."""
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
@@ -42,6 +43,7 @@ async def test_a_paste_of_5000_digits_gets_a_whole_message(app: DashboardApp) ->
         assert shown(app, "#message") == "✗ quantity: too large · max 92,233,720,368.54775807"
 
 
+@pytest.mark.slow
 async def test_a_big_price_is_named_when_the_price_was_edited(app: DashboardApp) -> None:
     async with running(app, WIDE) as pilot:
         entry = app.query_one(OrderEntry)

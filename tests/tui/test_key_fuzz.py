@@ -736,6 +736,7 @@ def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("run", RUNS, ids=[run.name for run in RUNS])
+@pytest.mark.slow
 async def test_random_key_bursts_never_crash_and_every_order_is_an_enter(
     run: Run, exchange: Exchange, monkeypatch: pytest.MonkeyPatch, home: None
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
@@ -70,6 +71,7 @@ async def settle(pilot, app: DashboardApp) -> None:  # type: ignore[no-untyped-d
 # -- 1. a dialog answers once ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_market_picker_enter_enter_in_one_burst_switches_once(app) -> None:
     async with running(app, SMALL) as pilot:
         burst(app, "m", "enter", "enter")
@@ -82,6 +84,7 @@ async def test_market_picker_enter_enter_in_one_burst_switches_once(app) -> None
         assert app.is_running and len(app.screen_stack) == 1
 
 
+@pytest.mark.slow
 async def test_every_dialog_takes_one_answer_from_a_burst(app, exchange) -> None:
     async with running(app, SMALL) as pilot:
         burst(app, "question_mark", "escape", "escape", "question_mark", "question_mark")
@@ -117,6 +120,7 @@ async def test_a_confirmation_button_pressed_twice_answers_once(app, exchange) -
         assert app.is_running and len(app.screen_stack) == 1
 
 
+@pytest.mark.slow
 async def test_login_dialog_escape_escape_and_enter_enter(exchange) -> None:
     app = exchange.dashboard(user=None, login=True).app
     async with running(app, SMALL, user=None) as pilot:
@@ -140,6 +144,7 @@ async def test_login_dialog_escape_escape_and_enter_enter(exchange) -> None:
 # -- 2. editing keys apply in the order they came ----------------------------------------------
 
 
+@pytest.mark.slow
 async def test_editing_keys_in_a_burst_apply_in_order(app) -> None:
     async with running(app, SMALL) as pilot:
         await pilot.press("b")
@@ -230,6 +235,7 @@ async def test_a_burst_from_the_dashboard_places_one_order(app, exchange) -> Non
 # -- 4. b and s open a limit order -------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_b_and_s_open_a_limit_order_after_market_mode(app) -> None:
     async with running(app, SMALL) as pilot:
         entry = app.query_one(OrderEntry)
@@ -244,6 +250,7 @@ async def test_b_and_s_open_a_limit_order_after_market_mode(app) -> None:
 # -- 5. one Enter is one order -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_enter_enter_enter_places_one_order(app, exchange) -> None:
     async with running(app, SMALL) as pilot:
         await pilot.press("b", *"0.1", "tab", *"25000")
@@ -255,6 +262,7 @@ async def test_enter_enter_enter_places_one_order(app, exchange) -> None:
         assert new_orders(exchange) == [(p("25000"), q("0.1"))]
 
 
+@pytest.mark.slow
 async def test_a_slow_reply_locks_the_form_until_the_outcome(faulty_exchange) -> None:
     exchange, faults = faulty_exchange
     exchange.seed_market(book=False)

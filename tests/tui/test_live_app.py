@@ -154,6 +154,7 @@ def exchange() -> Iterator[ServerThread]:
     server.stop()
 
 
+@pytest.mark.slow
 async def test_login_dialog_opens_on_a_private_panel_shows_the_server_message_then_succeeds(
     make_dashboard, exchange: ServerThread, env: dict[str, str]
 ) -> None:

@@ -74,6 +74,7 @@ async def place(pilot: Pilot[Any], app: DashboardApp, size: str, price: str) -> 
     await pilot.press("escape")
 
 
+@pytest.mark.slow
 async def test_toasts_stay_clear_of_the_status_bar_and_the_order_they_name(exchange) -> None:
     app = exchange.dashboard().app
     async with with_toasts(app) as pilot:
@@ -101,6 +102,7 @@ async def test_toasts_stay_clear_of_the_status_bar_and_the_order_they_name(excha
         assert sum("placed" in m.text for m in app.messages) == 3
 
 
+@pytest.mark.slow
 async def test_the_history_keeps_what_the_toasts_said(exchange) -> None:
     app = exchange.dashboard().app
     app.NOTIFICATION_TIMEOUT = 0.5  # toasts gone soon; the history stays
@@ -204,6 +206,7 @@ async def test_the_header_stays_one_line_at_80_columns_when_disconnected(exchang
         assert len(text) <= ticker.content_region.width
 
 
+@pytest.mark.slow
 async def test_a_screenshot_from_the_palette_is_saved_under_xdg_data_home(
     exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

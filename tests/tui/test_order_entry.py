@@ -59,6 +59,7 @@ def shown(app: DashboardApp, widget_id: str) -> str:
 # -- 1. a market switch starts from an empty form ----------------------------------------------
 
 
+@pytest.mark.slow
 async def test_switching_market_clears_the_price_the_amounts_and_the_note(app, exchange) -> None:
     maker = exchange.client(MAKER)
     await asyncio.to_thread(lambda: maker.place_order(PLN_PAIR, "1", "159000").result(3))
@@ -90,6 +91,7 @@ async def test_reloading_the_same_market_keeps_what_was_typed(app) -> None:
         assert "Enter to place" in message(app)
 
 
+@pytest.mark.slow
 async def test_a_pending_estimate_for_the_old_market_is_dropped(app) -> None:
     async with running(app) as pilot:
         entry = app.query_one(OrderEntry)
@@ -103,6 +105,7 @@ async def test_a_pending_estimate_for_the_old_market_is_dropped(app) -> None:
         await until(pilot, lambda: "no liquidity" in entry.preview_text)  # asked anew
 
 
+@pytest.mark.slow
 async def test_a_limit_far_through_the_book_asks_first(app, exchange) -> None:
     """Best ask 41,010, best bid 40,990: a limit more than 10% through the touch asks for a
     confirmation like a market order; nearer, it is placed at once."""
@@ -206,6 +209,7 @@ async def test_keys_typed_ahead_in_the_login_dialog_land_in_their_fields(exchang
 # -- 4. private mode ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_private_mode_hides_the_balance_in_the_funds_message(app) -> None:
     async with running(app, WIDE) as pilot:
         await pilot.press("b", *"100", "tab", *"41000")
@@ -305,6 +309,7 @@ async def test_exponents_and_ambiguous_commas_are_refused_inline(app, exchange) 
 # -- 8. a refused environment login ------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_refused_environment_login_says_press_l_and_prefills_the_dialog(
     exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

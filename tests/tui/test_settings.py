@@ -131,6 +131,7 @@ def test_unknown_binding_ids_name_the_file(home: dict[str, str]) -> None:
 # -- the remembered market and theme -----------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_the_market_and_theme_chosen_are_remembered_for_the_next_run(
     make_dashboard, home
 ) -> None:

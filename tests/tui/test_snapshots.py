@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from cfdash.tui.widgets.tape import TradeTape
@@ -49,6 +50,7 @@ def test_overview_compact(snap_compare, exchange: Exchange) -> None:
     assert snap_compare(app, terminal_size=SMALL, run_before=ready(exchange))
 
 
+@pytest.mark.slow
 def test_order_entry(snap_compare, exchange: Exchange) -> None:
     app = exchange.dashboard().app
     press = ["b", *"0.25", "tab", *"40500"]

@@ -7,8 +7,7 @@ import time
 
 from cfdash.client import WSClient
 from cfdash.client.backoff import Backoff
-
-from .scripted_server import USD, XBT, ScriptedServer, Session
+from tests.support.scripted import USD, XBT, ScriptedServer, Session
 
 
 class Extremes(random.Random):

@@ -6,6 +6,7 @@ import base64
 import logging
 import pickle
 import traceback
+from collections.abc import Callable
 
 import pytest
 import websocket
@@ -13,8 +14,14 @@ import websocket
 from cfdash.client import WSClient
 from cfdash.core.auth import derive_private_key
 from cfdash.core.errors import CoinfloorError
+from tests.support.scripted import COOKIE, PASSPHRASE, USER_ID, ScriptedServer
 
-from .scripted_server import COOKIE, PASSPHRASE, USER_ID, ScriptedServer
+
+@pytest.fixture
+def make_client(make_scripted_client: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """Clients on the scripted ``server`` (this directory's ``make_client`` takes a url)."""
+    return make_scripted_client
+
 
 WRONG = "not the passphrase at all"
 

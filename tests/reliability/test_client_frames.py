@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from cfdash.client import WSClient
 from cfdash.client.wsclient import MAX_FRAME_BYTES
 from cfdash.core.errors import ProtocolError
+from tests.support.scripted import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session
 
-from .scripted_server import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session
+
+@pytest.fixture
+def make_client(make_scripted_client: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """Clients on the scripted ``server`` (this directory's ``make_client`` takes a url)."""
+    return make_scripted_client
+
 
 PAIR = {"base": XBT, "counter": USD}
 

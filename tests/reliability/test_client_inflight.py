@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from cfdash.client import ClosedOrder, OrderOutcomeUnknown
+from cfdash.client import ClosedOrder, OrderOutcomeUnknown, WSClient
 from cfdash.core.errors import InsufficientFundsError, Msg
 from cfdash.core.messages import PlacedOrder
+from tests.support.scripted import (
+    COOKIE,
+    PASSPHRASE,
+    USD,
+    USER_ID,
+    XBT,
+    ScriptedServer,
+    Session,
+    error,
+)
 
-from .scripted_server import COOKIE, PASSPHRASE, USD, USER_ID, XBT, ScriptedServer, Session, error
+
+@pytest.fixture
+def make_client(make_scripted_client: Callable[..., WSClient]) -> Callable[..., WSClient]:
+    """Clients on the scripted ``server`` (this directory's ``make_client`` takes a url)."""
+    return make_scripted_client
+
 
 PAIR = {"base": XBT, "counter": USD}
 
