@@ -495,6 +495,8 @@ class Connector:
         """
         session = self.session
         reconnecting = self.will_reconnect(conn)
+        # The views first: whoever sees the new state must not find the old book still synced.
+        session.views_lost(reset=True, close=not reconnecting)
         with self.cond:
             if self.conn is conn:
                 self.conn = None
@@ -512,7 +514,6 @@ class Connector:
             session.outcome_unknown(tonce, future, reason)
         if not reconnecting:
             session.fail_orphans(reason)
-        session.views_lost(reset=True, close=not reconnecting)
         if reason is not None:
             log.info("connection to %s lost: %s", self.owner.url, reason)
             self.report(reason)
