@@ -83,6 +83,17 @@ class Order:
         return f"Order(id={self.id}, user={self.user}, {side} {self.remaining} @ {self.price})"
 
 
+class MarketTaker:
+    """The taker side of a market order (no id, no reservation)."""
+
+    __slots__ = ("spent", "tonce", "traded")
+
+    def __init__(self, tonce: int | None) -> None:
+        self.tonce = tonce
+        self.traded = 0
+        self.spent = 0
+
+
 class Level:
     """The orders at one price, oldest first (dead ones are skipped lazily). ``text`` is the
     price as notices and rows render it."""

@@ -133,3 +133,34 @@ class Market:
             window.high,
             window.volume,
         )
+
+    def estimate(self, quantity: int | None = None, total: int | None = None) -> dict[str, int]:
+        """What a market order would trade now, fees and balances ignored: the quantity and
+        the exact total rounded half up."""
+        book = self.book
+        c, d = self.c, self.d
+        is_bid = (quantity if quantity is not None else total or 0) > 0
+        opp = book.asks if is_bid else book.bids
+        got_q = 0
+        num = 0  # exact total * d
+        if quantity is not None:
+            left = abs(quantity)
+            for level in opp.iter_levels():
+                q = min(left, level.quantity)
+                got_q += q
+                num += q * level.price * c
+                left -= q
+                if not left:
+                    break
+        else:
+            assert total is not None
+            left_num = abs(total) * d
+            for level in opp.iter_levels():
+                unit = level.price * c
+                q = min(level.quantity, left_num // unit)
+                if q <= 0:
+                    break
+                got_q += q
+                num += q * unit
+                left_num -= q * unit
+        return {"quantity": got_q, "total": (2 * num + d) // (2 * d)}
