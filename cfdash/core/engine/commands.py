@@ -238,16 +238,14 @@ class Commands:
             sess.watch_ticker.add(pair)
             watchers.add(sess.id)
             market.ticker_pub = market.ticker_values()  # stale while nobody watched
-            return self._engine.ticker(pair)
+            return market.ticker()
         if pair not in sess.watch_ticker:
             raise NotFoundError(Msg.NOT_WATCHING_TICKER)
         sess.watch_ticker.discard(pair)
         watchers.discard(sess.id)
         return None
 
-    def _cmd_estimate(
-        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
+    def _cmd_estimate(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
         market = self._cmd_market(cmd)
         quantity, total = cmd.get("quantity"), cmd.get("total")
         if quantity is not None:
@@ -260,9 +258,7 @@ class Commands:
             return market.estimate(total=total)
         raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
 
-    def _cmd_place(
-        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
+    def _cmd_place(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
         user = sess.user
         assert user is not None
         market = self._cmd_market(cmd)
@@ -294,9 +290,7 @@ class Commands:
         remaining = self._engine._place_market(user, market, quantity, total, tonce, now_us)
         return f',"remaining":{remaining}'
 
-    def _cmd_cancel(
-        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
+    def _cmd_cancel(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
         user = sess.user
         assert user is not None
         return order_info_fields(self._engine.cancel(user.id, cmd.get("id"), cmd.get("tonce")))

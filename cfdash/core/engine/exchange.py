@@ -180,6 +180,26 @@ class ExchangeCore(Engine):
             market.ticker_pub = market.ticker_values()
         self._outbox.out.clear()
 
+    def place_market(
+        self,
+        user_id: int,
+        pair: Pair,
+        *,
+        quantity: int | None = None,
+        total: int | None = None,
+        tonce: int | None = None,
+        now_us: int | None = None,
+    ) -> int:
+        """Execute a market order by quantity or by total; returns what could not trade."""
+        return self._place_market(
+            self._users[user_id],
+            self._market(pair),
+            quantity,
+            total,
+            tonce,
+            self._clock_us if now_us is None else now_us,
+        )
+
     def _load_orders(self, orders: list[tuple[int, list[Any]]]) -> None:
         orders.sort(key=lambda item: item[0])
         users = self._users
@@ -256,3 +276,6 @@ class ExchangeCore(Engine):
 
     def trade_volume(self, user_id: int, asset: int) -> int:
         return self._users[user_id].account.volume.get(asset, 0)
+
+    def ticker(self, pair: Pair) -> dict[str, int | None]:
+        return self._market(pair).ticker()

@@ -40,6 +40,7 @@ Decisions where the spec is silent (documented here once):
 from __future__ import annotations
 
 import random
+from typing import NoReturn
 
 from ..assets import PAIRS, Pair
 from ..errors import (
@@ -51,13 +52,12 @@ from ..errors import (
     TooManyOrdersError,
 )
 from .accounts import VolumeWindow
-from .book import MarketTaker, Order
+from .book import Level, MarketTaker, Order
 from .config import EngineConfig
 from .journal import Journal
 from .notices import Outbox
 from .rounding import uniform_below
 from .sessions import Market, Session, User
-from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
 
 NEVER = 2**63
@@ -76,8 +76,24 @@ def _max_total(budget: int, fn: int, fd: int) -> int:
     return t
 
 
+def _refuse(user: User, quantity: int, price: int, tonce: int | None) -> NoReturn:
+    """Why ``place_limit`` refuses an order before looking at the balance."""
+    if quantity == 0:
+        raise BadRequestError(Msg.QUANTITY_ZERO)
+    if price <= 0:
+        raise BadRequestError(Msg.PRICE_ZERO if price == 0 else "Price must be positive.")
+    if tonce is not None and tonce <= user.tonce:
+        raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
+    raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
+
+
 class Engine:
-    """The exchange's state and its hot paths; ``ExchangeCore`` adds the rest of its API."""
+    """The exchange's state and its hot paths; ``ExchangeCore`` adds the rest of its API.
+
+    The hot path (placing, matching, closing) is written for speed: attributes are bound to
+    locals, small helpers are inlined (``Order.__init__``, ``BookSide.add``/``remove``,
+    ``rounding.stochastic_round``) and the outbox renders notices by hand, once, for the
+    sessions that receive them. tests/bench/bench_engine.py measures it."""
 
     # slots: the hot path reads these on every command (``__dict__`` keeps the instance open
     # to other attributes, e.g. a test's spy)
@@ -200,9 +216,6 @@ class Engine:
         touched, self._touched = self._touched, set()
         self._outbox.tickers(touched)
 
-    def ticker(self, pair: Pair) -> dict[str, int | None]:
-        return dict(zip(TICKER_FIELDS, self._market(pair).ticker_values(), strict=True))
-
     def place_limit(
         self,
         user_id: int,
@@ -217,11 +230,8 @@ class Engine:
         """Place a limit order (the validated ``PlaceOrder`` with a price); raises on refusal.
 
         (Pass the options by keyword: they are not keyword-only only because filling in a
-        keyword-only default costs a dict lookup per call.)"""
-        # The hot path (placing, matching, closing) is written for speed: attributes are bound
-        # to locals, small helpers are inlined and notices are rendered by hand, once, for the
-        # sessions that receive them, from the market's pre-rendered pieces, the levels' price
-        # texts and the last time's text. tests/bench/bench_engine.py measures it.
+        keyword-only default costs a dict lookup per call.) Over 100 lines: the hottest path,
+        inlined (see the class docstring)."""
         user = self._users[user_id]
         if pair is self._last_pair:
             market = self._last_market
@@ -230,15 +240,14 @@ class Engine:
             self._last_pair, self._last_market = pair, market
         if now_us is None:
             now_us = self._clock_us
-        if quantity == 0:
-            raise BadRequestError(Msg.QUANTITY_ZERO)
-        if price <= 0:
-            raise BadRequestError(Msg.PRICE_ZERO if price == 0 else "Price must be positive.")
-        if tonce is not None and tonce <= user.tonce:
-            raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
         orders = user.orders
-        if len(orders) >= self._max_orders:
-            raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
+        if (
+            quantity == 0
+            or price <= 0
+            or (tonce is not None and tonce <= user.tonce)
+            or len(orders) >= self._max_orders
+        ):
+            _refuse(user, quantity, price, tonce)
         if quantity > 0:
             is_bid = True
             qty = quantity
@@ -336,26 +345,6 @@ class Engine:
         if sessions or watchers:
             self._outbox.order_opened(market, order, level, sessions, watchers)
         return order
-
-    def place_market(
-        self,
-        user_id: int,
-        pair: Pair,
-        *,
-        quantity: int | None = None,
-        total: int | None = None,
-        tonce: int | None = None,
-        now_us: int | None = None,
-    ) -> int:
-        """Execute a market order by quantity or by total; returns what could not trade."""
-        return self._place_market(
-            self._users[user_id],
-            self._market(pair),
-            quantity,
-            total,
-            tonce,
-            self._clock_us if now_us is None else now_us,
-        )
 
     def _place_market(
         self,
@@ -476,8 +465,7 @@ class Engine:
         q: int,
         now_us: int,
     ) -> int:
-        """Execute one trade of ``q`` at the price of the maker's ``level``; emits its notices;
-        returns the total."""
+        """Trade ``q`` at the maker's ``level``, with its notices; returns the total."""
         p = level.price
         c, d = market.c, market.d
         # stochastic rounding (rounding.stochastic_round, inlined): total, taker fee, maker fee
@@ -551,27 +539,7 @@ class Engine:
             ask.traded += q
             ask.spent += total
         savail[counter] = savail.get(counter, 0) + total - ask_fee
-        fees = bid_fee + ask_fee
-        if fees:
-            self._fees[counter] = self._fees.get(counter, 0) + fees
-            self._dirty_fees.add(counter)
-        dirty = self._dirty_balances
-        bid_uid, ask_uid = buyer.id, seller.id
-        dirty.add((bid_uid, base))
-        dirty.add((bid_uid, counter))
-        dirty.add((ask_uid, base))
-        dirty.add((ask_uid, counter))
-        # trailing windows (bucketed: no per-trade history)
-        self._traded.add(market)
-        window = market.window
-        if window.add(now_us, p, q):
-            self._expiry_at(now_us + window.window_us)
-        volumes = self._volumes
-        bucket = volumes.tail
-        if bucket is None or now_us >= bucket.start + volumes.bucket_us:
-            bucket = volumes.current(now_us)
-            self._expiry_at(now_us + volumes.window_us)
-        volumes.add_trade(bucket, buyer.id, bacct, seller.id, sacct, base, q, counter, total)
+        self._record(market, buyer, seller, p, q, total, bid_fee + ask_fee, now_us)
         # notices, in engine order: OrdersMatched, BalanceChanged, TradeVolumeChanged
         if buyer.sessions or seller.sessions or market.book_watchers:
             self._outbox.trade(
@@ -586,6 +554,43 @@ class Engine:
             if unit + -(-(unit * mfn) // mfd) > maker.reserved:
                 self._close(maker, maker_user)
         return total
+
+    def _record(
+        self,
+        market: Market,
+        buyer: User,
+        seller: User,
+        p: int,
+        q: int,
+        total: int,
+        fees: int,
+        now_us: int,
+    ) -> None:
+        """A trade's bookkeeping: fees, the dirty rows, the trailing windows (bucketed: no
+        per-trade history)."""
+        pair = market.pair
+        base, counter = pair.base, pair.counter
+        if fees:
+            self._fees[counter] = self._fees.get(counter, 0) + fees
+            self._dirty_fees.add(counter)
+        dirty = self._dirty_balances
+        bid_uid, ask_uid = buyer.id, seller.id
+        dirty.add((bid_uid, base))
+        dirty.add((bid_uid, counter))
+        dirty.add((ask_uid, base))
+        dirty.add((ask_uid, counter))
+        self._traded.add(market)
+        window = market.window
+        if window.add(now_us, p, q):
+            self._expiry_at(now_us + window.window_us)
+        volumes = self._volumes
+        bucket = volumes.tail
+        if bucket is None or now_us >= bucket.start + volumes.bucket_us:
+            bucket = volumes.current(now_us)
+            self._expiry_at(now_us + volumes.window_us)
+        volumes.add_trade(
+            bucket, bid_uid, buyer.account, ask_uid, seller.account, base, q, counter, total
+        )
 
     def _close(self, order: Order, user: User) -> None:
         """Close an order (filled, cancelled or unaffordable): take it off the book if it rests
@@ -657,7 +662,6 @@ class Engine:
         self._close(order, user)
         return order
 
-
     def _expiry_at(self, when_us: int) -> None:
         if when_us < self._next_expiry_us:
             self._next_expiry_us = when_us
@@ -667,31 +671,36 @@ class Engine:
         if now_us < self._next_expiry_us:
             return
         self._journal.meta = True  # the stored clock lets load() expire the same buckets
-        nxt = NEVER
-        dead = self._journal.dead
-        for market in self._markets.values():
-            window = market.window
-            dropped = window.expire(now_us)
-            if dropped:
-                self._touched.add(market)
-                pair = market.pair
-                dead.extend(("ticker", f"{pair.base}:{pair.counter}:{s}", None) for s in dropped)
-            when = window.next_expiry()
-            if when is not None and when < nxt:
-                nxt = when
-        changed: dict[tuple[int, int], User] = {}
-        for bucket in self._volumes.expire(now_us):
-            for uid, amounts in bucket.amounts.items():
-                user = self._users[uid]
-                volume = user.account.volume
-                for asset, amount in amounts.items():
-                    volume[asset] -= amount
-                    changed[(uid, asset)] = user
-                dead.append(("volume", f"{bucket.start}:{uid}", None))
-        for (_, asset), user in changed.items():
-            self._outbox.volume(user, asset)
-        when = self._volumes.next_expiry()
+        self._next_expiry_us = _expire_windows(self, now_us)
+
+
+def _expire_windows(engine: Engine, now_us: int) -> int:
+    """``Engine._expire``'s work; returns the time of the next expiry."""
+    nxt = NEVER
+    dead = engine._journal.dead
+    for market in engine._markets.values():
+        window = market.window
+        dropped = window.expire(now_us)
+        if dropped:
+            engine._touched.add(market)
+            pair = market.pair
+            dead.extend(("ticker", f"{pair.base}:{pair.counter}:{s}", None) for s in dropped)
+        when = window.next_expiry()
         if when is not None and when < nxt:
             nxt = when
-        self._next_expiry_us = nxt
-
+    changed: dict[tuple[int, int], User] = {}
+    volumes = engine._volumes
+    for bucket in volumes.expire(now_us):
+        for uid, amounts in bucket.amounts.items():
+            user = engine._users[uid]
+            volume = user.account.volume
+            for asset, amount in amounts.items():
+                volume[asset] -= amount
+                changed[(uid, asset)] = user
+            dead.append(("volume", f"{bucket.start}:{uid}", None))
+    for (_, asset), user in changed.items():
+        engine._outbox.volume(user, asset)
+    when = volumes.next_expiry()
+    if when is not None and when < nxt:
+        nxt = when
+    return nxt

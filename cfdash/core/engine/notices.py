@@ -141,7 +141,9 @@ class Outbox:
         quantity = left if order.is_bid else -left
         if sessions:
             mid = (
-                market.null_tonce if tonce is None else f',"tonce":{tonce}{market.fields},"quantity":'
+                market.null_tonce
+                if tonce is None
+                else f',"tonce":{tonce}{market.fields},"quantity":'
             )
             self.send(
                 sessions,
@@ -168,7 +170,9 @@ class Outbox:
         quantity = remaining if order.is_bid else -remaining
         if sessions:
             mid = (
-                market.null_tonce if tonce is None else f',"tonce":{tonce}{market.fields},"quantity":'
+                market.null_tonce
+                if tonce is None
+                else f',"tonce":{tonce}{market.fields},"quantity":'
             )
             self.send(
                 sessions, f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'

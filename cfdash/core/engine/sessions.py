@@ -9,6 +9,7 @@ from .accounts import Account
 from .book import Book, Order
 from .config import EngineConfig
 from .limits import RateLimiter
+from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
 
 EMPTY_TICKER: tuple[int | None, ...] = (None, None, None, None, None, 0)
@@ -133,6 +134,10 @@ class Market:
             window.high,
             window.volume,
         )
+
+    def ticker(self) -> dict[str, int | None]:
+        """The ticker's fields by name (``ticker.FIELDS``)."""
+        return dict(zip(TICKER_FIELDS, self.ticker_values(), strict=True))
 
     def estimate(self, quantity: int | None = None, total: int | None = None) -> dict[str, int]:
         """What a market order would trade now, fees and balances ignored: the quantity and
