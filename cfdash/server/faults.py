@@ -18,7 +18,10 @@ and armed on the next ``count`` commands of a method (``arm``):
   reply (and its notices) are written;
 * ``drop_before``: the connection is aborted before the engine sees the command;
 * ``delay``: the command, and everything after it on that connection, waits ``delay`` s;
-* ``fail``: answered with an error reply instead of being executed.
+* ``fail``: answered with an error reply instead of being executed;
+* ``raise``: the engine's handler runs the command, then raises ``FaultInjected`` (a bug in a
+  handler: its changes are half-applied; the engine answers "Internal error." and the server
+  fails as on a failed commit).
 
 ``fired`` counts every fault that took effect, by name.
 """
@@ -41,13 +44,19 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
 
+    from cfdash.core.engine.exchange import ExchangeCore
+
     from .app import ExchangeServer
 
-__all__ = ["ACTIONS", "CONTROL_METHOD", "ENV_VAR", "Faults"]
+__all__ = ["ACTIONS", "CONTROL_METHOD", "ENV_VAR", "FaultInjected", "Faults"]
 
 CONTROL_METHOD = "TestFault"
 ENV_VAR = "CFDASH_TEST_FAULTS"
-ACTIONS = frozenset({"drop_after", "drop_before", "delay", "fail"})
+ACTIONS = frozenset({"drop_after", "drop_before", "delay", "fail", "raise"})
+
+
+class FaultInjected(RuntimeError):
+    """Raised inside an engine command handler by the ``raise`` fault."""
 
 
 @dataclass
@@ -115,6 +124,11 @@ class Faults:
             return text
         if rule.action == "fail":
             await ws.send(json.dumps(_reply(command, rule.error[0], rule.error[1])))
+            return None
+        if rule.action == "raise":
+            assert server.core is not None
+            _raise_in_handler(server.core, method, sid, text)
+            server._schedule_flush()
             return None
         if rule.action == "drop_after":
             assert server.core is not None
@@ -311,6 +325,25 @@ class Faults:
         if self._in_loop():
             raise RuntimeError("call the async faults from another thread")
         return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout)
+
+
+def _raise_in_handler(core: ExchangeCore, method: str, sid: int, text: str) -> None:
+    """Execute ``text`` with ``method``'s handler made to raise after it ran."""
+    handlers = core.commands.handlers
+    real = handlers.get(method)
+    if real is None:  # not a command the engine knows: it refuses it as usual
+        core.receive(sid, text, time.time())
+        return
+
+    def broken(*args: Any) -> Any:
+        real(*args)
+        raise FaultInjected(f"test fault: {method} raised inside its handler")
+
+    handlers[method] = broken
+    try:
+        core.receive(sid, text, time.time())
+    finally:
+        handlers[method] = real
 
 
 def _discard(*_: Any) -> None:
