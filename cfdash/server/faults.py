@@ -90,7 +90,7 @@ class Faults:
         self._server = server
         self._loop = asyncio.get_running_loop()
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def process_request(self, connection: ServerConnection, _request: Request) -> Response | None:
         """The handshake hook: 503 while refusing connections."""
         if time.monotonic() < self._refuse_until:
             self.fired["refuse"] += 1

@@ -223,16 +223,8 @@ class Book:
         self.bids = BookSide(True)
         self.asks = BookSide(False)
 
-    def side(self, is_bid: bool) -> BookSide:
-        return self.bids if is_bid else self.asks
-
     def add(self, order: Order) -> None:
         (self.bids if order.is_bid else self.asks).add(order)
 
     def remove(self, order: Order) -> None:
         (self.bids if order.is_bid else self.asks).remove(order)
-
-    def reduce(self, order: Order, quantity: int) -> None:
-        """A fill of ``quantity`` (or a fee-driven shrink) of a live order that stays open."""
-        order.remaining -= quantity
-        (self.bids if order.is_bid else self.asks).levels[order.price].quantity -= quantity
