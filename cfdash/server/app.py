@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -40,14 +40,14 @@ from .users import bootstrap
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 64 * 1024
-SEND_LIMIT = 4 * 1024 * 1024
-IDLE_TIMEOUT = 60.0
-BINARY_FRAME_MSG = "Commands must be sent as text frames."
-CLOSE_SLOW = 1008
-CLOSE_IDLE = 1001
-CLOSE_SHUTDOWN = 1001
-CLOSE_FAILURE = 1011
+MAX_FRAME: Final = 64 * 1024
+SEND_LIMIT: Final = 4 * 1024 * 1024
+IDLE_TIMEOUT: Final = 60.0
+BINARY_FRAME_MSG: Final = "Commands must be sent as text frames."
+CLOSE_SLOW: Final = 1008
+CLOSE_IDLE: Final = 1001
+CLOSE_SHUTDOWN: Final = 1001
+CLOSE_FAILURE: Final = 1011
 
 
 def ws_url(host: str, port: int) -> str:

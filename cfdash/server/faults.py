@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cfdash.core.errors import Msg
 
@@ -50,9 +50,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTIONS", "CONTROL_METHOD", "ENV_VAR", "FaultInjected", "Faults"]
 
-CONTROL_METHOD = "TestFault"
-ENV_VAR = "CFDASH_TEST_FAULTS"
-ACTIONS = frozenset({"drop_after", "drop_before", "delay", "fail", "raise"})
+T = TypeVar("T")
+
+CONTROL_METHOD: Final = "TestFault"
+ENV_VAR: Final = "CFDASH_TEST_FAULTS"
+ACTIONS: Final = frozenset({"drop_after", "drop_before", "delay", "fail", "raise"})
 
 
 class FaultInjected(RuntimeError):
@@ -266,8 +268,8 @@ class Faults:
         self.fired["stall"] += 1
         transport = self._ws(sid).transport
         transport.pause_reading()
-        transport.write = _discard  # type: ignore[method-assign]
-        transport.writelines = _discard  # type: ignore[method-assign]
+        transport.write = _discard  # type: ignore[method-assign,assignment]
+        transport.writelines = _discard  # type: ignore[method-assign,assignment]
 
     def _match(self, sid: int, method: Any) -> _Rule | None:
         with self._lock:
@@ -310,17 +312,17 @@ class Faults:
         except RuntimeError:
             return False
 
-    def _run(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+    def _run(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
         """``fn()`` on the server's loop (directly when already there)."""
         if self._in_loop():
             return fn()
 
-        async def call() -> Any:
+        async def call() -> T:
             return fn()
 
         return self._run_async(call, timeout)
 
-    def _run_async(self, fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 10.0) -> Any:
+    def _run_async(self, fn: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10.0) -> T:
         assert self._loop is not None, "not attached to a started server"
         if self._in_loop():
             raise RuntimeError("call the async faults from another thread")

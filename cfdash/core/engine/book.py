@@ -13,11 +13,12 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, final
 
 from ..assets import Pair
 
 
+@final
 class Order:
     """A limit order. ``remaining`` is positive; ``reserved`` is what it holds back
     (base units for an ask, counter units for a bid).
@@ -83,6 +84,7 @@ class Order:
         return f"Order(id={self.id}, user={self.user}, {side} {self.remaining} @ {self.price})"
 
 
+@final
 class MarketTaker:
     """The taker side of a market order (no id, no reservation)."""
 

@@ -172,7 +172,8 @@ class ExchangeCore(Engine):
         journal = self._journal
         dead = list(journal.dead)
         self.take_changes()  # the rebuild itself changed nothing
-        journal.dead.extend(dead + stored.obsolete)
+        journal.dead.extend(dead)
+        journal.dead.extend(stored.obsolete)
         if stored.legacy:
             self._load_legacy_trades(stored.legacy)
         self._touched.clear()

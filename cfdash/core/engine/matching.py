@@ -40,7 +40,7 @@ Decisions where the spec is silent (documented here once):
 from __future__ import annotations
 
 import random
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from ..assets import PAIRS, Pair
 from ..errors import (
@@ -60,7 +60,7 @@ from .rounding import uniform_below
 from .sessions import Market, Session, User
 from .ticker import TickerWindow
 
-NEVER = 2**63
+NEVER: Final = 2**63
 _new_order = object.__new__
 
 
@@ -177,8 +177,9 @@ class Engine:
         self._dirty_orders = journal.orders
         self._dirty_fees = journal.fees
         self._traded = journal.traded
-        self._last_pair: Pair | None = None  # place_limit's last pair and its market
-        self._last_market: Market | None = None
+        first = PAIRS[0]  # place_limit's last pair and its market
+        self._last_pair: Pair = first
+        self._last_market: Market = self._markets[(first.base, first.counter)]
 
     def _bind(self, sess: Session, user: User) -> None:
         if sess.user is user:
@@ -369,6 +370,7 @@ class Engine:
         if market.ticker_watchers:
             self._touched.add(market)
         taker = MarketTaker(tonce)
+        qty_left: int | None
         base = market.pair.base
         if quantity is not None:
             is_bid = quantity > 0
@@ -488,6 +490,8 @@ class Engine:
         maker_user = self._users[maker.user]
         pair = market.pair
         base, counter = pair.base, pair.counter
+        bid: Order | MarketTaker
+        ask: Order | MarketTaker
         if taker_is_bid:
             bid, ask, buyer, seller = taker, maker, taker_user, maker_user
             bid_fee, ask_fee = taker_fee, maker_fee

@@ -36,7 +36,7 @@ def render_reply(tag: int | None, result: str | dict[str, Any] | None) -> str:
     if not result:
         return head + "}"
     if result.__class__ is str:
-        return head + result + "}"  # type: ignore[operator]
+        return head + result + "}"
     assert isinstance(result, dict)
     parts = [head]
     for key, value in result.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import gcd
+from typing import Final
 
 from ..assets import Pair, Scales
 from .accounts import Account
@@ -12,7 +13,7 @@ from .limits import RateLimiter
 from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
 
-EMPTY_TICKER: tuple[int | None, ...] = (None, None, None, None, None, 0)
+EMPTY_TICKER: Final[tuple[int | None, ...]] = (None, None, None, None, None, 0)
 
 
 class User:
