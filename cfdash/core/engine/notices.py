@@ -98,11 +98,6 @@ class Outbox:
         out, self.out = self.out, []
         return out
 
-    def time(self, now_us: int) -> str:
-        if now_us != self.time_us:
-            self.time_us, self.time_text = now_us, str(now_us)
-        return self.time_text
-
     def send(self, sessions: Iterable[int], text: str) -> None:
         out = self.out
         for s in sessions:
@@ -135,8 +130,12 @@ class Outbox:
         self, market: Market, order: Order, level: Level, sessions: list[int], watchers: set[int]
     ) -> None:
         """OrderOpened: with its tonce to the owner, without to the book's other watchers."""
+        out = self.out
         ps = level.text
-        ts = self.time(order.time)
+        now_us = order.time
+        if now_us != self.time_us:
+            self.time_us, self.time_text = now_us, str(now_us)
+        ts = self.time_text
         oid, tonce, left = order.id, order.tonce, order.remaining
         quantity = left if order.is_bid else -left
         if sessions:
@@ -145,16 +144,17 @@ class Outbox:
                 if tonce is None
                 else f',"tonce":{tonce}{market.fields},"quantity":'
             )
-            self.send(
-                sessions,
-                f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}',
-            )
+            text = f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}'
+            for s in sessions:
+                out.append((s, text))
         if watchers:
             text = (
                 f'{{"notice":"OrderOpened","id":{oid}{market.fields},"quantity":{quantity}'
                 f',"price":{ps},"time":{ts}}}'
             )
-            self.public(watchers, sessions, text)
+            for s in watchers:
+                if s not in sessions:
+                    out.append((s, text))
 
     def order_closed(
         self,
@@ -165,6 +165,7 @@ class Outbox:
         watchers: set[int],
     ) -> None:
         """OrderClosed: with its tonce to the owner, without to the book's other watchers."""
+        out = self.out
         ps = price_text or str(order.price)
         oid, tonce, remaining = order.id, order.tonce, order.remaining
         quantity = remaining if order.is_bid else -remaining
@@ -174,15 +175,17 @@ class Outbox:
                 if tonce is None
                 else f',"tonce":{tonce}{market.fields},"quantity":'
             )
-            self.send(
-                sessions, f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
-            )
+            text = f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
+            for s in sessions:
+                out.append((s, text))
         if watchers:
             text = (
                 f'{{"notice":"OrderClosed","id":{oid}{market.fields},"quantity":{quantity}'
                 f',"price":{ps}}}'
             )
-            self.public(watchers, sessions, text)
+            for s in watchers:
+                if s not in sessions:
+                    out.append((s, text))
 
     def trade(
         self,
