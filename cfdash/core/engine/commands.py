@@ -170,7 +170,7 @@ class Commands:
             and verify(user.public_key, user.id, sess.nonce, client_nonce, signature)
         ):
             raise AuthenticationError(Msg.BAD_SIGNATURE)
-        self._engine._bind(sess, user)
+        sess.bind(user)
         return None
 
     def _cmd_get_balances(

@@ -81,7 +81,7 @@ class ExchangeCore(Engine):
         ``rate_limited=False`` also exempts the session from the order and information limits.
         """
         sess = self._sessions[session]
-        self._bind(sess, self._users[user_id])
+        sess.bind(self._users[user_id])
         sess.limited = rate_limited
 
     # ------------------------------------------------------------------ sessions and time

@@ -87,6 +87,18 @@ def _refuse(user: User, quantity: int, price: int, tonce: int | None) -> NoRetur
     raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
 
 
+def _markets(cfg: EngineConfig) -> dict[tuple[int, int], Market]:
+    """The listed pairs' markets, by (base, counter)."""
+    ticker_us = int(cfg.ticker_window * 1_000_000)
+    ticker_bucket_us = max(1, int(cfg.ticker_bucket * 1_000_000))
+    return {
+        (pair.base, pair.counter): Market(
+            cfg.scales, pair, TickerWindow(ticker_us, ticker_bucket_us)
+        )
+        for pair in PAIRS
+    }
+
+
 class Engine:
     """The exchange's state and its hot paths; ``ExchangeCore`` adds the rest of its API.
 
@@ -98,37 +110,12 @@ class Engine:
     # slots: the hot path reads these on every command (``__dict__`` keeps the instance open
     # to other attributes, e.g. a test's spy)
     __slots__ = (
-        "__dict__",
-        "_below",
-        "_clock_us",
-        "_dirty_balances",
-        "_dirty_fees",
-        "_dirty_orders",
-        "_dirty_tonces",
-        "_fees",
-        "_journal",
-        "_last_market",
-        "_last_pair",
-        "_maker",
-        "_maker_fn",
-        "_markets",
-        "_max_orders",
-        "_next_expiry_us",
-        "_next_order_id",
-        "_next_session",
-        "_nonce_rng",
-        "_outbox",
-        "_pending_volatile",
-        "_rng",
-        "_scales",
-        "_sessions",
-        "_taker",
-        "_touched",
-        "_traded",
-        "_users",
-        "_volumes",
-        "config",
-    )
+        "__dict__", "_below", "_clock_us", "_dirty_balances", "_dirty_fees", "_dirty_orders",
+        "_dirty_tonces", "_fees", "_journal", "_last_market", "_last_pair", "_maker", "_maker_fn",
+        "_markets", "_max_orders", "_next_expiry_us", "_next_order_id", "_next_session",
+        "_nonce_rng", "_outbox", "_pending_volatile", "_rng", "_scales", "_sessions", "_taker",
+        "_touched", "_traded", "_users", "_volumes", "config",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -150,14 +137,7 @@ class Engine:
         self._users: dict[int, User] = {}
         self._sessions: dict[int, Session] = {}
         self._next_session = 1
-        ticker_us = int(cfg.ticker_window * 1_000_000)
-        ticker_bucket_us = max(1, int(cfg.ticker_bucket * 1_000_000))
-        self._markets: dict[tuple[int, int], Market] = {
-            (pair.base, pair.counter): Market(
-                cfg.scales, pair, TickerWindow(ticker_us, ticker_bucket_us)
-            )
-            for pair in PAIRS
-        }
+        self._markets = _markets(cfg)
         self._touched: set[Market] = set()
         self._next_order_id = 1
         self._fees: dict[int, int] = {}
@@ -181,16 +161,11 @@ class Engine:
         self._last_pair: Pair = first
         self._last_market: Market = self._markets[(first.base, first.counter)]
 
-    def _bind(self, sess: Session, user: User) -> None:
-        if sess.user is user:
-            return
-        if sess.user is not None:
-            raise BadRequestError("This connection is already authenticated as another user.")
-        sess.user = user
-        user.sessions.append(sess.id)
-
     def _advance(self, now: float) -> None:
-        now_us = self._time(now)
+        now_us = int(now * 1_000_000)
+        if now_us > self._clock_us:
+            self._clock_us = now_us
+        now_us = self._clock_us
         if self._pending_volatile:
             pending, self._pending_volatile = self._pending_volatile, []
             for order in pending:
@@ -198,12 +173,6 @@ class Engine:
                     self._close(order, self._users[order.user])
         self._expire(now_us)
         self._publish_tickers()
-
-    def _time(self, now: float) -> int:
-        us = int(now * 1_000_000)
-        if us > self._clock_us:
-            self._clock_us = us
-        return self._clock_us
 
     def _market(self, pair: Pair) -> Market:
         market = self._markets.get((pair.base, pair.counter))
@@ -344,7 +313,30 @@ class Engine:
                 sess.volatile[oid] = order
         watchers = market.book_watchers
         if sessions or watchers:
-            self._outbox.order_opened(market, order, level, sessions, watchers)
+            outbox = self._outbox
+            out = outbox.out
+            ps = level.text
+            if now_us != outbox.time_us:
+                outbox.time_us, outbox.time_text = now_us, str(now_us)
+            ts = outbox.time_text
+            quantity = left if is_bid else -left
+            if sessions:
+                mid = (
+                    market.null_tonce
+                    if tonce is None
+                    else f',"tonce":{tonce}{market.fields},"quantity":'
+                )
+                text = (
+                    f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}'
+                )
+                for s in sessions:
+                    out.append((s, text))
+            if watchers:
+                text = (
+                    f'{{"notice":"OrderOpened","id":{oid}{market.fields},"quantity":{quantity}'
+                    f',"price":{ps},"time":{ts}}}'
+                )
+                outbox.public(watchers, sessions, text)
         return order
 
     def _place_market(
@@ -543,7 +535,27 @@ class Engine:
             ask.traded += q
             ask.spent += total
         savail[counter] = savail.get(counter, 0) + total - ask_fee
-        self._record(market, buyer, seller, p, q, total, bid_fee + ask_fee, now_us)
+        fees = bid_fee + ask_fee
+        if fees:
+            self._fees[counter] = self._fees.get(counter, 0) + fees
+            self._dirty_fees.add(counter)
+        dirty = self._dirty_balances
+        bid_uid, ask_uid = buyer.id, seller.id
+        dirty.add((bid_uid, base))
+        dirty.add((bid_uid, counter))
+        dirty.add((ask_uid, base))
+        dirty.add((ask_uid, counter))
+        # trailing windows (bucketed: no per-trade history)
+        self._traded.add(market)
+        window = market.window
+        if window.add(now_us, p, q):
+            self._expiry_at(now_us + window.window_us)
+        volumes = self._volumes
+        bucket = volumes.tail
+        if bucket is None or now_us >= bucket.start + volumes.bucket_us:
+            bucket = volumes.current(now_us)
+            self._expiry_at(now_us + volumes.window_us)
+        volumes.add_trade(bucket, bid_uid, bacct, ask_uid, sacct, base, q, counter, total)
         # notices, in engine order: OrdersMatched, BalanceChanged, TradeVolumeChanged
         if buyer.sessions or seller.sessions or market.book_watchers:
             self._outbox.trade(
@@ -558,43 +570,6 @@ class Engine:
             if unit + -(-(unit * mfn) // mfd) > maker.reserved:
                 self._close(maker, maker_user)
         return total
-
-    def _record(
-        self,
-        market: Market,
-        buyer: User,
-        seller: User,
-        p: int,
-        q: int,
-        total: int,
-        fees: int,
-        now_us: int,
-    ) -> None:
-        """A trade's bookkeeping: fees, the dirty rows, the trailing windows (bucketed: no
-        per-trade history)."""
-        pair = market.pair
-        base, counter = pair.base, pair.counter
-        if fees:
-            self._fees[counter] = self._fees.get(counter, 0) + fees
-            self._dirty_fees.add(counter)
-        dirty = self._dirty_balances
-        bid_uid, ask_uid = buyer.id, seller.id
-        dirty.add((bid_uid, base))
-        dirty.add((bid_uid, counter))
-        dirty.add((ask_uid, base))
-        dirty.add((ask_uid, counter))
-        self._traded.add(market)
-        window = market.window
-        if window.add(now_us, p, q):
-            self._expiry_at(now_us + window.window_us)
-        volumes = self._volumes
-        bucket = volumes.tail
-        if bucket is None or now_us >= bucket.start + volumes.bucket_us:
-            bucket = volumes.current(now_us)
-            self._expiry_at(now_us + volumes.window_us)
-        volumes.add_trade(
-            bucket, bid_uid, buyer.account, ask_uid, seller.account, base, q, counter, total
-        )
 
     def _close(self, order: Order, user: User) -> None:
         """Close an order (filled, cancelled or unaffordable): take it off the book if it rests
@@ -631,7 +606,24 @@ class Engine:
         sessions = user.sessions
         watchers = market.book_watchers
         if sessions or watchers:
-            self._outbox.order_closed(market, order, price_text, sessions, watchers)
+            out = self._outbox.out
+            ps = price_text or str(price)
+            quantity = remaining if is_bid else -remaining
+            if sessions:
+                mid = (
+                    market.null_tonce
+                    if tonce is None
+                    else f',"tonce":{tonce}{market.fields},"quantity":'
+                )
+                text = f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
+                for s in sessions:
+                    out.append((s, text))
+            if watchers:
+                text = (
+                    f'{{"notice":"OrderClosed","id":{oid}{market.fields},"quantity":{quantity}'
+                    f',"price":{ps}}}'
+                )
+                self._outbox.public(watchers, sessions, text)
         reserved = order.reserved
         if reserved:
             if is_bid:

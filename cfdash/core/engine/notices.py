@@ -126,67 +126,6 @@ class Outbox:
                 f'"volume":{user.account.volume.get(asset, 0)}}}',
             )
 
-    def order_opened(
-        self, market: Market, order: Order, level: Level, sessions: list[int], watchers: set[int]
-    ) -> None:
-        """OrderOpened: with its tonce to the owner, without to the book's other watchers."""
-        out = self.out
-        ps = level.text
-        now_us = order.time
-        if now_us != self.time_us:
-            self.time_us, self.time_text = now_us, str(now_us)
-        ts = self.time_text
-        oid, tonce, left = order.id, order.tonce, order.remaining
-        quantity = left if order.is_bid else -left
-        if sessions:
-            mid = (
-                market.null_tonce
-                if tonce is None
-                else f',"tonce":{tonce}{market.fields},"quantity":'
-            )
-            text = f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}'
-            for s in sessions:
-                out.append((s, text))
-        if watchers:
-            text = (
-                f'{{"notice":"OrderOpened","id":{oid}{market.fields},"quantity":{quantity}'
-                f',"price":{ps},"time":{ts}}}'
-            )
-            for s in watchers:
-                if s not in sessions:
-                    out.append((s, text))
-
-    def order_closed(
-        self,
-        market: Market,
-        order: Order,
-        price_text: str,
-        sessions: list[int],
-        watchers: set[int],
-    ) -> None:
-        """OrderClosed: with its tonce to the owner, without to the book's other watchers."""
-        out = self.out
-        ps = price_text or str(order.price)
-        oid, tonce, remaining = order.id, order.tonce, order.remaining
-        quantity = remaining if order.is_bid else -remaining
-        if sessions:
-            mid = (
-                market.null_tonce
-                if tonce is None
-                else f',"tonce":{tonce}{market.fields},"quantity":'
-            )
-            text = f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
-            for s in sessions:
-                out.append((s, text))
-        if watchers:
-            text = (
-                f'{{"notice":"OrderClosed","id":{oid}{market.fields},"quantity":{quantity}'
-                f',"price":{ps}}}'
-            )
-            for s in watchers:
-                if s not in sessions:
-                    out.append((s, text))
-
     def trade(
         self,
         market: Market,

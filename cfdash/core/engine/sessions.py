@@ -6,6 +6,7 @@ from math import gcd
 from typing import Final
 
 from ..assets import Pair, Scales
+from ..errors import BadRequestError
 from .accounts import Account
 from .book import Book, Order
 from .config import EngineConfig
@@ -70,6 +71,15 @@ class Session:
         self.info_limiter = RateLimiter(*config.info_limit)
         self.order_limiter = RateLimiter(*config.order_limit)
         self.volatile: dict[int, Order] = {}  # its persist=false orders
+
+    def bind(self, user: User) -> None:
+        """Authenticate as ``user`` (again: a no-op; as another user: refused)."""
+        if self.user is user:
+            return
+        if self.user is not None:
+            raise BadRequestError("This connection is already authenticated as another user.")
+        self.user = user
+        user.sessions.append(self.id)
 
 
 class Market:
