@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..assets import Pair
@@ -31,9 +31,15 @@ __all__ = ["INTERNAL_ERROR", "EngineConfig", "ExchangeCore", "_max_total"]
 
 
 class ExchangeCore(Engine):
-    """The whole exchange: users, balances, books, sessions, notices and durability rows."""
+    """The whole exchange: users, balances, books, sessions, notices and durability rows.
 
-    __slots__ = ("commands",)
+    ``receive(session, text, now)`` handles one text frame of ``session`` received at ``now``
+    (seconds): it is the command layer's ``Commands.receive``, bound at construction (no extra
+    call per frame)."""
+
+    __slots__ = ("commands", "receive")
+
+    receive: Callable[[int, str, float], None]
 
     def __init__(
         self,
@@ -45,6 +51,7 @@ class ExchangeCore(Engine):
         """``rng`` (tests) replaces the seeded generator used for stochastic rounding."""
         super().__init__(config, seed=seed, rng=rng)
         self.commands = Commands(self)
+        self.receive = self.commands.receive
 
     @property
     def internal_errors(self) -> int:
@@ -114,10 +121,6 @@ class ExchangeCore(Engine):
 
     def tick(self, now: float) -> None:
         self._advance(now)
-
-    def receive(self, session: int, text: str, now: float) -> None:
-        """Handle one text frame of ``session`` received at ``now`` (seconds)."""
-        self.commands.receive(session, text, now)
 
     def take_output(self) -> list[tuple[int, str]]:
         return self._outbox.take()

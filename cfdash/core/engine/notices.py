@@ -83,9 +83,11 @@ def message_of(exc: BaseException) -> str:
 class Outbox:
     """The frames to send, ``(session, text)`` in order, and the rendering of the notices.
 
-    The hot notices are rendered by hand, once, for the sessions that receive them, from the
-    market's pre-rendered pieces, the levels' price texts and the last time's text
-    (``time_us``/``time_text``, shared with the journal's order rows)."""
+    Notices are rendered by hand, once, for the sessions that receive them, from the market's
+    pre-rendered pieces, the levels' price texts and the last time's text (``time_us``/
+    ``time_text``, shared with the journal's order rows). The engine's hot path appends its
+    OrderOpened, OrderClosed and BalanceChanged of an order to ``out`` itself (inlined: they
+    come with nearly every command); the outbox renders the rest."""
 
     __slots__ = ("out", "time_text", "time_us")
 
