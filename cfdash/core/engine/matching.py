@@ -558,10 +558,14 @@ class Engine:
         volumes.add_trade(bucket, bid_uid, bacct, ask_uid, sacct, base, q, counter, total)
         # notices, in engine order: OrdersMatched, BalanceChanged, TradeVolumeChanged
         if buyer.sessions or seller.sessions or market.book_watchers:
-            self._outbox.trade(
+            outbox = self._outbox
+            outbox.matched(
                 market, level, bid, ask, buyer, seller, q, total, bid_rem, ask_rem, now_us,
-                bid_fee, ask_fee, counter_changed_buyer,
+                bid_fee, ask_fee,
             )  # fmt: skip
+            outbox.traded(
+                market, buyer, seller, total, ask_fee, type(ask) is Order, counter_changed_buyer
+            )
         # a resting maker that is done closes now (the taker is settled by its caller)
         if maker.remaining == 0:
             self._close(maker, maker_user)

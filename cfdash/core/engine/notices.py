@@ -128,29 +128,17 @@ class Outbox:
                 f'"volume":{user.account.volume.get(asset, 0)}}}',
             )
 
-    def trade(
+    def traded(
         self,
         market: Market,
-        level: Level,
-        bid: Order | MarketTaker,
-        ask: Order | MarketTaker,
         buyer: User,
         seller: User,
-        q: int,
         total: int,
-        bid_rem: int | None,
-        ask_rem: int | None,
-        now_us: int,
-        bid_fee: int,
         ask_fee: int,
+        ask_is_order: bool,
         counter_changed_buyer: bool,
     ) -> None:
-        """One trade's notices, in engine order: OrdersMatched, BalanceChanged,
-        TradeVolumeChanged."""
-        self.matched(
-            market, level, bid, ask, buyer, seller, q, total, bid_rem, ask_rem, now_us,
-            bid_fee, ask_fee,
-        )  # fmt: skip
+        """A trade's BalanceChanged and TradeVolumeChanged notices (after its OrdersMatched)."""
         out = self.out
         bid_sessions, ask_sessions = buyer.sessions, seller.sessions
         pair = market.pair
@@ -170,7 +158,7 @@ class Outbox:
                 text = f"{market.balance_counter}{savail[counter]}}}"
                 for s in ask_sessions:
                     out.append((s, text))
-            if type(ask) is not Order:
+            if not ask_is_order:
                 text = f"{market.balance_base}{savail[base]}}}"
                 for s in ask_sessions:
                     out.append((s, text))
