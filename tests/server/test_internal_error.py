@@ -42,10 +42,10 @@ def test_an_internal_error_fails_the_server_like_a_failed_commit(
             seen = []
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
-                    seen.append(client.recv())
+                    seen.append(client.recv(timeout=30))
             with pytest.raises(ConnectionClosed) as watcher_closed:
                 while True:
-                    seen.append(watcher.recv())
+                    seen.append(watcher.recv(timeout=30))
             exchange.stop()
     finally:
         client.close()
