@@ -3,8 +3,11 @@
 One asyncio loop owns the core. Every text frame goes straight to ``core.receive``; once per
 loop turn a single flush commits ``core.take_changes()`` to the store (group commit) and only
 then hands ``core.take_output()`` to the connections, so nothing is acknowledged before it is
-durable. Each connection has a bounded outgoing queue and its own writer task: a reader that
-falls more than ``send_limit`` bytes behind is closed (1008) instead of growing memory.
+durable. A failed commit, or a command the engine answered "Internal error." (a bug: the
+state in memory may be half-applied), fails the server: nothing more is committed or sent,
+every connection is closed (1011) and the server stops serving. Each connection has a bounded
+outgoing queue and its own writer task: a reader that falls more than ``send_limit`` bytes
+behind is closed (1008) instead of growing memory.
 
 Timeouts follow the spec: a connection with no traffic either way for ``idle_timeout``
 seconds is closed (1001). The server sends no pings of its own (its pongs would keep every
@@ -23,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -37,14 +40,14 @@ from .users import bootstrap
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 64 * 1024
-SEND_LIMIT = 4 * 1024 * 1024
-IDLE_TIMEOUT = 60.0
-BINARY_FRAME_MSG = "Commands must be sent as text frames."
-CLOSE_SLOW = 1008
-CLOSE_IDLE = 1001
-CLOSE_SHUTDOWN = 1001
-CLOSE_FAILURE = 1011
+MAX_FRAME: Final = 64 * 1024
+SEND_LIMIT: Final = 4 * 1024 * 1024
+IDLE_TIMEOUT: Final = 60.0
+BINARY_FRAME_MSG: Final = "Commands must be sent as text frames."
+CLOSE_SLOW: Final = 1008
+CLOSE_IDLE: Final = 1001
+CLOSE_SHUTDOWN: Final = 1001
+CLOSE_FAILURE: Final = 1011
 
 
 def ws_url(host: str, port: int) -> str:
@@ -352,12 +355,16 @@ class ExchangeServer:
         core = self.core
         if core is None or self.failure is not None or self._closed:
             return
+        if core.internal_errors:  # checked first: half-applied state must not be committed
+            error = core.commands.last_internal_error
+            self._fail(error or RuntimeError("internal error"), "an engine command failed")
+            return
         rows = core.take_changes()
         if rows:
             try:
                 self.store.commit(rows)
             except Exception as exc:
-                self._fail(exc)
+                self._fail(exc, "cannot commit the exchange state")
                 return
         out = core.take_output()
         if self._pending:
@@ -373,9 +380,10 @@ class ExchangeServer:
                 if handler is not None:
                     handler(sid, text)
 
-    def _fail(self, exc: BaseException) -> None:
-        """A commit failed: nothing more can be acknowledged. Close everyone, stop serving."""
-        log.critical("cannot commit the exchange state; stopping", exc_info=exc)
+    def _fail(self, exc: BaseException, what: str) -> None:
+        """A commit (or an engine command) failed: nothing more can be acknowledged. Close
+        everyone, stop serving."""
+        log.critical("%s; stopping", what, exc_info=exc)
         self.failure = exc
         self._stopping = True
         self._pending = []

@@ -18,7 +18,10 @@ and armed on the next ``count`` commands of a method (``arm``):
   reply (and its notices) are written;
 * ``drop_before``: the connection is aborted before the engine sees the command;
 * ``delay``: the command, and everything after it on that connection, waits ``delay`` s;
-* ``fail``: answered with an error reply instead of being executed.
+* ``fail``: answered with an error reply instead of being executed;
+* ``raise``: the engine's handler runs the command, then raises ``FaultInjected`` (a bug in a
+  handler: its changes are half-applied; the engine answers "Internal error." and the server
+  fails as on a failed commit).
 
 ``fired`` counts every fault that took effect, by name.
 """
@@ -33,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cfdash.core.errors import Msg
 
@@ -41,13 +44,21 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
 
+    from cfdash.core.engine.exchange import ExchangeCore
+
     from .app import ExchangeServer
 
-__all__ = ["ACTIONS", "CONTROL_METHOD", "ENV_VAR", "Faults"]
+__all__ = ["ACTIONS", "CONTROL_METHOD", "ENV_VAR", "FaultInjected", "Faults"]
 
-CONTROL_METHOD = "TestFault"
-ENV_VAR = "CFDASH_TEST_FAULTS"
-ACTIONS = frozenset({"drop_after", "drop_before", "delay", "fail"})
+T = TypeVar("T")
+
+CONTROL_METHOD: Final = "TestFault"
+ENV_VAR: Final = "CFDASH_TEST_FAULTS"
+ACTIONS: Final = frozenset({"drop_after", "drop_before", "delay", "fail", "raise"})
+
+
+class FaultInjected(RuntimeError):
+    """Raised inside an engine command handler by the ``raise`` fault."""
 
 
 @dataclass
@@ -81,7 +92,7 @@ class Faults:
         self._server = server
         self._loop = asyncio.get_running_loop()
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def process_request(self, connection: ServerConnection, _request: Request) -> Response | None:
         """The handshake hook: 503 while refusing connections."""
         if time.monotonic() < self._refuse_until:
             self.fired["refuse"] += 1
@@ -115,6 +126,11 @@ class Faults:
             return text
         if rule.action == "fail":
             await ws.send(json.dumps(_reply(command, rule.error[0], rule.error[1])))
+            return None
+        if rule.action == "raise":
+            assert server.core is not None
+            _raise_in_handler(server.core, method, sid, text)
+            server._schedule_flush()
             return None
         if rule.action == "drop_after":
             assert server.core is not None
@@ -252,8 +268,8 @@ class Faults:
         self.fired["stall"] += 1
         transport = self._ws(sid).transport
         transport.pause_reading()
-        transport.write = _discard  # type: ignore[method-assign]
-        transport.writelines = _discard  # type: ignore[method-assign]
+        transport.write = _discard  # type: ignore[method-assign,assignment]
+        transport.writelines = _discard  # type: ignore[method-assign,assignment]
 
     def _match(self, sid: int, method: Any) -> _Rule | None:
         with self._lock:
@@ -296,21 +312,40 @@ class Faults:
         except RuntimeError:
             return False
 
-    def _run(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+    def _run(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
         """``fn()`` on the server's loop (directly when already there)."""
         if self._in_loop():
             return fn()
 
-        async def call() -> Any:
+        async def call() -> T:
             return fn()
 
         return self._run_async(call, timeout)
 
-    def _run_async(self, fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 10.0) -> Any:
+    def _run_async(self, fn: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10.0) -> T:
         assert self._loop is not None, "not attached to a started server"
         if self._in_loop():
             raise RuntimeError("call the async faults from another thread")
         return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout)
+
+
+def _raise_in_handler(core: ExchangeCore, method: str, sid: int, text: str) -> None:
+    """Execute ``text`` with ``method``'s handler made to raise after it ran."""
+    handlers = core.commands.handlers
+    real = handlers.get(method)
+    if real is None:  # not a command the engine knows: it refuses it as usual
+        core.receive(sid, text, time.time())
+        return
+
+    def broken(*args: Any) -> Any:
+        real(*args)
+        raise FaultInjected(f"test fault: {method} raised inside its handler")
+
+    handlers[method] = broken
+    try:
+        core.receive(sid, text, time.time())
+    finally:
+        handlers[method] = real
 
 
 def _discard(*_: Any) -> None:

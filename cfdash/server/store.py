@@ -17,9 +17,10 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Final
 
-SCHEMA_VERSION = 1
-MEMORY = ":memory:"
+SCHEMA_VERSION: Final = 1
+MEMORY: Final = ":memory:"
 
 Row = tuple[str, str, str | None]
 

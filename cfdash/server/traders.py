@@ -16,13 +16,13 @@ import os
 import random
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from cfdash.core.assets import SPOT_PAIRS, Assets, Pair
 from cfdash.core.auth import derive_private_key
 from cfdash.core.engine.exchange import ExchangeCore
 
-FIRST_TRADER_ID = 1001
+FIRST_TRADER_ID: Final = 1001
 
 # Starting mid prices in the pair's price units (price scale 100 on every listed pair).
 START_MID: dict[Pair, int] = {
@@ -34,9 +34,9 @@ START_MID: dict[Pair, int] = {
 }
 
 # Whole units a trader holds per asset (and is topped up to when it runs low).
-FUNDS_BASE = 1_000
-FUNDS_COUNTER_MIDS = 2_000  # counter funds worth this many base units at the start mid
-LOW_WATER = 5  # top up when available falls below 1/LOW_WATER of the target
+FUNDS_BASE: Final = 1_000
+FUNDS_COUNTER_MIDS: Final = 2_000  # counter funds worth this many base units at the start mid
+LOW_WATER: Final = 5  # top up when available falls below 1/LOW_WATER of the target
 
 
 def trader_ids(pairs: Sequence[Pair] = SPOT_PAIRS) -> list[int]:

@@ -6,13 +6,15 @@ published AUTH.md test vector, and any other passphrase is read, turned into a k
 
 from __future__ import annotations
 
+from typing import Final
+
 from cfdash.core.assets import MONTHS, Assets
 from cfdash.core.auth import derive_private_key
 from cfdash.core.engine.exchange import ExchangeCore
 
-DEMO_USER_ID = 1
-DEMO_PASSPHRASE = "opensesame"
-DEMO_COOKIE = "HGREqcILTz8blHa/jsUTVTNBJlg="
+DEMO_USER_ID: Final = 1
+DEMO_PASSPHRASE: Final = "opensesame"
+DEMO_COOKIE: Final = "HGREqcILTz8blHa/jsUTVTNBJlg="
 
 
 # Whole units of each asset a new account starts with.

@@ -14,8 +14,9 @@ its bucket), never longer; at most ``window_us / bucket_us + 1`` buckets exist.
 from __future__ import annotations
 
 from collections import deque
+from typing import Final
 
-HOUR_US = 3600 * 1_000_000
+HOUR_US: Final = 3600 * 1_000_000
 
 
 class Account:
@@ -68,7 +69,9 @@ class VolumeWindow:
             self.buckets.append(tail)
         return tail
 
-    def add(self, bucket: VolumeBucket, user: int, account: Account, asset: int, amount: int):
+    def add(
+        self, bucket: VolumeBucket, user: int, account: Account, asset: int, amount: int
+    ) -> None:
         """Add ``amount`` of ``asset`` to the user's volume, in ``bucket`` and in total."""
         amounts = bucket.amounts.get(user)
         if amounts is None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, final
 
 from ..assets import Pair
 
 
+@final
 class Order:
     """A limit order. ``remaining`` is positive; ``reserved`` is what it holds back
     (base units for an ask, counter units for a bid).
@@ -81,6 +82,18 @@ class Order:
     def __repr__(self) -> str:
         side = "bid" if self.is_bid else "ask"
         return f"Order(id={self.id}, user={self.user}, {side} {self.remaining} @ {self.price})"
+
+
+@final
+class MarketTaker:
+    """The taker side of a market order (no id, no reservation)."""
+
+    __slots__ = ("spent", "tonce", "traded")
+
+    def __init__(self, tonce: int | None) -> None:
+        self.tonce = tonce
+        self.traded = 0
+        self.spent = 0
 
 
 class Level:
@@ -212,16 +225,8 @@ class Book:
         self.bids = BookSide(True)
         self.asks = BookSide(False)
 
-    def side(self, is_bid: bool) -> BookSide:
-        return self.bids if is_bid else self.asks
-
     def add(self, order: Order) -> None:
         (self.bids if order.is_bid else self.asks).add(order)
 
     def remove(self, order: Order) -> None:
         (self.bids if order.is_bid else self.asks).remove(order)
-
-    def reduce(self, order: Order, quantity: int) -> None:
-        """A fill of ``quantity`` (or a fee-driven shrink) of a live order that stays open."""
-        order.remaining -= quantity
-        (self.bids if order.is_bid else self.asks).levels[order.price].quantity -= quantity

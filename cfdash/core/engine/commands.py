@@ -1,13 +1,18 @@
-"""The protocol layer of ``ExchangeCore``: decode a frame, validate, authorise, rate-limit,
+"""The protocol layer of the exchange: decode a frame, validate, authorise, rate-limit,
 dispatch to a command handler and render the reply.
 
-A mixin: the state it reads (sessions, users, markets, output) belongs to ``ExchangeCore``.
+``Commands`` works on an ``Engine`` (the state it reads, sessions, users, markets and the
+outbox, is the engine's). A command that fails with anything but a protocol error is a bug:
+it is answered "Internal error.", its traceback is logged and it is counted
+(``internal_errors``), so that the server can stop trusting the state (see
+``cfdash.server.app``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Final
 
 from ..assets import Pair
 from ..auth import decode_nonce, verify
@@ -29,25 +34,28 @@ from ..messages import (
     decode_frame,
     validate_command,
 )
+from .matching import Engine
 from .notices import error_text, message_of, order_info, order_info_fields, render_reply
 from .sessions import Market, Session
 
-if TYPE_CHECKING:
-    from .exchange import ExchangeCore
+log = logging.getLogger(__name__)
 
-INTERNAL_ERROR = "Internal error."
+INTERNAL_ERROR: Final = "Internal error."
 
 Result = str | dict[str, Any] | None
 Handler = Callable[[Session, dict[str, Any], int, float], Result]
 
 
 class Commands:
-    """``receive`` and the ten command handlers."""
+    """``receive`` and the ten command handlers, over an engine."""
 
-    __slots__ = ()
+    __slots__ = ("_engine", "handlers", "internal_errors", "last_internal_error")
 
-    def _command_handlers(self: ExchangeCore) -> dict[str, Handler]:
-        return {
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.internal_errors = 0  # commands answered "Internal error." (bugs)
+        self.last_internal_error: BaseException | None = None
+        self.handlers: dict[str, Handler] = {
             "Authenticate": self._cmd_authenticate,
             "GetBalances": self._cmd_get_balances,
             "GetOrders": self._cmd_get_orders,
@@ -60,12 +68,13 @@ class Commands:
             "WatchTicker": self._cmd_watch_ticker,
         }
 
-    def receive(self: ExchangeCore, session: int, text: str, now: float) -> None:
+    def receive(self, session: int, text: str, now: float) -> None:
         """Handle one text frame of ``session`` received at ``now`` (seconds)."""
-        sess = self._sessions.get(session)
+        engine = self._engine
+        sess = engine._sessions.get(session)
         if sess is None:
             return
-        out = self._out
+        out = engine._outbox.out
         try:
             cmd = decode_frame(text)
         except Exception as exc:  # ProtocolError for bad JSON; anything else is refused too
@@ -77,23 +86,23 @@ class Commands:
         tag = cmd.get("tag")
         if tag.__class__ is not int or tag == 0:  # echoed iff a non-zero integer (not a bool)
             tag = None
+        method = cmd.get("method")
         try:
-            method = cmd.get("method")
-            handler = self._handlers.get(method) if method.__class__ is str else None  # type: ignore[arg-type]
+            handler = self.handlers.get(method) if method.__class__ is str else None
             if handler is None:
-                validate_command(cmd, self._scales)  # names what is wrong with the method
+                validate_command(cmd, engine._scales)  # names what is wrong with the method
                 raise BadRequestError(f"Unknown method: {method!r}")
             # the spec's tables answer 7 to an anonymous private command, however malformed
             if sess.user is None and method not in PUBLIC_METHODS:
                 raise AuthenticationError(Msg.NOT_AUTHENTICATED)
-            validate_command(cmd, self._scales)
+            validate_command(cmd, engine._scales)
             now_us = int(now * 1_000_000)
-            if now_us > self._clock_us:
-                self._clock_us = now_us
+            if now_us > engine._clock_us:
+                engine._clock_us = now_us
             else:
-                now_us = self._clock_us
-            if now_us >= self._next_expiry_us or self._pending_volatile:
-                self._advance(now)
+                now_us = engine._clock_us
+            if now_us >= engine._next_expiry_us or engine._pending_volatile:
+                engine._advance(now)
             if sess.limited:
                 if method in ORDER_METHODS:
                     limiter = sess.order_limiter if sess.user is None else sess.user.order_limiter
@@ -104,34 +113,45 @@ class Commands:
             result = handler(sess, cmd, now_us, now)
         except CoinfloorError as exc:
             out.append((session, error_text(tag, exc.code or 8, exc.message)))
-            self._publish_tickers()
+            engine._publish_tickers()
             return
         except ProtocolError as exc:
             out.append((session, error_text(tag, 8, message_of(exc))))
             return
-        except Exception:  # a bug: still answer, never raise into the server loop
+        except Exception as exc:  # a bug: still answer, never raise into the server loop
+            self._internal_error(session, method, exc)
             out.append((session, error_text(tag, 8, INTERNAL_ERROR)))
-            self._publish_tickers()
+            engine._publish_tickers()
             return
         if result.__class__ is str:
             head = '{"error_code":0' if tag is None else f'{{"tag":{tag},"error_code":0'
             out.append((session, f"{head}{result}}}"))
         else:
             out.append((session, render_reply(tag, result)))
-        if self._touched:
-            self._publish_tickers()
+        if engine._touched:
+            engine._publish_tickers()
 
-    def _cmd_market(self: ExchangeCore, cmd: dict[str, Any]) -> Market:
-        market = self._markets.get((cmd.get("base"), cmd.get("counter")))  # type: ignore[arg-type]
+    def _internal_error(self, session: int, method: object, exc: Exception) -> None:
+        """Count and log a bug (the traceback; never the command: it may hold a cookie)."""
+        self.internal_errors += 1
+        self.last_internal_error = exc
+        name = method if isinstance(method, str) and method in self.handlers else "?"
+        log.error(
+            "internal error in %s (session %d): %s", name, session, type(exc).__name__,
+            exc_info=exc,
+        )  # fmt: skip
+
+    def _cmd_market(self, cmd: dict[str, Any]) -> Market:
+        market = self._engine._markets.get((cmd.get("base"), cmd.get("counter")))  # type: ignore[arg-type]
         if market is None:
             raise NotFoundError(Msg.INVALID_PAIR)
         return market
 
     def _cmd_authenticate(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         user_id = cmd.get("user_id")
-        user = self._users.get(user_id) if isinstance(user_id, int) else None
+        user = self._engine._users.get(user_id) if isinstance(user_id, int) else None
         if user is None:
             raise NotFoundError(Msg.NO_SUCH_USER)
         if not user.auth_limiter.allow(now):
@@ -150,11 +170,11 @@ class Commands:
             and verify(user.public_key, user.id, sess.nonce, client_nonce, signature)
         ):
             raise AuthenticationError(Msg.BAD_SIGNATURE)
-        self._bind(sess, user)
+        sess.bind(user)
         return None
 
     def _cmd_get_balances(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         assert sess.user is not None
         account = sess.user.account
@@ -165,13 +185,13 @@ class Commands:
         }
 
     def _cmd_get_orders(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         assert sess.user is not None
         return {"orders": [order_info(o) for o in sess.user.orders.values()]}
 
     def _cmd_trade_volume(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         assert sess.user is not None
         asset = cmd.get("asset")
@@ -180,7 +200,7 @@ class Commands:
         return {"volume": sess.user.account.volume.get(asset, 0)}
 
     def _cmd_watch_orders(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         market = self._cmd_market(cmd)
         pair = market.pair
@@ -191,7 +211,7 @@ class Commands:
             sess.watch_orders.add(pair)
             watchers.add(sess.id)
             book = market.book
-            depth = self.config.snapshot_depth
+            depth = self._engine.config.snapshot_depth
             orders = book.bids.top(depth) + book.asks.top(depth)
             return {
                 "orders": [
@@ -206,7 +226,7 @@ class Commands:
         return None
 
     def _cmd_watch_ticker(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         market = self._cmd_market(cmd)
         pair: Pair = market.pair
@@ -214,35 +234,31 @@ class Commands:
         if cmd.get("watch"):
             if pair in sess.watch_ticker:
                 raise AlreadyWatchingError(Msg.ALREADY_WATCHING_TICKER)
-            self._publish_tickers()
+            self._engine._publish_tickers()
             sess.watch_ticker.add(pair)
             watchers.add(sess.id)
             market.ticker_pub = market.ticker_values()  # stale while nobody watched
-            return self.ticker(pair)
+            return market.ticker()
         if pair not in sess.watch_ticker:
             raise NotFoundError(Msg.NOT_WATCHING_TICKER)
         sess.watch_ticker.discard(pair)
         watchers.discard(sess.id)
         return None
 
-    def _cmd_estimate(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
-        pair = self._cmd_market(cmd).pair
+    def _cmd_estimate(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
+        market = self._cmd_market(cmd)
         quantity, total = cmd.get("quantity"), cmd.get("total")
         if quantity is not None:
             if quantity == 0:
                 raise BadRequestError(Msg.QUANTITY_ZERO)
-            return self.estimate(pair, quantity=quantity)
+            return market.estimate(quantity=quantity)
         if total is not None:
             if total == 0:
                 raise BadRequestError(Msg.TOTAL_ZERO)
-            return self.estimate(pair, total=total)
+            return market.estimate(total=total)
         raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
 
-    def _cmd_place(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
+    def _cmd_place(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
         user = sess.user
         assert user is not None
         market = self._cmd_market(cmd)
@@ -256,7 +272,7 @@ class Commands:
         if price is not None:
             if quantity is None or total is not None:
                 raise BadRequestError("A limit order needs quantity and price, and no total.")
-            order = self.place_limit(
+            order = self._engine.place_limit(
                 user.id,
                 market.pair,
                 quantity,
@@ -271,26 +287,24 @@ class Commands:
             raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
         if quantity is None and total is None:
             raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
-        remaining = self._place_market(user, market, quantity, total, tonce, now_us)
+        remaining = self._engine._place_market(user, market, quantity, total, tonce, now_us)
         return f',"remaining":{remaining}'
 
-    def _cmd_cancel(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
-    ) -> Result:
+    def _cmd_cancel(self, sess: Session, cmd: dict[str, Any], now_us: int, now: float) -> Result:
         user = sess.user
         assert user is not None
-        return order_info_fields(self.cancel(user.id, cmd.get("id"), cmd.get("tonce")))
+        return order_info_fields(self._engine.cancel(user.id, cmd.get("id"), cmd.get("tonce")))
 
     def _cmd_cancel_all(
-        self: ExchangeCore, sess: Session, cmd: dict[str, Any], now_us: int, now: float
+        self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
         user = sess.user
         assert user is not None
         orders = list(user.orders.values())
         infos = [order_info(o) for o in orders]
         for order in orders:
-            self._close(order, user)
+            self._engine._close(order, user)
         if user.tonce:
             user.tonce = 0
-            self._dirty_tonces.add(user.id)
+            self._engine._dirty_tonces.add(user.id)
         return {"orders": infos}

@@ -1,141 +1,45 @@
 """ExchangeCore: the embedded exchange's sans-I/O protocol state machine and matching engine.
 
 The server shell feeds it connections, text frames and clock ticks; it answers with text frames
-to send (``take_output``) and durable state rows to commit first (``take_changes``). The
-protocol layer lives in ``commands``, the durability rows in ``durability``, notice rendering
-in ``notices``; this module holds the engine proper.
-
-Decisions where the spec is silent (documented here once):
-
-- Re-authenticating a session as the user it already carries succeeds again; as another user
-  it fails with code 8 (a connection belongs to one user).
-- Trade totals and fees are rounded stochastically, so a trade of a few base units can have a
-  total of 0 under the v2 scales.
-- A bid can only trade what its reservation pays for including the worst-case (rounded up) fee,
-  so one trade never overdraws it. After a fill its remainder is the largest quantity the rest of
-  the reservation covers (IMPL-GUIDE) and the excess goes back to available at once. A bid whose
-  reservation can no longer pay for a single unit (at its own price and the maker fee, or, for
-  an incoming bid, at the best crossing ask and the taker fee) is closed: ``OrderClosed``
-  reports that remaining quantity and a ``BalanceChanged`` then releases its reservation — the
-  order in which IMPL-GUIDE's balance bookkeeping expects it.
-- An incoming limit order that fills completely gets an ``OrderClosed`` (quantity 0) after its
-  ``OrdersMatched`` notices, so every order id ends with a close.
-- Market orders never fail for lack of funds (code 4): they trade what the balance allows and
-  ``remaining`` says what was not traded. A market buy may spend trade totals plus fees up to
-  the available counter balance; by total, the sum of trade totals (before fees) is at most
-  ``|total|`` for both buys and sells.
-- ``GetTradeVolume`` counts, per asset, the base quantities and the counter totals of the
-  user's trades in the trailing ``volume_window`` (a self-trade counts once), kept in buckets of
-  ``volume_bucket`` (1 h): a trade leaves the window between ``volume_window - volume_bucket``
-  and ``volume_window`` after it happened (see ``accounts.VolumeWindow``). The ticker's 24 h
-  low/high/volume are kept likewise in 1-minute buckets (``ticker.TickerWindow``). No per-trade
-  history is kept, in memory or in the durability rows. ``TradeVolumeChanged`` is sent when a
-  trade adds to the volume and when a bucket ages out (on ``tick`` or the next command).
-- ``EstimateMarketOrder`` walks the book ignoring fees and balances; its total is the exact
-  sum rounded half up. An empty book estimates quantity 0 and total 0.
-- The ticker's ``volume`` is 0 (not null) when no trade happened in the last 24 h.
-- ``GetBalances`` lists every asset the user has ever held (zero balances included).
+to send (``take_output``) and durable state rows to commit first (``take_changes``). It is the
+matching engine (``matching.Engine``, where the decisions the spec leaves open are written
+down) with, composed in: the command layer (``commands.Commands``: ``receive`` and the command
+handlers), the journal of durability rows (``journal.Journal``) and the outbox that renders
+notices (``notices.Outbox``). This module holds the rest of the public API: users, money,
+sessions, time, the rebuild from stored rows and introspection.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ..assets import PAIRS, Pair
+from ..assets import Pair
 from ..auth import b64
-from ..errors import (
-    BadRequestError,
-    InsufficientFundsError,
-    Msg,
-    NotFoundError,
-    TonceOutOfSequenceError,
-    TooManyOrdersError,
-)
-from .accounts import VolumeWindow
-from .book import Book, Level, Order
+from .book import Book, Order
 from .commands import INTERNAL_ERROR, Commands
 from .config import EngineConfig
-from .durability import Durability
+from .journal import Journal, Row
+from .matching import Engine, _max_total
 from .notices import dumps
-from .rounding import ceil_div, uniform_below
-from .sessions import Market, Session, User
-from .ticker import FIELDS as TICKER_FIELDS
-from .ticker import TickerWindow
+from .rounding import ceil_div
+from .sessions import Session, User
 
-__all__ = ["INTERNAL_ERROR", "EngineConfig", "ExchangeCore"]
-
-_NEVER = 2**63
-_new_order = object.__new__
+__all__ = ["INTERNAL_ERROR", "EngineConfig", "ExchangeCore", "_max_total"]
 
 
-def _max_total(budget: int, fn: int, fd: int) -> int:
-    """The largest trade total T with T + ceil(T * fn / fd) <= budget (worst-case fee)."""
-    if budget <= 0:
-        return 0
-    if fn == 0:
-        return budget
-    t = budget * fd // (fd + fn)
-    while t > 0 and t + -(-(t * fn) // fd) > budget:
-        t -= 1
-    return t
+class ExchangeCore(Engine):
+    """The whole exchange: users, balances, books, sessions, notices and durability rows.
 
+    ``receive(session, text, now)`` handles one text frame of ``session`` received at ``now``
+    (seconds): it is the command layer's ``Commands.receive``, bound at construction (no extra
+    call per frame)."""
 
-class _MarketTaker:
-    """The taker side of a market order (no id, no reservation)."""
+    __slots__ = ("commands", "receive")
 
-    __slots__ = ("spent", "tonce", "traded")
-
-    def __init__(self, tonce: int | None) -> None:
-        self.tonce = tonce
-        self.traded = 0
-        self.spent = 0
-
-
-class ExchangeCore(Commands, Durability):
-    """The whole exchange: users, balances, books, sessions, notices and durability rows."""
-
-    # slots: the hot path reads these on every command (``__dict__`` keeps the instance open
-    # to other attributes, e.g. a test's spy)
-    __slots__ = (
-        "__dict__",
-        "_asset_texts",
-        "_balance_keys",
-        "_below",
-        "_clock_us",
-        "_dead_rows",
-        "_dirty_balances",
-        "_dirty_fees",
-        "_dirty_orders",
-        "_dirty_tonces",
-        "_dirty_users",
-        "_fees",
-        "_handlers",
-        "_last_market",
-        "_last_pair",
-        "_maker",
-        "_maker_fn",
-        "_markets",
-        "_max_orders",
-        "_meta_dirty",
-        "_next_expiry_us",
-        "_next_order_id",
-        "_next_session",
-        "_nonce_rng",
-        "_out",
-        "_pending_volatile",
-        "_rng",
-        "_scales",
-        "_sessions",
-        "_taker",
-        "_time_text",
-        "_time_us",
-        "_touched",
-        "_traded",
-        "_users",
-        "_volumes",
-        "config",
-    )
+    receive: Callable[[int, str, float], None]
 
     def __init__(
         self,
@@ -145,52 +49,14 @@ class ExchangeCore(Commands, Durability):
         rng: random.Random | None = None,
     ) -> None:
         """``rng`` (tests) replaces the seeded generator used for stochastic rounding."""
-        self.config = cfg = config or EngineConfig()
-        self._rng = rng if rng is not None else random.Random(seed)
-        self._below = uniform_below(self._rng)  # n -> self._rng.randrange(n)
-        self._nonce_rng = None if seed is None else random.Random(f"welcome-nonce:{seed}")
-        self._scales = cfg.scales
-        self._maker = (cfg.maker_fee.numerator, cfg.maker_fee.denominator)
-        self._maker_fn = cfg.maker_fee.numerator
-        self._taker = (cfg.taker_fee.numerator, cfg.taker_fee.denominator)
-        self._max_orders = cfg.max_open_orders
-        self._users: dict[int, User] = {}
-        self._sessions: dict[int, Session] = {}
-        self._next_session = 1
-        ticker_us = int(cfg.ticker_window * 1_000_000)
-        ticker_bucket_us = max(1, int(cfg.ticker_bucket * 1_000_000))
-        self._markets: dict[tuple[int, int], Market] = {
-            (pair.base, pair.counter): Market(
-                cfg.scales, pair, TickerWindow(ticker_us, ticker_bucket_us)
-            )
-            for pair in PAIRS
-        }
-        self._asset_texts = {a: str(a) for pair in PAIRS for a in (pair.base, pair.counter)}
-        self._touched: set[Market] = set()
-        self._next_order_id = 1
-        self._fees: dict[int, int] = {}
-        self._volumes = VolumeWindow(
-            int(cfg.volume_window * 1_000_000), max(1, int(cfg.volume_bucket * 1_000_000))
-        )
-        self._next_expiry_us = _NEVER  # no window can drop a bucket before this time
-        self._clock_us = 0
-        self._out: list[tuple[int, str]] = []
-        self._pending_volatile: list[Order] = []
-        # durability: what changed since the last take_changes
-        self._dirty_users: set[int] = set()
-        self._dirty_balances: set[tuple[int, int]] = set()
-        self._dirty_tonces: set[int] = set()
-        self._dirty_orders: dict[int, Order] = {}
-        self._dirty_fees: set[int] = set()
-        self._balance_keys: dict[tuple[int, int], str] = {}  # (user, asset) -> its row key
-        self._traded: set[Market] = set()  # their last price and ticker buckets changed
-        self._dead_rows: list[tuple[str, str, None]] = []  # buckets that left their window
-        self._meta_dirty = False
-        self._handlers = self._command_handlers()
-        self._time_us = -1  # the last time rendered in a notice, and its text
-        self._time_text = ""
-        self._last_pair: Pair | None = None  # place_limit's last pair and its market
-        self._last_market: Market | None = None
+        super().__init__(config, seed=seed, rng=rng)
+        self.commands = Commands(self)
+        self.receive = self.commands.receive
+
+    @property
+    def internal_errors(self) -> int:
+        """How many commands failed with "Internal error." (a bug; see ``Commands``)."""
+        return self.commands.internal_errors
 
     # ------------------------------------------------------------------ users and money
 
@@ -202,7 +68,7 @@ class ExchangeCore(Commands, Durability):
         else:
             user.cookie = cookie
             user.public_key = bytes(public_key)
-        self._dirty_users.add(user_id)
+        self._journal.users.add(user_id)
 
     def credit(self, user_id: int, asset: int, amount: int) -> None:
         """Deposit (or, negative, withdraw from available) ``amount`` of ``asset``."""
@@ -213,7 +79,8 @@ class ExchangeCore(Commands, Durability):
             raise ValueError("credit would make the available balance negative")
         avail[asset] = new
         user.account.reserved.setdefault(asset, 0)
-        self._balance_changed(user, asset)
+        self._dirty_balances.add((user.id, asset))
+        self._outbox.balance(user, asset)
 
     def login(self, session: int, user_id: int, *, rate_limited: bool = True) -> None:
         """Authenticate a trusted in-process session (no signature, no auth rate limit).
@@ -221,16 +88,8 @@ class ExchangeCore(Commands, Durability):
         ``rate_limited=False`` also exempts the session from the order and information limits.
         """
         sess = self._sessions[session]
-        self._bind(sess, self._users[user_id])
+        sess.bind(self._users[user_id])
         sess.limited = rate_limited
-
-    def _bind(self, sess: Session, user: User) -> None:
-        if sess.user is user:
-            return
-        if sess.user is not None:
-            raise BadRequestError("This connection is already authenticated as another user.")
-        sess.user = user
-        user.sessions.append(sess.id)
 
     # ------------------------------------------------------------------ sessions and time
 
@@ -241,7 +100,7 @@ class ExchangeCore(Commands, Durability):
         rng = self._nonce_rng
         nonce = os.urandom(16) if rng is None else rng.randbytes(16)
         self._sessions[sid] = Session(sid, nonce, self.config)
-        self._out.append((sid, dumps({"notice": "Welcome", "nonce": b64(nonce)})))
+        self._outbox.out.append((sid, dumps({"notice": "Welcome", "nonce": b64(nonce)})))
         return sid
 
     def disconnect(self, session: int, now: float) -> None:
@@ -263,199 +122,67 @@ class ExchangeCore(Commands, Durability):
     def tick(self, now: float) -> None:
         self._advance(now)
 
-    def _advance(self, now: float) -> None:
-        now_us = self._time(now)
-        if self._pending_volatile:
-            pending, self._pending_volatile = self._pending_volatile, []
-            for order in pending:
-                if order.live:
-                    self._close(order, self._users[order.user])
-        self._expire(now_us)
-        self._publish_tickers()
-
-    def _time(self, now: float) -> int:
-        us = int(now * 1_000_000)
-        if us > self._clock_us:
-            self._clock_us = us
-        return self._clock_us
-
     def take_output(self) -> list[tuple[int, str]]:
-        out, self._out = self._out, []
-        return out
+        return self._outbox.take()
 
-    def _market(self, pair: Pair) -> Market:
-        market = self._markets.get((pair.base, pair.counter))
-        if market is None:
-            raise NotFoundError(Msg.INVALID_PAIR)
-        return market
+    # ------------------------------------------------------------------ durability
 
-    # ------------------------------------------------------------------ the engine proper
+    def take_changes(self) -> list[Row]:
+        """Rows changed since the last call (see ``Journal.take_changes``)."""
+        outbox = self._outbox
+        return self._journal.take_changes(
+            self._next_order_id, self._clock_us, outbox.time_us, outbox.time_text
+        )
 
-    def bid_reservation(self, pair: Pair, quantity: int, price: int) -> int:
-        m = self._market(pair)
-        return ceil_div(abs(quantity) * price * m.c, m.d)
+    def load(self, rows: Iterable[Row]) -> None:
+        """Rebuild the state stored by ``take_changes`` (call on a fresh core, before any
+        session). Orders with persist=false are cancelled on the first connect or tick.
 
-    def _bid_can_trade(self, order: Order, price: int, fee: tuple[int, int]) -> bool:
-        """Whether the bid's reservation pays for one unit at ``price`` with worst-case fee."""
-        m = order.market
-        unit = -(-(price * m.c) // m.d)
-        return unit + -(-(unit * fee[0]) // fee[1]) <= order.reserved
-
-    def place_limit(
-        self,
-        user_id: int,
-        pair: Pair,
-        quantity: int,
-        price: int,
-        tonce: int | None = None,
-        persist: bool = True,
-        session: int | None = None,
-        now_us: int | None = None,
-    ) -> Order:
-        """Place a limit order (the validated ``PlaceOrder`` with a price); raises on refusal.
-
-        (Pass the options by keyword: they are not keyword-only only because filling in a
-        keyword-only default costs a dict lookup per call.)"""
-        # The hot path (placing, matching, closing) is written for speed: attributes are bound
-        # to locals, small helpers are inlined and notices are rendered by hand, once, for the
-        # sessions that receive them, from the market's pre-rendered pieces, the levels' price
-        # texts and the last time's text. tests/bench/bench_engine.py measures it.
-        user = self._users[user_id]
-        if pair is self._last_pair:
-            market = self._last_market
-        else:
-            market = self._market(pair)
-            self._last_pair, self._last_market = pair, market
-        if now_us is None:
-            now_us = self._clock_us
-        if quantity == 0:
-            raise BadRequestError(Msg.QUANTITY_ZERO)
-        if price <= 0:
-            raise BadRequestError(Msg.PRICE_ZERO if price == 0 else "Price must be positive.")
-        if tonce is not None and tonce <= user.tonce:
-            raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
-        orders = user.orders
-        if len(orders) >= self._max_orders:
-            raise TooManyOrdersError(Msg.TOO_MANY_ORDERS)
-        if quantity > 0:
-            is_bid = True
-            qty = quantity
-            asset = market.pair.counter
-            need = -(-(qty * price * market.c) // market.d)
-            balance_head = market.balance_counter
-        else:
-            is_bid = False
-            qty = -quantity
-            asset = market.pair.base
-            need = qty
-            balance_head = market.balance_base
-        account = user.account
-        available = account.available
-        avail = available.get(asset, 0) - need
-        if avail < 0:
-            raise InsufficientFundsError(Msg.INSUFFICIENT_FUNDS)
-        # accepted
-        uid = user.id
-        if tonce is not None:
-            user.tonce = tonce
-            self._dirty_tonces.add(uid)
-        available[asset] = avail
-        reserved = account.reserved
-        reserved[asset] = reserved.get(asset, 0) + need
-        self._dirty_balances.add((uid, asset))
-        sessions = user.sessions
-        out = self._out
-        if sessions:
-            text = f"{balance_head}{avail}}}"
-            for s in sessions:
-                out.append((s, text))
-        oid = self._next_order_id
-        self._next_order_id = oid + 1
-        self._meta_dirty = True
-        order = _new_order(Order)  # Order.__init__, inlined
-        order.id = oid
-        order.user = uid
-        order.market = market
-        order.is_bid = is_bid
-        order.price = price
-        order.remaining = qty
-        order.reserved = need
-        order.tonce = tonce
-        order.persist = persist
-        order.time = now_us
-        order.session = None if persist else session
-        order.live = False
-        order.stored = False
-        if market.ticker_watchers:  # nobody else reads _touched (see _publish_tickers)
-            self._touched.add(market)
-        book = market.book
-        if is_bid:
-            side = book.bids
-            keys = book.asks.keys
-            crossed = keys and -keys[-1] <= price
-            if crossed and self._match(market, user, order, True, price, qty, None, now_us):
-                self._close(order, user)  # its reservation cannot pay for a crossing unit
-                return order
-            # it must also pay for one unit at its own price with the maker fee (as a fresh
-            # bid's reservation always does when there is no maker fee)
-            if crossed or self._maker_fn:
-                fn, fd = self._maker
-                unit = -(-(price * market.c) // market.d)
-                if unit + -(-(unit * fn) // fd) > order.reserved:
-                    self._close(order, user)
-                    return order
-        else:
-            side = book.asks
-            keys = book.bids.keys
-            if keys and keys[-1] >= price:
-                self._match(market, user, order, False, price, qty, None, now_us)
-        left = order.remaining  # after any fills
-        if not left:
-            self._close(order, user)
-            return order
-        # rest it (BookSide.add, inlined for the common case of an existing level)
-        level = side.levels.get(price)
-        if level is None:
-            level = side.add(order)
-        else:
-            order.live = True
-            level.orders.append(order)
-            level.live += 1
-            level.quantity += left
-        orders[oid] = order
-        if tonce is not None:
-            user.by_tonce[tonce] = order
-        self._dirty_orders[oid] = order
-        if not persist and session is not None:
-            sess = self._sessions.get(session)
-            if sess is not None:
-                sess.volatile[oid] = order
-        # OrderOpened: with its tonce to the owner, without to the book's other watchers
-        watchers = market.book_watchers
-        if sessions or watchers:
-            ps = level.text
-            if now_us != self._time_us:
-                self._time_us, self._time_text = now_us, str(now_us)
-            ts = self._time_text
-            quantity = left if is_bid else -left
-            if sessions:
-                mid = (
-                    market.null_tonce
-                    if tonce is None
-                    else f',"tonce":{tonce}{market.fields},"quantity":'
-                )
-                text = (
-                    f'{{"notice":"OrderOpened","id":{oid}{mid}{quantity},"price":{ps},"time":{ts}}}'
-                )
-                for s in sessions:
-                    out.append((s, text))
-            if watchers:
-                text = (
-                    f'{{"notice":"OrderOpened","id":{oid}{market.fields},"quantity":{quantity}'
-                    f',"price":{ps},"time":{ts}}}'
-                )
-                self._public_notice(watchers, sessions, text)
-        return order
+        Buckets that left their window while the exchange was down are dropped, and their
+        deletions stay pending for the next ``take_changes``. A store written by an older
+        cfdash (one ``trade`` row per trade) is converted: its trades are folded into buckets
+        and the next ``take_changes`` replaces the trade rows with bucket rows.
+        """
+        stored = Journal.read(rows)
+        for uid, cookie, public_key in stored.users:
+            self.add_user(uid, cookie, public_key)
+        self._fees.update(stored.fees)
+        if stored.next_order_id is not None:
+            self._next_order_id = stored.next_order_id
+        if stored.clock_us is not None:
+            self._clock_us = max(self._clock_us, stored.clock_us)
+        users = self._users
+        for uid, asset, (avail, reserved) in stored.balances:
+            account = users[uid].account
+            account.available[asset] = avail
+            account.reserved[asset] = reserved
+        for uid, tonce in stored.tonces:
+            users[uid].tonce = tonce
+        self._load_orders(stored.orders)
+        stored.tickers.sort(key=lambda item: item[0])
+        for start, base, counter, (low, high, volume) in stored.tickers:
+            self._market(Pair(base, counter)).window.restore(start, low, high, volume)
+            self._clock_us = max(self._clock_us, start)
+        stored.volumes.sort(key=lambda item: (item[0], item[1]))
+        for start, uid, amounts in stored.volumes:
+            restored = {asset: amount for asset, amount in amounts}
+            self._volumes.restore(start, uid, users[uid].account, restored)
+            self._clock_us = max(self._clock_us, start)
+        for pair, last in stored.lasts.items():
+            self._market(pair).window.last = last
+        self._next_expiry_us = 0
+        self._expire(self._clock_us)
+        journal = self._journal
+        dead = list(journal.dead)
+        self.take_changes()  # the rebuild itself changed nothing
+        journal.dead.extend(dead)
+        journal.dead.extend(stored.obsolete)
+        if stored.legacy:
+            self._load_legacy_trades(stored.legacy)
+        self._touched.clear()
+        for market in self._markets.values():
+            market.ticker_pub = market.ticker_values()
+        self._outbox.out.clear()
 
     def place_market(
         self,
@@ -477,558 +204,58 @@ class ExchangeCore(Commands, Durability):
             self._clock_us if now_us is None else now_us,
         )
 
-    def _place_market(
-        self,
-        user: User,
-        market: Market,
-        quantity: int | None,
-        total: int | None,
-        tonce: int | None,
-        now_us: int,
-    ) -> int:
-        if (quantity is None) == (total is None):
-            raise BadRequestError(Msg.MARKET_NEEDS_QTY_OR_TOTAL)
-        if quantity == 0:
-            raise BadRequestError(Msg.QUANTITY_ZERO)
-        if total == 0:
-            raise BadRequestError(Msg.TOTAL_ZERO)
-        if tonce is not None and tonce <= user.tonce:
-            raise TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
-        if tonce is not None:
-            user.tonce = tonce
-            self._dirty_tonces.add(user.id)
-        if market.ticker_watchers:
-            self._touched.add(market)
-        taker = _MarketTaker(tonce)
-        base = market.pair.base
-        if quantity is not None:
+    def _load_orders(self, orders: list[tuple[int, list[Any]]]) -> None:
+        orders.sort(key=lambda item: item[0])
+        users = self._users
+        for oid, (uid, base, counter, quantity, price, tonce, persist, time, reserved) in orders:
+            market = self._market(Pair(base, counter))
             is_bid = quantity > 0
-            want = abs(quantity)
-            qty_left = want
-            if not is_bid:
-                qty_left = min(want, user.account.available.get(base, 0))
-            self._match(market, user, taker, is_bid, None, qty_left, None, now_us)
-            return want - taker.traded
-        assert total is not None
-        is_bid = total > 0
-        want = abs(total)
-        qty_left = None if is_bid else user.account.available.get(base, 0)
-        self._match(market, user, taker, is_bid, None, qty_left, want, now_us)
-        return want - taker.spent
+            quantity = abs(quantity)
+            order = Order(oid, uid, market, is_bid, price, quantity, reserved, tonce, persist, time)
+            order.stored = True
+            (market.book.bids if is_bid else market.book.asks).add(order)
+            user = users[uid]
+            user.orders[oid] = order
+            if tonce is not None:
+                user.by_tonce[tonce] = order
+            if not persist:
+                self._pending_volatile.append(order)
+            self._next_order_id = max(self._next_order_id, oid + 1)
+            self._clock_us = max(self._clock_us, time)
 
-    def _match(
-        self,
-        market: Market,
-        user: User,
-        taker: Order | _MarketTaker,
-        is_bid: bool,
-        limit: int | None,
-        qty_left: int | None,
-        total_left: int | None,
-        now_us: int,
-    ) -> bool:
-        """Cross ``taker`` against the opposite side. True iff a limit bid stopped because its
-        reservation cannot pay for one unit at a crossing price."""
-        book = market.book
-        opp = book.asks if is_bid else book.bids
-        keys, levels, sign = opp.keys, opp.levels, opp._sign
-        c, d = market.c, market.d
-        tfn, tfd = self._taker
-        mfn, mfd = self._maker
-        is_order = type(taker) is Order
-        account = user.account
-        counter = market.pair.counter
-        while keys:
-            if qty_left is not None and qty_left <= 0:
-                break
-            if total_left is not None and total_left <= 0:
-                break
-            p = keys[-1] * sign
-            if limit is not None and (p > limit if is_bid else p < limit):
-                break
-            level = levels[p]
-            maker = level.orders[0]
-            if not maker.live:
-                maker = level.head()
-            q = maker.remaining
-            if qty_left is not None and qty_left < q:
-                q = qty_left
-            unit = p * c
-            if is_bid:
-                budget = taker.reserved if is_order else account.available.get(counter, 0)  # type: ignore[union-attr]
-                tmax = _max_total(budget, tfn, tfd)
-                if total_left is not None and total_left < tmax:
-                    tmax = total_left
-                cap = tmax * d // unit
-                if cap < q:
-                    q = cap
-                if q <= 0:
-                    return is_order
-            else:
-                if total_left is not None:
-                    cap = total_left * d // unit
-                    if cap < q:
-                        q = cap
-                    if q <= 0:
-                        break
-                budget = maker.reserved
-                cap = (_max_total(budget, mfn, mfd) if mfn else budget) * d // unit
-                if cap <= 0:  # cannot happen for a maker bid kept affordable; be safe
-                    self._close(maker, self._users[maker.user])
-                    continue
-                if cap < q:
-                    q = cap
-            spent = self._trade(market, user, taker, maker, level, is_bid, q, now_us)
-            if qty_left is not None:
-                qty_left -= q
-            if total_left is not None:
-                total_left -= spent
-        return False
+    def _load_legacy_trades(self, trades: list[tuple[int, list[int]]]) -> None:
+        """Fold an older store's trade rows ``seq -> [time, base, counter, price, quantity,
+        total, buyer, seller]`` into buckets; their rows are replaced at the next commit."""
+        trades.sort(key=lambda item: item[0])
+        volumes, users = self._volumes, self._users
+        for seq, (time, base, counter, price, quantity, total, buyer, seller) in trades:
+            market = self._market(Pair(base, counter))
+            last = market.window.last
+            market.window.add(time, price, quantity)
+            market.window.last = last  # the stored "last" row stays authoritative
+            self._traded.add(market)
+            bucket = volumes.current(time)
+            for uid in {buyer, seller}:
+                account = users[uid].account
+                volumes.add(bucket, uid, account, base, quantity)
+                volumes.add(bucket, uid, account, counter, total)
+            self._journal.dead.append(("trade", str(seq), None))
+            self._clock_us = max(self._clock_us, time)
+        self._next_expiry_us = 0
+        self._expire(self._clock_us)
 
-    def _trade(
-        self,
-        market: Market,
-        taker_user: User,
-        taker: Order | _MarketTaker,
-        maker: Order,
-        level: Level,
-        taker_is_bid: bool,
-        q: int,
-        now_us: int,
-    ) -> int:
-        """Execute one trade of ``q`` at the price of the maker's ``level``; emits its notices;
-        returns the total."""
-        p = level.price
-        c, d = market.c, market.d
-        # stochastic rounding (rounding.stochastic_round, inlined): total, taker fee, maker fee
-        below = self._below
-        total, rem = divmod(q * p * c, d)
-        if rem and below(d) < rem:
-            total += 1
-        fn, fd = self._taker
-        taker_fee = 0
-        if fn:
-            taker_fee, rem = divmod(total * fn, fd)
-            if rem and below(fd) < rem:
-                taker_fee += 1
-        mfn, mfd = self._maker
-        maker_fee = 0
-        if mfn:
-            maker_fee, rem = divmod(total * mfn, mfd)
-            if rem and below(mfd) < rem:
-                maker_fee += 1
-        maker_user = self._users[maker.user]
-        pair = market.pair
-        base, counter = pair.base, pair.counter
-        if taker_is_bid:
-            bid, ask, buyer, seller = taker, maker, taker_user, maker_user
-            bid_fee, ask_fee = taker_fee, maker_fee
-        else:
-            bid, ask, buyer, seller = maker, taker, maker_user, taker_user
-            bid_fee, ask_fee = maker_fee, taker_fee
-        bacct, sacct = buyer.account, seller.account
-        # buyer: base in; counter out of the bid's reservation (or available for a market bid)
-        bavail = bacct.available
-        bavail[base] = bavail.get(base, 0) + q
-        bid_rem: int | None = None
-        counter_changed_buyer = True
-        if type(bid) is Order:
-            price = bid.price
-            left = bid.reserved - total - bid_fee
-            r = left * d // (price * c)
-            if r > bid.remaining - q:
-                r = bid.remaining - q
-            keep = -(-(r * price * c) // d)
-            excess = left - keep
-            bacct.reserved[counter] -= bid.reserved - keep
-            bid.reserved = keep
-            if bid.live:  # the maker
-                level.quantity -= bid.remaining - r
-                self._dirty_orders[bid.id] = bid
-            bid.remaining = r
-            if excess:
-                bavail[counter] += excess
-            else:
-                counter_changed_buyer = False
-            bid_rem = r
-        else:
-            bavail[counter] -= total + bid_fee
-            bid.traded += q
-            bid.spent += total
-            counter_changed_buyer = (total + bid_fee) != 0
-        # seller: base out of the ask's reservation (or available), counter proceeds less fee
-        savail = sacct.available
-        ask_rem: int | None = None
-        if type(ask) is Order:
-            sacct.reserved[base] -= q
-            ask.reserved -= q
-            if ask.live:  # the maker
-                level.quantity -= q
-                self._dirty_orders[ask.id] = ask
-            ask_rem = ask.remaining = ask.remaining - q
-        else:
-            savail[base] -= q
-            ask.traded += q
-            ask.spent += total
-        savail[counter] = savail.get(counter, 0) + total - ask_fee
-        fees = bid_fee + ask_fee
-        if fees:
-            self._fees[counter] = self._fees.get(counter, 0) + fees
-            self._dirty_fees.add(counter)
-        dirty = self._dirty_balances
-        bid_uid, ask_uid = buyer.id, seller.id
-        dirty.add((bid_uid, base))
-        dirty.add((bid_uid, counter))
-        dirty.add((ask_uid, base))
-        dirty.add((ask_uid, counter))
-        # trailing windows (bucketed: no per-trade history)
-        self._traded.add(market)
-        window = market.window
-        if window.add(now_us, p, q):
-            self._expiry_at(now_us + window.window_us)
-        volumes = self._volumes
-        bucket = volumes.tail
-        if bucket is None or now_us >= bucket.start + volumes.bucket_us:
-            bucket = volumes.current(now_us)
-            self._expiry_at(now_us + volumes.window_us)
-        volumes.add_trade(bucket, buyer.id, bacct, seller.id, sacct, base, q, counter, total)
-        # notices, in engine order: OrdersMatched, BalanceChanged, TradeVolumeChanged
-        out = self._out
-        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
-        watchers = market.book_watchers
-        if bid_sessions or ask_sessions or watchers:
-            self._matched_notice(
-                market, level, bid, ask, buyer, seller, q, total, bid_rem, ask_rem, now_us,
-                bid_fee, ask_fee,
-            )  # fmt: skip
-        if bid_sessions:
-            text = f"{market.balance_base}{bavail[base]}}}"
-            for s in bid_sessions:
-                out.append((s, text))
-            if counter_changed_buyer:
-                text = f"{market.balance_counter}{bavail[counter]}}}"
-                for s in bid_sessions:
-                    out.append((s, text))
-        if ask_sessions:
-            if ask_fee != total:
-                text = f"{market.balance_counter}{savail[counter]}}}"
-                for s in ask_sessions:
-                    out.append((s, text))
-            if type(ask) is not Order:
-                text = f"{market.balance_base}{savail[base]}}}"
-                for s in ask_sessions:
-                    out.append((s, text))
-        if bid_sessions:
-            volume = bacct.volume
-            text = f"{market.volume_base}{volume[base]}}}"
-            for s in bid_sessions:
-                out.append((s, text))
-            if total:
-                text = f"{market.volume_counter}{volume[counter]}}}"
-                for s in bid_sessions:
-                    out.append((s, text))
-        if ask_sessions and seller is not buyer:
-            volume = sacct.volume
-            text = f"{market.volume_base}{volume[base]}}}"
-            for s in ask_sessions:
-                out.append((s, text))
-            if total:
-                text = f"{market.volume_counter}{volume[counter]}}}"
-                for s in ask_sessions:
-                    out.append((s, text))
-        # a resting maker that is done closes now (the taker is settled by its caller)
-        if maker.remaining == 0:
-            self._close(maker, maker_user)
-        elif maker.is_bid:  # can its reservation still pay for a unit (with the maker fee)?
-            unit = -(-(maker.price * c) // d)
-            if unit + -(-(unit * mfn) // mfd) > maker.reserved:
-                self._close(maker, maker_user)
-        return total
+    # ------------------------------------------------------------------ introspection
 
-    def _matched_notice(
-        self,
-        market: Market,
-        level: Level,
-        bid: Order | _MarketTaker,
-        ask: Order | _MarketTaker,
-        buyer: User,
-        seller: User,
-        q: int,
-        total: int,
-        bid_rem: int | None,
-        ask_rem: int | None,
-        now_us: int,
-        bid_fee: int,
-        ask_fee: int,
-    ) -> None:
-        """OrdersMatched: with its tonce and fee to each party, without to the book's other
-        watchers (rendered by hand: the hottest notice)."""
-        out = self._out
-        bid_sessions, ask_sessions = buyer.sessions, seller.sessions
-        watchers = market.book_watchers
-        if now_us != self._time_us:
-            self._time_us, self._time_text = now_us, str(now_us)
-        if bid_rem is None:
-            rems = f',"ask_rem":{ask_rem}'
-        elif ask_rem is None:
-            rems = f',"bid_rem":{bid_rem}'
-        else:
-            rems = f',"bid_rem":{bid_rem},"ask_rem":{ask_rem}'
-        body = (
-            f'{market.fields},"quantity":{q},"price":{level.text},"total":{total}{rems}'
-            f',"time":{self._time_text}'
-        )
-        bid_part = f',"bid":{bid.id}' if type(bid) is Order else ""  # type: ignore[union-attr]
-        ask_part = f',"ask":{ask.id}' if type(ask) is Order else ""  # type: ignore[union-attr]
-        bt = "null" if bid.tonce is None else bid.tonce
-        at = "null" if ask.tonce is None else ask.tonce
-        bf = bid_fee or "0"  # a zero fee renders as the constant
-        af = ask_fee or "0"
-        if buyer is seller:
-            owned: list[int] = bid_sessions
-            if owned:
-                text = (
-                    f'{{"notice":"OrdersMatched"{bid_part},"bid_tonce":{bt}{ask_part}'
-                    f',"ask_tonce":{at}{body},"bid_base_fee":0,"bid_counter_fee":{bf}'
-                    f',"ask_base_fee":0,"ask_counter_fee":{af}}}'
-                )
-                for s in owned:
-                    out.append((s, text))
-        else:
-            if bid_sessions:
-                text = (
-                    f'{{"notice":"OrdersMatched"{bid_part},"bid_tonce":{bt}{ask_part}'
-                    f'{body},"bid_base_fee":0,"bid_counter_fee":{bf}}}'
-                )
-                for s in bid_sessions:
-                    out.append((s, text))
-            if ask_sessions:
-                text = (
-                    f'{{"notice":"OrdersMatched"{bid_part}{ask_part},"ask_tonce":{at}'
-                    f'{body},"ask_base_fee":0,"ask_counter_fee":{af}}}'
-                )
-                for s in ask_sessions:
-                    out.append((s, text))
-            owned = bid_sessions + ask_sessions if ask_sessions else bid_sessions
-        if watchers:
-            text = f'{{"notice":"OrdersMatched"{bid_part}{ask_part}{body}}}'
-            self._public_notice(watchers, owned, text)
-
-    def _close(self, order: Order, user: User) -> None:
-        """Close an order (filled, cancelled or unaffordable): take it off the book if it rests
-        there, send OrderClosed, then release its reservation."""
-        market = order.market
-        is_bid = order.is_bid
-        price = order.price
-        remaining = order.remaining
-        price_text = ""
-        if order.live:  # take it off the book (BookSide.remove, inlined)
-            order.live = False
-            side = market.book.bids if is_bid else market.book.asks
-            level = side.levels[price]
-            price_text = level.text
-            live = level.live = level.live - 1
-            if not live:
-                side.drop(level)
-            else:
-                level.quantity -= remaining
-                if len(level.orders) > 2 * live + 16:
-                    side.compact(level)
-        oid = order.id
-        tonce = order.tonce
-        if user.orders.pop(oid, None) is not None:
-            if tonce is not None and user.by_tonce.get(tonce) is order:
-                del user.by_tonce[tonce]
-            if order.session is not None:
-                sess = self._sessions.get(order.session)
-                if sess is not None:
-                    sess.volatile.pop(oid, None)
-            self._dirty_orders[oid] = order
-        if market.ticker_watchers:
-            self._touched.add(market)
-        # OrderClosed: with its tonce to the owner, without to the book's other watchers
-        sessions = user.sessions
-        watchers = market.book_watchers
-        out = self._out
-        if sessions or watchers:
-            ps = price_text or str(price)
-            quantity = remaining if is_bid else -remaining
-            if sessions:
-                mid = (
-                    market.null_tonce
-                    if tonce is None
-                    else f',"tonce":{tonce}{market.fields},"quantity":'
-                )
-                text = f'{{"notice":"OrderClosed","id":{oid}{mid}{quantity},"price":{ps}}}'
-                for s in sessions:
-                    out.append((s, text))
-            if watchers:
-                text = (
-                    f'{{"notice":"OrderClosed","id":{oid}{market.fields},"quantity":{quantity}'
-                    f',"price":{ps}}}'
-                )
-                self._public_notice(watchers, sessions, text)
-        reserved = order.reserved
-        if reserved:
-            if is_bid:
-                asset = market.pair.counter
-                balance_head = market.balance_counter
-            else:
-                asset = market.pair.base
-                balance_head = market.balance_base
-            account = user.account
-            account.reserved[asset] -= reserved
-            available = account.available
-            avail = available[asset] = available.get(asset, 0) + reserved
-            order.reserved = 0
-            self._dirty_balances.add((user.id, asset))
-            if sessions:
-                text = f"{balance_head}{avail}}}"
-                for s in sessions:
-                    out.append((s, text))
-
-    def cancel(self, user_id: int, order_id: int | None = None, tonce: int | None = None) -> Order:
-        """Cancel one of the user's open orders by id or tonce (``NotFoundError`` if none)."""
-        user = self._users[user_id]
-        if order_id is not None:
-            order = user.orders.get(order_id)
-        elif tonce is not None:
-            order = user.by_tonce.get(tonce)
-        else:
-            raise BadRequestError(Msg.CANCEL_NEEDS_ID_OR_TONCE)
-        if order is None:
-            raise NotFoundError(Msg.ORDER_NOT_FOUND)
-        self._close(order, user)
-        return order
+    def bid_reservation(self, pair: Pair, quantity: int, price: int) -> int:
+        """What a bid of ``quantity`` at ``price`` reserves (the counter total, rounded up)."""
+        m = self._market(pair)
+        return ceil_div(abs(quantity) * price * m.c, m.d)
 
     def estimate(
         self, pair: Pair, *, quantity: int | None = None, total: int | None = None
     ) -> dict[str, int]:
         """What a market order would trade now, fees and balances ignored."""
-        m = self._market(pair)
-        book = m.book
-        is_bid = (quantity if quantity is not None else total or 0) > 0
-        opp = book.asks if is_bid else book.bids
-        got_q = 0
-        num = 0  # exact total * d
-        if quantity is not None:
-            left = abs(quantity)
-            for level in opp.iter_levels():
-                q = min(left, level.quantity)
-                got_q += q
-                num += q * level.price * m.c
-                left -= q
-                if not left:
-                    break
-        else:
-            assert total is not None
-            left_num = abs(total) * m.d
-            for level in opp.iter_levels():
-                unit = level.price * m.c
-                q = min(level.quantity, left_num // unit)
-                if q <= 0:
-                    break
-                got_q += q
-                num += q * unit
-                left_num -= q * unit
-        return {"quantity": got_q, "total": (2 * num + m.d) // (2 * m.d)}
-
-    # ------------------------------------------------------------------ notices
-
-    def _balance_changed(self, user: User, asset: int) -> None:
-        self._dirty_balances.add((user.id, asset))
-        self._send_balance(user, asset)
-
-    def _send_balance(self, user: User, asset: int) -> None:
-        if user.sessions:
-            text = (
-                f'{{"notice":"BalanceChanged","asset":{asset},'
-                f'"balance":{user.account.available.get(asset, 0)}}}'
-            )
-            out = self._out
-            for s in user.sessions:
-                out.append((s, text))
-
-    def _volume_changed(self, user: User, asset: int) -> None:
-        if user.sessions:
-            text = (
-                f'{{"notice":"TradeVolumeChanged","asset":{asset},'
-                f'"volume":{user.account.volume.get(asset, 0)}}}'
-            )
-            out = self._out
-            for s in user.sessions:
-                out.append((s, text))
-
-    def _public_notice(self, watchers: set[int], owned: list[int], text: str) -> None:
-        """A book notice to the watchers that did not get the owner's version."""
-        out = self._out
-        for s in watchers:
-            if s not in owned:
-                out.append((s, text))
-
-    def _publish_tickers(self) -> None:
-        if not self._touched:
-            return
-        touched, self._touched = self._touched, set()
-        for market in touched:
-            watchers = market.ticker_watchers
-            if not watchers:
-                continue  # nobody to tell: WatchTicker catches ticker_pub up on subscribing
-            values = market.ticker_values()
-            old = market.ticker_pub
-            if old == values:
-                continue
-            market.ticker_pub = values
-            pair = market.pair
-            d: dict[str, int | None] = {"base": pair.base, "counter": pair.counter}
-            for i, name in enumerate(TICKER_FIELDS):
-                if old[i] != values[i]:
-                    d[name] = values[i]
-            text = '{"notice":"TickerChanged",' + dumps(d)[1:]
-            out = self._out
-            for s in watchers:
-                out.append((s, text))
-
-    # ------------------------------------------------------------------ time windows
-
-    def _expiry_at(self, when_us: int) -> None:
-        if when_us < self._next_expiry_us:
-            self._next_expiry_us = when_us
-
-    def _expire(self, now_us: int) -> None:
-        """Drop ticker and volume buckets that left their windows (with their rows)."""
-        if now_us < self._next_expiry_us:
-            return
-        self._meta_dirty = True  # the stored clock lets load() expire the same buckets
-        nxt = _NEVER
-        dead = self._dead_rows
-        for market in self._markets.values():
-            window = market.window
-            dropped = window.expire(now_us)
-            if dropped:
-                self._touched.add(market)
-                pair = market.pair
-                dead.extend(("ticker", f"{pair.base}:{pair.counter}:{s}", None) for s in dropped)
-            when = window.next_expiry()
-            if when is not None and when < nxt:
-                nxt = when
-        changed: dict[tuple[int, int], User] = {}
-        for bucket in self._volumes.expire(now_us):
-            for uid, amounts in bucket.amounts.items():
-                user = self._users[uid]
-                volume = user.account.volume
-                for asset, amount in amounts.items():
-                    volume[asset] -= amount
-                    changed[(uid, asset)] = user
-                dead.append(("volume", f"{bucket.start}:{uid}", None))
-        for (_, asset), user in changed.items():
-            self._volume_changed(user, asset)
-        when = self._volumes.next_expiry()
-        if when is not None and when < nxt:
-            nxt = when
-        self._next_expiry_us = nxt
-
-    # ------------------------------------------------------------------ introspection
+        return self._market(pair).estimate(quantity, total)
 
     def user_ids(self) -> list[int]:
         return sorted(self._users)
@@ -1055,4 +282,4 @@ class ExchangeCore(Commands, Durability):
         return self._users[user_id].account.volume.get(asset, 0)
 
     def ticker(self, pair: Pair) -> dict[str, int | None]:
-        return dict(zip(TICKER_FIELDS, self._market(pair).ticker_values(), strict=True))
+        return self._market(pair).ticker()

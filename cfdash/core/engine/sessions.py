@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from math import gcd
+from typing import Final
 
 from ..assets import Pair, Scales
+from ..errors import BadRequestError
 from .accounts import Account
 from .book import Book, Order
 from .config import EngineConfig
 from .limits import RateLimiter
+from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
 
-EMPTY_TICKER: tuple[int | None, ...] = (None, None, None, None, None, 0)
+EMPTY_TICKER: Final[tuple[int | None, ...]] = (None, None, None, None, None, 0)
 
 
 class User:
@@ -68,6 +71,15 @@ class Session:
         self.info_limiter = RateLimiter(*config.info_limit)
         self.order_limiter = RateLimiter(*config.order_limit)
         self.volatile: dict[int, Order] = {}  # its persist=false orders
+
+    def bind(self, user: User) -> None:
+        """Authenticate as ``user`` (again: a no-op; as another user: refused)."""
+        if self.user is user:
+            return
+        if self.user is not None:
+            raise BadRequestError("This connection is already authenticated as another user.")
+        self.user = user
+        user.sessions.append(self.id)
 
 
 class Market:
@@ -133,3 +145,38 @@ class Market:
             window.high,
             window.volume,
         )
+
+    def ticker(self) -> dict[str, int | None]:
+        """The ticker's fields by name (``ticker.FIELDS``)."""
+        return dict(zip(TICKER_FIELDS, self.ticker_values(), strict=True))
+
+    def estimate(self, quantity: int | None = None, total: int | None = None) -> dict[str, int]:
+        """What a market order would trade now, fees and balances ignored: the quantity and
+        the exact total rounded half up."""
+        book = self.book
+        c, d = self.c, self.d
+        is_bid = (quantity if quantity is not None else total or 0) > 0
+        opp = book.asks if is_bid else book.bids
+        got_q = 0
+        num = 0  # exact total * d
+        if quantity is not None:
+            left = abs(quantity)
+            for level in opp.iter_levels():
+                q = min(left, level.quantity)
+                got_q += q
+                num += q * level.price * c
+                left -= q
+                if not left:
+                    break
+        else:
+            assert total is not None
+            left_num = abs(total) * d
+            for level in opp.iter_levels():
+                unit = level.price * c
+                q = min(level.quantity, left_num // unit)
+                if q <= 0:
+                    break
+                got_q += q
+                num += q * unit
+                left_num -= q * unit
+        return {"quantity": got_q, "total": (2 * num + d) // (2 * d)}

@@ -11,11 +11,12 @@ bucket) and never longer. At most ``window_us / bucket_us + 1`` buckets are kept
 from __future__ import annotations
 
 from collections import deque
+from typing import Final
 
-DAY_US = 24 * 3600 * 1_000_000
-MINUTE_US = 60 * 1_000_000
+DAY_US: Final = 24 * 3600 * 1_000_000
+MINUTE_US: Final = 60 * 1_000_000
 
-FIELDS = ("last", "bid", "ask", "low", "high", "volume")
+FIELDS: Final = ("last", "bid", "ask", "low", "high", "volume")
 
 
 class TickerWindow:

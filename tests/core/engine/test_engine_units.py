@@ -148,15 +148,6 @@ def test_book_level_compaction_keeps_fifo() -> None:
     assert level.quantity == 20
 
 
-def test_book_reduce_tracks_level_quantity() -> None:
-    book = Book(PAIR)
-    a, b = _order(1, False, 50, 7), _order(2, False, 50, 5)
-    book.add(a)
-    book.add(b)
-    book.reduce(a, 3)
-    assert a.remaining == 4 and book.asks.levels[50].quantity == 9
-
-
 def test_rate_limiter_sliding_window() -> None:
     limiter = RateLimiter(3, 10.0)
     assert all(limiter.allow(t) for t in (0.0, 1.0, 2.0))
