@@ -179,12 +179,7 @@ class OwnOrders:
                 order = OwnOrder(
                     oid, tonce, row["base"], row["counter"], row["quantity"], None, None, OPEN
                 )
-            order.id = oid
-            order.quantity = row["quantity"]
-            order.price = row["price"]
-            order.time = row.get("time")
-            order.status = OPEN
-            self._by_id[oid] = order
+            self._set_open(order, oid, row)
             if tonce is not None:
                 self._by_tonce[tonce] = order
         self._reserved = {}
@@ -262,15 +257,20 @@ class OwnOrders:
             order = OwnOrder(oid, tonce, n["base"], n["counter"], n["quantity"], None, None, OPEN)
             if tonce is not None:
                 self._by_tonce[tonce] = order
-        order.id = oid
-        order.quantity = n["quantity"]
-        order.price = n["price"]
-        order.time = n.get("time")
-        order.status = OPEN
-        self._by_id[oid] = order
+        self._set_open(order, oid, n)
         self._reserve(order)
         self.version += 1
         return True
+
+    def _set_open(self, order: OwnOrder, oid: int, fields: Mapping[str, Any]) -> None:
+        """``order`` is open on the book as ``oid`` with the fields of a GetOrders row or an
+        OrderOpened notice."""
+        order.id = oid
+        order.quantity = fields["quantity"]
+        order.price = fields["price"]
+        order.time = fields.get("time")
+        order.status = OPEN
+        self._by_id[oid] = order
 
     def matched(self, n: Mapping[str, Any]) -> bool:
         changed = False
