@@ -115,10 +115,6 @@ def parse_pair(pair: Pair | str | tuple[int | str, int | str]) -> Pair:
     return result
 
 
-def is_listed(base: int, counter: int) -> bool:
-    return Pair(base, counter) in _PAIR_SET
-
-
 def _scale_digits(scale: int) -> int:
     digits = len(str(scale)) - 1
     if scale < 1 or 10**digits != scale:
