@@ -278,8 +278,14 @@ def _start_exchange(args: argparse.Namespace) -> tuple[ServerThread, Decimal]:
     except Exception as exc:
         server.stop()
         raise OSError(f"cannot start the embedded exchange: {exc}") from None
-    fee = server.call(lambda s: s.core.config.taker_fee)
+    fee = server.call(_taker_fee)
     return server, Decimal(fee.numerator) / Decimal(fee.denominator)
+
+
+def _taker_fee(server: Any) -> Any:
+    """The embedded exchange's taker fee (a ``Fraction``); ``server``: its ``ExchangeServer``."""
+    assert server.core is not None, "the exchange has started"
+    return server.core.config.taker_fee
 
 
 def _setup_logging(path: str | None, debug: bool) -> Callable[[], None]:
@@ -325,16 +331,14 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
     from textual.widgets import Input
 
     from cfdash.tui.app import DashboardApp
+    from cfdash.tui.commands import bindings as declared
     from cfdash.tui.config import normalize_key
     from cfdash.tui.widgets.entry import OrderEntry
     from cfdash.tui.widgets.orders import OpenOrdersView
 
     where = "config" if path is None else str(path)
     known = {
-        b.id
-        for cls in (DashboardApp, OrderEntry, OpenOrdersView)
-        for b in cls.BINDINGS
-        if getattr(b, "id", None)
+        b.id for cls in (DashboardApp, OrderEntry, OpenOrdersView) for b in declared(cls) if b.id
     }
     unknown = sorted(set(keymap) - known)
     if unknown:
@@ -369,13 +373,13 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
             for key in keys(binding):
                 by_key.setdefault(key, []).append(binding)
         for key, holders in sorted(by_key.items()):
-            remapped = [b for b in holders if b.id in keymap]
-            for mine in remapped:
+            remapped = [(b, b.id) for b in holders if b.id in keymap]
+            for mine, mine_id in remapped:
                 for other in holders:
                     if other is mine or mine.action == other.action:
                         continue
                     raise ConfigError(
-                        f"{where}: keymap.{mine.id}: {keymap[mine.id]!r}: {key!r} is already "
+                        f"{where}: keymap.{mine_id}: {keymap[mine_id or '']!r}: {key!r} is already "
                         f"the key of {name(other)}; give one of them another key"
                     )
     field_keys = {str(digit) for digit in range(10)} | {"full_stop", "comma"}
@@ -385,7 +389,7 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
             taken = sorted(keys(binding) & field_keys)
             if taken:
                 raise ConfigError(
-                    f"{where}: keymap.{binding.id}: {keymap[binding.id]!r}: the order form's "
+                    f"{where}: keymap.{binding.id}: {keymap[binding.id or '']!r}: the order form's "
                     f"number fields need {taken[0]!r}"
                 )
 
