@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from cfdash.client import OrderOutcomeUnknown, WSClient
 from cfdash.core import messages
@@ -67,11 +67,13 @@ from cfdash.tui.worker import (
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-RETRY_FIRST, RETRY_CAP = 0.5, 2.5
+RETRY_FIRST: Final = 0.5
+RETRY_CAP: Final = 2.5
 """Delays between attempts when the first connection cannot be opened and the client does not
 retry by itself (doubling, with jitter, capped as the dashboard's client reconnects: see
 ``cfdash.tui.main``)."""
-SILENCE, AWAITED = 2.0, 1.0
+SILENCE: Final = 2.0
+AWAITED: Final = 1.0
 """Seconds without any frame, while an answer has been awaited for ``AWAITED`` s, before the
 status says "no reply" (counted from the last frame)."""
 
