@@ -15,35 +15,33 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from textual import events, on
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.filter import Monochrome, NoColor
 from textual.notifications import Notify
 from textual.screen import ModalScreen
-from textual.widgets import Input, Sparkline
+from textual.widgets import Input
 
 from cfdash.core.assets import PAIRS, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
-from cfdash.tui import fills as fill_report
-from cfdash.tui import fmt
-from cfdash.tui.commands import Command, DashboardCommands
+from cfdash.tui import commands, fmt, outcomes
+from cfdash.tui.commands import Command, DashboardCommands, bindings
 from cfdash.tui.orderform import far_through
 from cfdash.tui.screens.confirm import ConfirmScreen
+from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
 from cfdash.tui.screens.login import LoginScreen, known_login
 from cfdash.tui.screens.markets import MarketPicker
 from cfdash.tui.screens.messages import MessagesScreen, Notice, plain
 from cfdash.tui.source import (
     Batch,
-    Book,
+    BookRows,
     ConnectionStatus,
     DataSource,
-    Fill,
     MarketSnapshot,
     OpenOrder,
     OrderPending,
@@ -52,27 +50,16 @@ from cfdash.tui.source import (
     Side,
 )
 from cfdash.tui.typeahead import TypeAhead
-from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
-from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
-from cfdash.tui.widgets.status import KeyFooter, StatusBar
-from cfdash.tui.widgets.tape import TradeTape
-from cfdash.tui.widgets.ticker import TickerBar
 
 CSS_FILE = Path(__file__).with_name("cfdash.tcss")
-GROUPS = (1, 10, 100, 1000, 10000)
-"""Ladder price increments, in wire price units."""
-PANELS = ("tape", "orders", "balances", "chart")
-TRADING_ACTIONS = frozenset({"buy", "sell", "cancel", "cancel_all"})
-FILL_NOTICES = 3
-"""At most this many fill notifications per batch (one per order); more orders filled in one
-batch are reported in one notification."""
-PENDING_NOTE = "order pending: outcome not known yet"
-PRIVATE_PANELS = frozenset({"orders", "balances"})
-MAX_TOASTS = 2
+TRADING_ACTIONS: Final = frozenset({"buy", "sell", "cancel", "cancel_all"})
+PENDING_NOTE: Final = "order pending: outcome not known yet"
+PRIVATE_PANELS: Final = frozenset({"orders", "balances"})
+MAX_TOASTS: Final = 2
 """Notifications shown at once (the newest): older ones stay in the message history (``h``)."""
-HISTORY = 1000
+HISTORY: Final = 1000
 """Notifications the message history keeps."""
 LOW_COLOURS: dict[tuple[str, bool], dict[str, str]] = {
     # 16 colours: exact entries of the standard palette, so nothing rounds to white or to
@@ -121,11 +108,6 @@ LOW_COLOURS: dict[tuple[str, bool], dict[str, str]] = {
 system, dark theme)."""
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 order', '2 orders'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 class DashboardApp(TypeAhead):
     """The dashboard. ``keymap`` maps binding ids (see ``BINDINGS``) to keys; ``login`` says
     that no credentials were given, so the first private action asks for them."""
@@ -133,9 +115,10 @@ class DashboardApp(TypeAhead):
     CSS_PATH = CSS_FILE
     TITLE = "cfdash"
     COMMANDS = App.COMMANDS | {DashboardCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
-    BINDINGS: ClassVar = [
+    # Textual declares these as instance attributes (a screen may have its own): no ClassVar.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: keys that move the focus or open a dialog act as the app reads them, so
         # that the keys typed after them in one burst go where they were meant (TypeAhead).
         Binding("b", "buy", "Buy", id="buy", priority=True),
@@ -197,10 +180,7 @@ class DashboardApp(TypeAhead):
         self.clock = clock
         self.user_keymap = dict(keymap or {})
         self.theme = theme
-        self.private = private
-        self.status = ConnectionStatus()
-        self.book = Book()
-        self.panel = PANELS[0]
+        self._private = private
         self._thread: int | None = None
         self.applied = 0
         """Batches applied so far (for tests and the bridge's statistics)."""
@@ -214,21 +194,40 @@ class DashboardApp(TypeAhead):
             self._filters.append(NoColor())
 
     # -- layout ----------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield TickerBar(id="ticker")
-        with Horizontal(id="body"):
-            yield OrderBookLadder(id="ladder")
-            with Vertical(id="right"):
-                yield OrderEntry(id="entry")
-                with Horizontal(id="panels"):  # wide: open orders span the bottom row
-                    yield TradeTape(id="tape", classes="panel -active")
-                    yield BalancesView(id="balances", classes="panel")
-                    chart = Sparkline([], id="chart", classes="panel")
-                    chart.border_title = "Price"
-                    yield chart
-                    yield OpenOrdersView(self.clock, id="orders", classes="panel")
-        yield StatusBar(self.clock, id="status")
-        yield KeyFooter()
+    def get_default_screen(self) -> DashboardScreen:
+        login_key = self.key_for(self.binding("login"))
+        return DashboardScreen(
+            self.clock,
+            read_only=self.read_only,
+            private=self._private,
+            login_key=login_key,
+            ready=self._start,
+        )
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        """The dashboard's screen (under any dialog)."""
+        return self.default_screen  # type: ignore[return-value]
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The connection, as the last batch gave it."""
+        return self.dashboard.status
+
+    @property
+    def book(self) -> BookRows:
+        """The book on the ladder."""
+        return self.dashboard.book
+
+    @property
+    def panel(self) -> str:
+        """The panel shown beside the ladder."""
+        return self.dashboard.panel
+
+    @property
+    def private(self) -> bool:
+        """Private mode: no balance shown."""
+        return self.dashboard.private
 
     def on_mount(self) -> None:
         self._thread = threading.get_ident()
@@ -239,15 +238,10 @@ class DashboardApp(TypeAhead):
                 self.refresh_css(animate=False)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
-        self.query_one("#tape", TradeTape).border_title = "Trades"
-        self.query_one("#balances", BalancesView).border_title = "Balances"
-        self.query_one("#balances", BalancesView).private = self.private
-        self.query_one("#entry", OrderEntry).private = self.private
-        self.query_one("#balances", BalancesView).read_only = self.read_only
-        self.query_one("#balances", BalancesView).login_key = self.key_for(self.binding("login"))
-        self.query_one("#orders", OpenOrdersView).read_only = self.read_only
-        self.query_one("#entry", OrderEntry).display = not self.read_only
-        self.query_one("#status", StatusBar).read_only = self.read_only
+
+    def _start(self) -> None:
+        """The dashboard's screen is composed: show the market and follow the source."""
+        self._thread = threading.get_ident()
         self.source.subscribe(self.push_batch)
         self.source.watch(self.pair)
         self.load(self.source.snapshot(self.pair))
@@ -259,7 +253,7 @@ class DashboardApp(TypeAhead):
 
     def _tick(self) -> None:
         with contextlib.suppress(NoMatches):  # the app is shutting down: its widgets are gone
-            self.query_one("#orders", OpenOrdersView).tick()
+            self.dashboard.tick()
 
     @property
     def compact(self) -> bool:
@@ -296,80 +290,13 @@ class DashboardApp(TypeAhead):
 
     def load(self, snap: MarketSnapshot) -> None:
         """Show a whole snapshot (on start and after a market switch)."""
-        pair, scales = snap.pair, snap.scales
-        with self.batch_update():
-            self.query_one("#ticker", TickerBar).set_market(scales, pair)
-            self.query_one("#ladder", OrderBookLadder).set_market(scales, pair)
-            self.query_one("#tape", TradeTape).set_market(scales, pair)
-            self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
-            self.query_one("#entry", OrderEntry).set_market(scales, pair)
-            self.book = Book()
-            self.apply_batch(
-                Batch(
-                    pair=pair,
-                    book=snap.book,
-                    trades=snap.trades,
-                    ticker=snap.ticker,
-                    balances=snap.balances,
-                    orders=snap.orders,
-                    status=snap.status,
-                    fee_rate=snap.fee_rate,
-                ),
-                force=True,
-            )
+        self.applied += 1
+        self.dashboard.load(snap)
 
-    def apply_batch(self, batch: Batch, *, force: bool = False) -> None:
+    def apply_batch(self, batch: Batch) -> None:
         """Update the widgets whose data the batch changes."""
         self.applied += 1
-        scales = self.source.scales
-        market = batch.pair == self.pair
-        with self.batch_update():
-            if batch.status is not None and (force or batch.status != self.status):
-                self._set_status(batch.status)
-            orders_view = self.query_one("#orders", OpenOrdersView)
-            ladder = self.query_one("#ladder", OrderBookLadder)
-            if batch.orders is not None:
-                orders_view.update_orders(batch.orders)
-                ladder.set_own_orders(
-                    (o.side, o.price)
-                    for o in orders_view.orders
-                    if o.price is not None and not o.in_flight
-                )
-            if batch.fills:
-                self._report_fills(batch.fills)
-            if market and batch.book is not None and (force or batch.book != self.book):
-                self.book = batch.book
-                ladder.update_book(batch.book)
-            if market and batch.trades is not None:
-                tape = self.query_one("#tape", TradeTape)
-                if force or batch.trades != tape.trades:
-                    tape.update_trades(batch.trades)
-                    chart = self.query_one("#chart", Sparkline)
-                    chart.data = [t.price for t in reversed(batch.trades)]
-            if market and batch.ticker is not None:
-                self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
-            entry = self.query_one("#entry", OrderEntry)
-            if batch.balances is not None or force:
-                self.query_one("#balances", BalancesView).update_balances(scales, batch.balances)
-                available = (
-                    None
-                    if batch.balances is None
-                    else {b.asset: b.available for b in batch.balances}
-                )
-                entry.set_account(available, batch.fee_rate or entry.fee_rate)
-            elif batch.fee_rate is not None:
-                entry.set_account(entry.available, batch.fee_rate)
-
-    def _set_status(self, status: ConnectionStatus) -> None:
-        self.status = status
-        self.query_one("#status", StatusBar).update_status(status)
-        self.query_one("#entry", OrderEntry).set_status(status)
-        stale = not status.connected
-        for widget_id in ("#ladder", "#tape", "#orders", "#balances"):
-            self.query_one(widget_id).stale = stale  # type: ignore[attr-defined]
-        self.query_one("#ticker", TickerBar).stale = stale
-        self.query_one("#chart").set_class(stale, "-stale")
-        self.refresh_bindings()
+        self.dashboard.apply_batch(batch, self.source.scales, self.pair)
 
     def switch_pair(self, pair: Pair) -> None:
         if pair == self.pair:
@@ -395,20 +322,13 @@ class DashboardApp(TypeAhead):
             return
         self._submit(order, preview)
 
-    def _amount(self, order: OrderRequest, quantity: int | None, total: int | None) -> str:
-        """A market order's amount, or what was left of it, with its asset (XBT or GBP)."""
-        pair, scales = order.pair, self.source.scales
-        if quantity is not None:
-            return f"{fmt.quantity(scales, pair, abs(quantity))} {asset_name(pair.base)}"
-        return f"{fmt.total(scales, pair, abs(total or 0))} {asset_name(pair.counter)}"
-
     def _submit(self, order: OrderRequest, preview: str) -> None:
         far = None if order.is_market else far_through(order, self.book, self.source.scales)
         if not order.is_market and far is None:
             self._send(order)
             return
         verb = "Buy" if order.side == "buy" else "Sell"
-        amount = self._amount(order, order.quantity, order.total)
+        amount = outcomes.amount(self.source.scales, order, order.quantity, order.total)
         question = f"{verb} {amount} at market on {order.pair.name}?"
         if far is not None:  # a limit far through the book: as good as a market order
             price = fmt.price(self.source.scales, order.pair, order.price)
@@ -438,18 +358,18 @@ class DashboardApp(TypeAhead):
         entry = self.query_one("#entry", OrderEntry)
         try:
             result = await asyncio.wrap_future(self.source.place_order(order))
-        except OrderPending as exc:
-            # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
-            entry.clear(PENDING_NOTE)
-            self.notify(exc.message, title="Order pending", severity="warning", timeout=10)
-            self.run_worker(self._settled(order, exc.outcome), group="pending")
-            return
         except CoinfloorError as exc:  # show_error unlocks the form
             refused = isinstance(exc, AuthenticationError | NotFoundError)  # e.g. COINFLOOR_*
             login = refused and self.status.user_id is None
             entry.show_error("not logged in: press l to log in" if login else exc.message)
             hint = "\nPress l to log in." if login else ""
             self.notify(exc.message + hint, title="Order refused", severity="error")
+            return
+        if isinstance(result, OrderPending):
+            # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
+            entry.clear(PENDING_NOTE)
+            self.notify(result.message, title="Order pending", severity="warning", timeout=10)
+            self.run_worker(self._settled(order, result.outcome), group="pending")
             return
         entry.clear(self._placed(order, result))
 
@@ -469,73 +389,10 @@ class DashboardApp(TypeAhead):
             entry.revalidate(ask_estimate=False)
 
     def _placed(self, order: OrderRequest, result: OrderResult) -> str:
-        """Tell the user what an order did, with what it traded at once (its fills known when
-        the outcome came; later ones are reported as they come); the form's note for it."""
-        scales = self.source.scales
-        done = fill_report.total(result.fills)
-        if order.is_market:
-            left = result.remaining or 0
-            by_quantity = order.quantity is not None
-            unfilled = self._amount(order, left if by_quantity else None, left)
-            if done is None and result.remaining is None:  # settled by tonce after a lost reply
-                note = "market order done"
-                text = "market order done; what it traded was lost with the connection"
-            elif done is None:
-                note = "market order: nothing traded"
-                text = note + (f", {unfilled} unfilled" if left else "")
-            else:
-                note = f"market order done: {fill_report.short(scales, done)}"
-                trades = f" ({plural(done.trades, 'trade')})" if done.trades > 1 else ""
-                text = fill_report.describe(scales, done) + trades
-                if left:
-                    text += f"\n{unfilled} unfilled"
-            if left:
-                note += f", {unfilled} unfilled"
-            self.notify(text, title="Market order", severity="information")
-            return note
-        order_id = result.id if result.id is not None else done and done.order_id
-        name = f"#{order_id}" if order_id else "order"
-        called = f"order {order_id}" if order_id else "the order"
-        if done is None:
-            if result.id is None:  # settled after a lost reply: placed and already closed
-                self.notify("order placed and already filled or closed", title="Order")
-                return "placed (already closed)"
-            self.notify(f"order {result.id} placed", title="Order")
-            return f"placed #{result.id}"
-        text = fill_report.describe(scales, done)
-        if result.resting == 0 or result.id is None:
-            left = (order.quantity or 0) - done.quantity
-            if left > 0:  # e.g. a bid whose fee, taken from its reservation, left too little
-                text += f"; closed with {self._amount(order, left, None)} not traded"
-            self.notify(f"{called} filled at once: {text}", title="Order filled")
-            return f"filled {name}: {fill_report.short(scales, done)}"
-        on_book = result.resting or (order.quantity or 0) - done.quantity
-        rest = self._amount(order, on_book, None)
-        self.notify(
-            f"{called} placed, part filled at once: {text}; {rest} on the book",
-            title="Order placed",
-        )
-        return f"placed {name}, {fill_report.short(scales, done)}"
-
-    def _report_fills(self, fills: tuple[Fill, ...]) -> None:
-        """Report fills that come in a batch (orders resting, or placed elsewhere): one
-        notification per order, or one for them all when many orders filled at once."""
-        scales = self.source.scales
-        groups = fill_report.by_order(fills)
-        lines = [
-            f"{fill_report.describe(scales, g)} ({fill_report.order_name(g)}"
-            + (f", {plural(g.trades, 'trade')})" if g.trades > 1 else ")")
-            for g in groups
-        ]
-        if len(lines) <= FILL_NOTICES:
-            for line in lines:
-                self.notify(line, title="Filled", timeout=8)
-            return
-        shown = lines[: FILL_NOTICES - 1]
-        more = len(groups) - len(shown)
-        sums = [fill_report.describe(scales, g) for g in fill_report.combine(groups[len(shown) :])]
-        text = "\n".join([*shown, f"and {plural(more, 'more order')}: " + "; ".join(sums)])
-        self.notify(text, title=f"{len(groups)} orders filled", timeout=10)
+        """Tell the user what an order did (``outcomes.placed``); the form's note for it."""
+        note, report = outcomes.placed(self.source.scales, order, result)
+        self.notify(report.text, title=report.title, timeout=report.timeout)
+        return note
 
     @on(OrderEntry.EstimateWanted)
     def _estimate(self, event: OrderEntry.EstimateWanted) -> None:
@@ -629,21 +486,8 @@ class DashboardApp(TypeAhead):
         self.notify(f"{self.describe(order)}: press {key} again to cancel it", title="Cancel")
 
     def describe(self, order: OpenOrder) -> str:
-        """'SELL 0.10000000 XBT at 41,100.00 GBP (order 54)': what is left of it; an order in
-        flight is named by its tonce ('BUY 0.10000000 XBT at market (sending, tonce 17…)')."""
-        scales, pair = self.source.scales, order.pair
-        side = "BUY" if order.side == "buy" else "SELL"
-        if order.total is not None and not order.quantity:
-            size = f"{fmt.total(scales, pair, abs(order.total))} {fmt.counter_name(pair)} of"
-            size += f" {fmt.base_name(pair)}"
-        else:
-            size = f"{fmt.quantity(scales, pair, abs(order.remaining))} {fmt.base_name(pair)}"
-        price = "market"
-        if order.price is not None:
-            price = f"{fmt.price(scales, pair, order.price)} {fmt.counter_name(pair)}"
-        if order.in_flight:
-            return f"{side} {size} at {price} ({order.state}, tonce {order.tonce})"
-        return f"{side} {size} at {price} (order {order.id})"
+        """'SELL 0.10000000 XBT at 41,100.00 GBP (order 54)' (``outcomes.describe``)."""
+        return outcomes.describe(self.source.scales, order)
 
     async def _cancel(self, order: OpenOrder) -> None:
         assert order.id is not None  # never armed while in flight
@@ -676,7 +520,7 @@ class DashboardApp(TypeAhead):
             except CoinfloorError as exc:
                 self.notify(exc.message, title="Cancel refused", severity="error")
                 return
-            self.notify(f"{plural(len(done), 'order')} cancelled")
+            self.notify(f"{fmt.plural(len(done), 'order')} cancelled")
 
         self.push_screen(ConfirmScreen("Cancel all", question, yes="Cancel all"), answered)
 
@@ -688,23 +532,21 @@ class DashboardApp(TypeAhead):
         self.push_screen(MarketPicker(self.pair), chosen)
 
     def action_next_panel(self) -> None:
-        self.show_panel(PANELS[(PANELS.index(self.panel) + 1) % len(PANELS)])
+        self._panel_shown(self.dashboard.next_panel())
 
     def show_panel(self, name: str) -> None:
-        self.panel = name
-        for panel in PANELS:
-            self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        self.dashboard.show_panel(name)
+        self._panel_shown(name)
+
+    def _panel_shown(self, name: str) -> None:
         if name in PRIVATE_PANELS:
             self.when_logged_in(lambda: None, quiet=True)
 
     def action_group(self) -> None:
-        ladder = self.query_one("#ladder", OrderBookLadder)
-        ladder.group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
+        self.dashboard.next_group()
 
     def action_private(self) -> None:
-        view = self.query_one("#balances", BalancesView)
-        view.private = self.private = not view.private
-        self.query_one("#entry", OrderEntry).private = self.private
+        self.dashboard.private = not self.dashboard.private
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -817,7 +659,7 @@ class DashboardApp(TypeAhead):
     # -- keys listing (help and palette) ---------------------------------------------------
     def binding(self, binding_id: str) -> Binding:
         """The dashboard binding with this id."""
-        return next(b for b in self.BINDINGS if b.id == binding_id)
+        return next(b for b in bindings(type(self)) if b.id == binding_id)
 
     def key_for(self, binding: Binding) -> str:
         """The key(s) a binding answers to after the user's keymap, for display."""
@@ -827,45 +669,11 @@ class DashboardApp(TypeAhead):
         return keys.replace("question_mark", "?")
 
     def help_rows(self) -> list[HelpRow]:
-        rows: list[HelpRow] = [
-            (self.key_for(b), self.DESCRIPTIONS.get(b.id or "", b.description), b.id or "")
-            for b in self.BINDINGS
-        ]
-        for b in OrderEntry.BINDINGS:
-            rows.append((self.key_for(b), f"order form: {b.description.lower()}", b.id or ""))
-        rows.append(("enter", "order form: place the order (market orders ask first)", ""))
-        leave = next(b for b in OrderEntry.BINDINGS if b.id == "entry.leave")
-        buy, sell = self.key_for(self.binding("buy")), self.key_for(self.binding("sell"))
-        switch = f"{self.key_for(leave)} {buy}/{sell}"
-        rows.append((switch, "order form: switch side (its fields take digits only)", ""))
-        for b in OpenOrdersView.BINDINGS:
-            rows.append((self.key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
-        rows.append((self.COMMAND_PALETTE_BINDING, "command palette: every action", ""))
-        return rows
+        return commands.help_rows(self)
 
     def palette_commands(self) -> list[Command]:
-        """Every available action (the palette is a dialog, so not ``check_action``, which
-        leaves b and s to a dialog's field) and every other market."""
-        commands = [
-            Command(
-                b.description,
-                self.DESCRIPTIONS.get(b.id or "", b.description),
-                getattr(self, f"action_{b.action}"),
-            )
-            for b in self.BINDINGS
-            if self.available(b.action) and b.id != "help"
-        ]
-        commands.append(Command("Help", "list every key", self.action_help))
-        for pair in PAIRS:
-            if pair != self.pair:
-                commands.append(
-                    Command(
-                        f"Market {pair.name}",
-                        f"switch to {pair.name}",
-                        lambda p=pair: self.switch_pair(p),
-                    )
-                )
-        return commands
+        """Every available action and every other market (``commands.palette_commands``)."""
+        return commands.palette_commands(self)
 
 
 def screenshot_dir() -> Path:
@@ -875,5 +683,5 @@ def screenshot_dir() -> Path:
     return root / "cfdash" / "screenshots"
 
 
-DASHBOARD_ACTIONS = frozenset(b.action for b in DashboardApp.BINDINGS)
+DASHBOARD_ACTIONS: Final = frozenset(b.action for b in bindings(DashboardApp))
 """The dashboard's own actions: none acts while a dialog is open or a field has focus."""

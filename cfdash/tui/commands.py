@@ -1,11 +1,20 @@
-"""The command palette provider: every dashboard action, plus one command per market."""
+"""The keys listed: the command palette (every dashboard action, plus one command per
+market) and the help screen's rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+
+from cfdash.core.assets import PAIRS
+from cfdash.tui.screens.help import HelpRow
+from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.orders import OpenOrdersView
 
 if TYPE_CHECKING:
     from cfdash.tui.app import DashboardApp
@@ -40,3 +49,51 @@ class DashboardCommands(Provider):
                     text=command.title,
                     help=command.help,
                 )
+
+
+def bindings(owner: type[DOMNode]) -> list[Binding]:
+    """``owner.BINDINGS``: ``Binding`` objects (this package declares no tuples)."""
+    return [b for b in owner.BINDINGS if isinstance(b, Binding)]
+
+
+def help_rows(app: DashboardApp) -> list[HelpRow]:
+    """Every key, as the user's keymap maps it, with what it does."""
+    key_for = app.key_for
+    rows: list[HelpRow] = [
+        (key_for(b), app.DESCRIPTIONS.get(b.id or "", b.description), b.id or "")
+        for b in bindings(type(app))
+    ]
+    for b in bindings(OrderEntry):
+        rows.append((key_for(b), f"order form: {b.description.lower()}", b.id or ""))
+    rows.append(("enter", "order form: place the order (market orders ask first)", ""))
+    leave = next(b for b in bindings(OrderEntry) if b.id == "entry.leave")
+    buy, sell = key_for(app.binding("buy")), key_for(app.binding("sell"))
+    switch = f"{key_for(leave)} {buy}/{sell}"
+    rows.append((switch, "order form: switch side (its fields take digits only)", ""))
+    for b in bindings(OpenOrdersView):
+        rows.append((key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
+    rows.append((app.COMMAND_PALETTE_BINDING, "command palette: every action", ""))
+    return rows
+
+
+def palette_commands(app: DashboardApp) -> list[Command]:
+    """Every available action (the palette is a dialog, so not ``check_action``, which
+    leaves b and s to a dialog's field) and every other market."""
+    commands = [
+        Command(
+            b.description,
+            app.DESCRIPTIONS.get(b.id or "", b.description),
+            getattr(app, f"action_{b.action}"),
+        )
+        for b in bindings(type(app))
+        if app.available(b.action) and b.id != "help"
+    ]
+    commands.append(Command("Help", "list every key", app.action_help))
+    for pair in PAIRS:
+        if pair != app.pair:
+            commands.append(
+                Command(
+                    f"Market {pair.name}", f"switch to {pair.name}", partial(app.switch_pair, pair)
+                )
+            )
+    return commands

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
 
 from cfdash.core.assets import Pair, Scales, asset_name
 from cfdash.tui import fmt
@@ -156,3 +157,36 @@ def short(scales: Scales, group: OrderFills) -> str:
     verb = "bought" if group.side == "buy" else "sold"
     size = fmt.trimmed(group.quantity, scales.asset(pair.base))
     return f"{verb} {size} {fmt.base_name(pair)} at {price_text(scales, group)}"
+
+
+FILL_NOTICES: Final = 3
+"""At most this many fill notifications per batch (one per order); more orders filled in one
+batch are reported in one notification."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One notification: its text, title and seconds shown."""
+
+    text: str
+    title: str
+    timeout: float | None = None
+    """None: Textual's default."""
+
+
+def reports(scales: Scales, fills: Iterable[Fill]) -> list[Report]:
+    """How to report fills that come in a batch (orders resting, or placed elsewhere): one
+    notification per order, or one for them all when many orders filled at once."""
+    groups = by_order(fills)
+    lines = [
+        f"{describe(scales, g)} ({order_name(g)}"
+        + (f", {fmt.plural(g.trades, 'trade')})" if g.trades > 1 else ")")
+        for g in groups
+    ]
+    if len(lines) <= FILL_NOTICES:
+        return [Report(line, "Filled", 8) for line in lines]
+    shown = lines[: FILL_NOTICES - 1]
+    more = len(groups) - len(shown)
+    sums = [describe(scales, g) for g in combine(groups[len(shown) :])]
+    text = "\n".join([*shown, f"and {fmt.plural(more, 'more order')}: " + "; ".join(sums)])
+    return [Report(text, f"{len(groups)} orders filled", 10)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 
 from cfdash.core.assets import Pair, Scales, asset_name, from_wire
@@ -53,10 +54,11 @@ def trimmed(value: int | None, scale: int, *, keep: int = 2, whole: bool = False
     return amount(value, scale, decimals=decimals)
 
 
-def column(values: list[int], scale: int, *, keep: int = 2) -> list[str]:
+def column(values: Sequence[int | None], scale: int, *, keep: int = 2) -> list[str]:
     """Amounts of one column with a common number of places, as few as shows every one
-    exactly (so the decimal points still line up)."""
-    shown = max([needed_places(v, scale, keep=keep) for v in values], default=keep)
+    exactly (so the decimal points still line up); None is shown as a dash."""
+    needed = [needed_places(v, scale, keep=keep) for v in values if v is not None]
+    shown = max(needed, default=keep)
     return [amount(v, scale, decimals=shown) for v in values]
 
 
@@ -124,3 +126,8 @@ def cut(value: int | None, scale: int, decimals: int, *, keep: int = 0) -> str:
     step = scale // 10**decimals
     kept = abs(value) // step * step
     return amount(kept if value >= 0 else -kept, scale, decimals=decimals) + "…"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 order', '2 orders'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -24,63 +24,58 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from cfdash.client import OrderOutcomeUnknown, WSClient
 from cfdash.core import messages
-from cfdash.core.assets import SPOT_PAIRS, Pair, Scales
+from cfdash.core.assets import Pair, Scales
 from cfdash.core.errors import (
     AuthenticationError,
-    BadRequestError,
     CoinfloorError,
     Msg,
     NotFoundError,
 )
-from cfdash.core.views import Fill as ViewFill
-from cfdash.core.views import OwnOrder, OwnOrders, Views
+from cfdash.core.views import OwnOrders, Views
+from cfdash.tui.batches import ALL, BatchBuilder, cancelled_row
 from cfdash.tui.bridge import Bridge
 from cfdash.tui.source import (
-    Balance,
     Batch,
-    Book,
     ConnectionState,
     ConnectionStatus,
-    Estimate,
-    Fill,
+    EstimateRow,
     MarketSnapshot,
     OpenOrder,
     OrderPending,
+    OrderReply,
     OrderRequest,
     OrderResult,
-    OrderState,
     Side,
     Sink,
-    Ticker,
-    Trade,
+)
+from cfdash.tui.worker import (
+    ConnectionFailed,
+    RequestWorker,
+    as_coinfloor,
+    failed,
+    settle,
 )
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-ALL = "*"
-"""A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
-RETRY_FIRST, RETRY_CAP = 0.5, 2.5
+RETRY_FIRST: Final = 0.5
+RETRY_CAP: Final = 2.5
 """Delays between attempts when the first connection cannot be opened and the client does not
 retry by itself (doubling, with jitter, capped as the dashboard's client reconnects: see
 ``cfdash.tui.main``)."""
-SILENCE, AWAITED = 2.0, 1.0
+SILENCE: Final = 2.0
+AWAITED: Final = 1.0
 """Seconds without any frame, while an answer has been awaited for ``AWAITED`` s, before the
 status says "no reply" (counted from the last frame)."""
-
-
-class ConnectionFailed(CoinfloorError):
-    """A request that never got an answer: not connected, connection lost, timed out."""
-
-    code = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,36 +101,11 @@ class Credentials:
         return cls(int(user), cookie.strip(), secret)
 
 
-def _settle(future: Future[_T], result: _T | None = None, exc: BaseException | None = None) -> None:
-    with contextlib.suppress(InvalidStateError):  # cancelled by the waiter meanwhile
-        if exc is None:
-            future.set_result(result)  # type: ignore[arg-type]
-        else:
-            future.set_exception(exc)
-
-
 def _order_result(reply: Any) -> OrderResult:
     if isinstance(reply, messages.MarketResult):
         return OrderResult(remaining=reply.remaining)
     # PlacedOrder, or (settled after a lost reply) an order placed and already closed
     return OrderResult(id=getattr(reply, "id", None), time=getattr(reply, "time", None))
-
-
-def _failed(exc: BaseException) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_exception(exc)
-    return future
-
-
-def _as_coinfloor(exc: BaseException) -> CoinfloorError:
-    """The app shows ``CoinfloorError.message``: turn every other failure into one."""
-    if isinstance(exc, CoinfloorError):
-        return exc
-    if isinstance(exc, FutureTimeout | TimeoutError):
-        return ConnectionFailed("No answer from the exchange (timed out).")
-    if isinstance(exc, ValueError):  # e.g. an amount the scales cannot represent
-        return BadRequestError(str(exc))
-    return ConnectionFailed(str(exc) or type(exc).__name__)
 
 
 class ClientSource:
@@ -166,17 +136,14 @@ class ClientSource:
         self.views: Views = client.views
         self.read_only = read_only
         self.fee_rate = fee_rate
-        self.depth = depth
-        self.tape = tape
-        self.timeout = timeout if timeout is not None else max(2.0, client.socket_timeout * 2)
+        self.worker = RequestWorker(
+            timeout if timeout is not None else max(2.0, client.socket_timeout * 2)
+        )
         self.last_error: str | None = None
         """The client's most recent connection error, for the log and tests."""
-        self._mu = threading.Lock()
-        self._pair: Pair | None = None
-        """The market on screen (set on the caller's thread)."""
-        self._names: frozenset[str] = frozenset()
+        self.rows = BatchBuilder(self.views, depth=depth, tape=tape)
+        self._mu = self.rows.mu
         self._sinks: list[Sink] = []
-        self._reference: dict[Pair, int] = {}
         self._user_id: int | None = None
         self._has_credentials = False
         self._auto_login = False
@@ -190,15 +157,6 @@ class ClientSource:
         """Why the credentials given at start were refused (``ConnectionStatus.login_error``)."""
         self._closed = False
         self._last_status: ConnectionStatus | None = None
-        # Own fills (under ``_mu``; taken from the views under ``client.lock``, see _take_fills)
-        self._fills_seen = self.views.own.fills_version
-        self._fresh: list[Fill] = []
-        """Fills taken from the views and not pushed yet."""
-        self._placing: dict[int, tuple[OrderState, OrderRequest]] = {}
-        """The orders this source placed whose outcome is not known yet, by tonce."""
-        self._held: dict[int, list[Fill]] = {}
-        """Their fills, kept for the outcome (``OrderResult.fills``) rather than pushed."""
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="cfdash-source")
         self.bridge = Bridge(self._build, self._push, interval=interval, poll=poll)
 
         self._chain_handlers(client)
@@ -252,6 +210,30 @@ class ClientSource:
         return self.client.scales
 
     @property
+    def timeout(self) -> float:
+        """How long a request waits for its reply (seconds)."""
+        return self.worker.timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self.worker.timeout = value
+
+    @property
+    def depth(self) -> int:
+        """The levels per side sent to the ladder."""
+        return self.rows.depth
+
+    @property
+    def tape(self) -> int:
+        """The trades sent to the tape."""
+        return self.rows.tape
+
+    @property
+    def _pair(self) -> Pair | None:
+        """The market on screen (set on the caller's thread)."""
+        return self.rows.pair
+
+    @property
     def user_id(self) -> int | None:
         """The authenticated user, or None."""
         return self._user_id
@@ -268,31 +250,20 @@ class ClientSource:
 
     def snapshot(self, pair: Pair) -> MarketSnapshot:
         status = self._status()
+        private = self._user_id is not None
         with self.client.lock:
-            snap = MarketSnapshot(
-                pair=pair,
-                scales=self.scales,
-                book=self._book(pair),
-                trades=self._trades(pair),
-                ticker=self._ticker(pair),
-                balances=self._balances(),
-                orders=self._orders(),
-                status=status,
-                fee_rate=self.fee_rate,
+            snap = self.rows.snapshot(
+                pair, self.scales, status, private=private, fee_rate=self.fee_rate
             )
         self._last_status = status
         return snap
 
     def watch(self, pair: Pair) -> None:
         """Show ``pair``: unwatch the previous market, watch this one (on the worker)."""
-        with self._mu:
-            old, self._pair = self._pair, pair
-            old_names, self._names = self._names, _market_names(pair)
+        old, old_names = self.rows.watch(pair)
         if old == pair:
             return
         self.bridge.discard(old_names)  # updates still queued for the old market
-        if old is not None:
-            self._reference.pop(old, None)
         self._submit(self._switch, pair)
         if self._auto_login and self.client.connected:
             self._submit(self._login_once, False)  # otherwise the connection's opening does
@@ -313,7 +284,7 @@ class ClientSource:
         self._has_credentials = True
         return self._submit(self._authenticate)
 
-    def place_order(self, order: OrderRequest) -> Future[OrderResult]:
+    def place_order(self, order: OrderRequest) -> Future[OrderReply]:
         return self._submit(self._place, order)
 
     def cancel_order(self, order_id: int) -> Future[OpenOrder]:
@@ -324,7 +295,7 @@ class ClientSource:
 
     def estimate(
         self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
-    ) -> Future[Estimate]:
+    ) -> Future[EstimateRow]:
         return self._submit(self._estimate, pair, side, quantity, total)
 
     def close(self) -> None:
@@ -334,35 +305,12 @@ class ClientSource:
         if timer is not None:
             timer.cancel()
         self.bridge.stop()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self.worker.shutdown()
         self.client.stop()
 
     # -- the worker ------------------------------------------------------------------------
     def _submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
-        """Run ``fn(*args)`` on the worker; its result (or a ``CoinfloorError``) in a future."""
-        outer: Future[_T] = Future()
-
-        def run() -> None:
-            if not outer.set_running_or_notify_cancel():
-                return
-            try:
-                result = fn(*args)
-            except BaseException as exc:
-                _settle(outer, exc=_as_coinfloor(exc))
-            else:
-                _settle(outer, result)
-
-        try:
-            self._worker.submit(run)
-        except RuntimeError:  # closed
-            outer.set_exception(ConnectionFailed("The dashboard is closing."))
-        return outer
-
-    def _wait(self, future: Future[_T]) -> _T:
-        try:
-            return future.result(self.timeout)
-        except BaseException as exc:
-            raise _as_coinfloor(exc) from exc
+        return self.worker.submit(fn, *args)
 
     def _switch(self, pair: Pair) -> None:
         """Make ``pair`` the one watched market (skipped if another switch follows).
@@ -382,7 +330,7 @@ class ClientSource:
         if key in registered and client.connected:
             return
         futures = [client.WatchOrders(base=pair.base, counter=pair.counter, watch=True)]
-        if client.state != "reconnecting":  # the first failed: do not wait on a second
+        if not self._reconnecting():  # the first failed: do not wait on a second
             futures.append(client.WatchTicker(base=pair.base, counter=pair.counter, watch=True))
         self.bridge.changed({"status"})
         for future in futures:
@@ -400,6 +348,10 @@ class ClientSource:
         self._retries = 0
         # A reconnection's re-subscription may have raced the unwatching: check once more.
         self._unwatch_others(key)
+
+    def _reconnecting(self) -> bool:
+        """The client's state now (it changes on its own thread while a request is sent)."""
+        return self.client.state == "reconnecting"
 
     def _unwatch_others(self, key: tuple[int, int]) -> set[tuple[int, int]]:
         """Unwatch every registered market but ``key``; the registered markets before."""
@@ -506,7 +458,7 @@ class ClientSource:
         """Why the last ``authenticate()`` failed, with the server's own message if any."""
         exc = self.client.auth_error
         if exc is not None:
-            return _as_coinfloor(exc)
+            return as_coinfloor(exc)
         return ConnectionFailed(self.last_error or "Unable to complete authentication.")
 
     def _private(self) -> None:
@@ -521,7 +473,7 @@ class ClientSource:
         wait = f" (next attempt in {max(0, math.ceil(at - time.time()))} s)" if at else ""
         raise ConnectionFailed(f"Not connected to the exchange: reconnecting{wait}.")
 
-    def _place(self, order: OrderRequest) -> OrderResult:
+    def _place(self, order: OrderRequest) -> OrderReply:
         self._private()
         pair, scales = order.pair, self.scales
         sign = 1 if order.side == "buy" else -1
@@ -536,8 +488,7 @@ class ClientSource:
         # places this client's orders, so they still reach the wire in tonce order): its fills
         # are then recognised even when they overtake the reply.
         tonce = self.client.tonces.next()
-        with self._mu:
-            self._placing[tonce] = ("sending", order)
+        self.rows.placing(tonce, "sending", order)
         try:
             sent = self.client.place_order(pair, quantity, price, total, tonce=tonce)
         except BaseException:
@@ -551,18 +502,16 @@ class ClientSource:
         except BaseException as exc:
             self._release(tonce)
             if not isinstance(exc, OrderOutcomeUnknown):
-                raise _as_coinfloor(exc) from exc
-            raise OrderPending(
+                raise as_coinfloor(exc) from exc
+            return OrderPending(
                 f"Order outcome unknown (tonce {exc.tonce}): the connection was lost before "
                 "the exchange answered. Check open orders before placing it again.",
-                _failed(_as_coinfloor(exc)),
-            ) from exc
+                failed(as_coinfloor(exc)),
+            )
         # Not refused: the order has a tonce, and the client settles it (placed, or re-sent
         # with the same tonce) once a connection is back. Hand the app that later outcome.
         outcome: Future[OrderResult] = Future()
-        with self._mu:
-            if tonce in self._placing:
-                self._placing[tonce] = ("pending", order)
+        self.rows.placing(tonce, "pending", order)
         self.bridge.changed({OwnOrders.name})
 
         def settled(done: Future[Any]) -> None:
@@ -570,12 +519,12 @@ class ClientSource:
                 result = _order_result(done.result())
             except BaseException as exc:
                 self._release(tonce)
-                _settle(outcome, exc=_as_coinfloor(exc))
+                settle(outcome, exc=as_coinfloor(exc))
             else:
-                _settle(outcome, self._outcome(tonce, result))
+                settle(outcome, self._outcome(tonce, result))
 
         sent.add_done_callback(settled)
-        raise OrderPending(
+        return OrderPending(
             "No answer from the exchange yet: the order is not lost and will not be placed "
             "twice (it is settled by its tonce when the connection is back).",
             outcome,
@@ -586,10 +535,7 @@ class ClientSource:
         fills of a resting order are pushed as they come)."""
         resting = None
         with self.client.lock:
-            self._take_fills()
-            with self._mu:
-                self._placing.pop(tonce, None)
-                fills = tuple(self._held.pop(tonce, ()))
+            fills = self.rows.settled(tonce)
             if result.id is not None:
                 own = self.views.own
                 order = own.get(result.id)
@@ -602,52 +548,33 @@ class ClientSource:
 
     def _release(self, tonce: int) -> None:
         """An order placed here failed, or its outcome is unknown: push any fills held."""
-        with self._mu:
-            self._placing.pop(tonce, None)
-            self._fresh.extend(self._held.pop(tonce, ()))
+        self.rows.release(tonce)
         self.bridge.changed({OwnOrders.fills_name, OwnOrders.name})
-
-    def _take_fills(self) -> None:
-        """Move the own fills the views learnt since the last call to ``_fresh`` (to push) or
-        ``_held`` (an order being placed here). Under ``client.lock``."""
-        own = self.views.own
-        new = own.fills_version - self._fills_seen
-        if new <= 0:
-            return
-        self._fills_seen = own.fills_version
-        recent = list(own.fills)[-new:]  # at most the deque's length (a burst drops the oldest)
-        with self._mu:
-            for raw in recent:
-                fill = _fill(raw)
-                if raw.tonce is not None and raw.tonce in self._placing:
-                    self._held.setdefault(raw.tonce, []).append(fill)
-                else:
-                    self._fresh.append(fill)
 
     def _cancel(self, order_id: int) -> OpenOrder:
         self._private()
         with self.client.lock:
             known = self.views.own.get(order_id)
             original = known.original if known is not None else None
-        reply = self._wait(self.client.cancel_order(id=order_id))
-        return _open_order(reply, original)
+        reply = self.worker.wait(self.client.cancel_order(id=order_id))
+        return cancelled_row(reply, original)
 
     def _cancel_all(self) -> tuple[OpenOrder, ...]:
         self._private()
         with self.client.lock:
             originals = {o.id: o.original for o in self.views.own.open_orders()}
-        reply = self._wait(self.client.cancel_all_orders())
-        return tuple(_open_order(o, originals.get(o.id)) for o in reply)
+        reply = self.worker.wait(self.client.cancel_all_orders())
+        return tuple(cancelled_row(o, originals.get(o.id)) for o in reply)
 
     def _estimate(
         self, pair: Pair, side: Side, quantity: int | None, total: int | None
-    ) -> Estimate:
+    ) -> EstimateRow:
         self._online()
         scales, sign = self.scales, 1 if side == "buy" else -1
         q = None if quantity is None else scales.quantity_from_wire(pair, sign * quantity)
         t = None if total is None else scales.total_from_wire(pair, sign * total)
-        reply = self._wait(self.client.estimate(pair, q, t))
-        return Estimate(quantity=abs(reply.quantity), total=abs(reply.total))
+        reply = self.worker.wait(self.client.estimate(pair, q, t))
+        return EstimateRow(quantity=abs(reply.quantity), total=abs(reply.total))
 
     # -- building batches ------------------------------------------------------------------
     def _push(self, batch: Batch) -> None:
@@ -659,42 +586,11 @@ class ClientSource:
     def _build(self, dirty: AbstractSet[str]) -> Batch | None:
         """The bridge's builder: one batch with every view in ``dirty`` (None if nothing)."""
         status = self._status()
-        full = ALL in dirty or status != self._last_status
+        changed = status != self._last_status
         self._last_status = status
-        with self._mu:
-            pair, names = self._pair, self._names
-        book = trades = ticker = None
-        balances: tuple[Balance, ...] | None = None
-        orders: tuple[OpenOrder, ...] | None = None
-        own = full or OwnOrders.name in dirty
+        private = self._user_id is not None
         with self.client.lock:
-            if pair is not None and (full or not names.isdisjoint(dirty)):
-                book_name, trades_name, ticker_name = _market_names_ordered(pair)
-                if full or book_name in dirty:
-                    book = self._book(pair)
-                if full or trades_name in dirty:
-                    trades = self._trades(pair)
-                if full or ticker_name in dirty:
-                    ticker = self._ticker(pair)
-            if own or "balances" in dirty:
-                balances = self._balances()
-            if own:
-                orders = self._orders()
-            self._take_fills()
-            with self._mu:
-                fills, self._fresh = tuple(self._fresh), []
-        if not full and not fills and (book, trades, ticker, balances, orders) == (None,) * 5:
-            return None
-        return Batch(
-            pair=pair,
-            book=book,
-            trades=trades,
-            ticker=ticker,
-            balances=balances,
-            orders=orders,
-            status=status if full else None,
-            fills=fills,
-        )
+            return self.rows.build(dirty, status, status_changed=changed, private=private)
 
     def _status(self) -> ConnectionStatus:
         client = self.client
@@ -704,7 +600,7 @@ class ClientSource:
         state: ConnectionState
         if raw in ("connected", "authenticated"):
             # open, but not live until the watched book is rebuilt from its fresh snapshot
-            state = "connected" if self._synced() else "connecting"
+            state = "connected" if self.rows.synced() else "connecting"
         elif raw == "reconnecting":
             state = "reconnecting"
             attempt = client.reconnect_attempts or None  # counted when its wait begins
@@ -737,115 +633,3 @@ class ClientSource:
             return None
         now = time.monotonic()
         return last if now - last >= SILENCE and now - waiting >= AWAITED else None
-
-    def _synced(self) -> bool:
-        with self._mu:
-            pair = self._pair
-        book = None if pair is None else self.views.book(pair)
-        return book is None or book.synced
-
-    def _book(self, pair: Pair) -> Book:
-        book = self.views.book(pair)
-        if book is None:
-            return Book()
-        return Book(tuple(book.levels("bid", self.depth)), tuple(book.levels("ask", self.depth)))
-
-    def _trades(self, pair: Pair) -> tuple[Trade, ...]:
-        tape = self.views.trades(pair)
-        if tape is None:
-            return ()
-        return tuple(
-            # "buy" when the notice cannot tell (never for the exchange's own notices)
-            Trade(t.time, t.price, t.quantity, t.aggressor or "buy", t.own)
-            for t in tape.recent(self.tape)
-        )
-
-    def _ticker(self, pair: Pair) -> Ticker:
-        view = self.views.ticker(pair)
-        if view is None:
-            return Ticker()
-        reference = self._reference.get(pair)
-        if reference is None and view.last is not None:
-            reference = self._reference[pair] = view.last  # the last price when watching began
-        return Ticker(view.last, view.bid, view.ask, view.low, view.high, view.volume, reference)
-
-    def _balances(self) -> tuple[Balance, ...] | None:
-        if self._user_id is None:
-            return None
-        b = self.views.balances
-        assets = sorted(b.assets(), key=lambda a: (a not in _SPOT_ASSETS, a))
-        return tuple(Balance(a, b.available(a), b.reserved(a)) for a in assets)
-
-    def _orders(self) -> tuple[OpenOrder, ...]:
-        """The open orders, then those in flight (sent, no outcome yet). Under client.lock."""
-        if self._user_id is None:
-            return ()
-        own = self.views.own
-        shown = [
-            OpenOrder(o.id, o.pair, o.price, o.original, o.quantity, o.time or 0, o.tonce)
-            for o in own.open_orders()
-            if o.id is not None and o.price is not None and o.quantity
-        ]
-        with self._mu:
-            placing = dict(self._placing)
-        for o in own.in_flight():
-            state, request = placing.get(o.tonce or 0, ("sending", None))
-            shown.append(_in_flight(o, state, request))
-        return tuple(shown)
-
-
-_SPOT_ASSETS = frozenset(a for pair in SPOT_PAIRS for a in (pair.base, pair.counter))
-"""Listed first in the balances panel (the 2018 futures follow)."""
-
-
-def _market_names_ordered(pair: Pair) -> tuple[str, str, str]:
-    name = pair.name
-    return f"book:{name}", f"trades:{name}", f"ticker:{name}"
-
-
-def _market_names(pair: Pair) -> frozenset[str]:
-    return frozenset(_market_names_ordered(pair))
-
-
-def _fill(fill: ViewFill) -> Fill:
-    pair = Pair(fill.base, fill.counter)
-    fee, asset = fill.fee, pair.counter
-    if not fee and fill.base_fee:  # the exchange charges counter fees only; just in case
-        fee, asset = fill.base_fee, pair.base
-    return Fill(
-        pair,
-        fill.side,
-        fill.quantity,
-        fill.price,
-        fill.total,
-        fee,
-        asset,
-        fill.time,
-        fill.id,
-        fill.tonce,
-    )
-
-
-def _in_flight(order: OwnOrder, state: OrderState, request: OrderRequest | None) -> OpenOrder:
-    """An order sent without an outcome yet. The view keeps a market order by total as its
-    signed total in ``quantity``: the request tells which (a market order sent by someone else
-    on this client is shown by quantity)."""
-    quantity, total = order.original, None
-    if request is not None and request.total is not None:
-        quantity, total = 0, order.original
-    return OpenOrder(
-        None, order.pair, order.price, quantity, quantity, 0, order.tonce, state, total
-    )
-
-
-def _open_order(order: Any, original: int | None) -> OpenOrder:
-    """A cancelled order from a ``CancelOrder``/``CancelAllOrders`` reply."""
-    return OpenOrder(
-        order.id,
-        Pair(order.base, order.counter),
-        order.price,
-        original if original is not None else order.quantity,
-        order.quantity,
-        order.time,
-        order.tonce,
-    )

@@ -25,8 +25,8 @@ from cfdash.tui.config import THEMES, ConfigError, config_path, market_option
 
 if TYPE_CHECKING:
     from cfdash.server.app import ServerThread
-    from cfdash.tui.app import DashboardApp
     from cfdash.tui.live import ClientSource
+    from cfdash.tui.live_app import LiveDashboard
 
 log = logging.getLogger("cfdash.tui")
 INSECURE_WARNING = "TLS verification is OFF (-k): the connection can be intercepted."
@@ -81,7 +81,7 @@ def _cfg() -> str:
 class Dashboard:
     """A dashboard ready to run, and what to shut down after it."""
 
-    app: DashboardApp
+    app: LiveDashboard
     source: ClientSource
     server: ServerThread | None = None
     notes: list[str] = field(default_factory=list)
@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     # Exit once the terminal is gone (SIGHUP or not), and surely: see cfdash.tui.terminal.
     guard = TerminalGuard(dashboard.close)
     app = dashboard.app
-    app.guarded = True  # type: ignore[attr-defined]
-    guard.start(lambda: app.leave(LOST_STATUS))  # type: ignore[attr-defined]
+    app.guarded = True
+    guard.start(lambda: app.leave(LOST_STATUS))
     try:
         app.run()
     finally:
@@ -232,10 +232,10 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     app = _app_class()(
         source, pair=pair, read_only=args.read_only, login=ask_login, keymap=keymap, theme=theme
     )
-    app.remember = _remembering(state_file)  # type: ignore[attr-defined]
+    app.remember = _remembering(state_file)
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
-    app.notes = list(notes)
+    app.notes = tuple(notes)
     if server is not None:
         app.sub_title = "embedded exchange"
     return Dashboard(app, source, server, notes, undo_logging)
@@ -278,8 +278,14 @@ def _start_exchange(args: argparse.Namespace) -> tuple[ServerThread, Decimal]:
     except Exception as exc:
         server.stop()
         raise OSError(f"cannot start the embedded exchange: {exc}") from None
-    fee = server.call(lambda s: s.core.config.taker_fee)
+    fee = server.call(_taker_fee)
     return server, Decimal(fee.numerator) / Decimal(fee.denominator)
+
+
+def _taker_fee(server: Any) -> Any:
+    """The embedded exchange's taker fee (a ``Fraction``); ``server``: its ``ExchangeServer``."""
+    assert server.core is not None, "the exchange has started"
+    return server.core.config.taker_fee
 
 
 def _setup_logging(path: str | None, debug: bool) -> Callable[[], None]:
@@ -325,16 +331,14 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
     from textual.widgets import Input
 
     from cfdash.tui.app import DashboardApp
+    from cfdash.tui.commands import bindings as declared
     from cfdash.tui.config import normalize_key
     from cfdash.tui.widgets.entry import OrderEntry
     from cfdash.tui.widgets.orders import OpenOrdersView
 
     where = "config" if path is None else str(path)
     known = {
-        b.id
-        for cls in (DashboardApp, OrderEntry, OpenOrdersView)
-        for b in cls.BINDINGS
-        if getattr(b, "id", None)
+        b.id for cls in (DashboardApp, OrderEntry, OpenOrdersView) for b in declared(cls) if b.id
     }
     unknown = sorted(set(keymap) - known)
     if unknown:
@@ -369,13 +373,13 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
             for key in keys(binding):
                 by_key.setdefault(key, []).append(binding)
         for key, holders in sorted(by_key.items()):
-            remapped = [b for b in holders if b.id in keymap]
-            for mine in remapped:
+            remapped = [(b, b.id) for b in holders if b.id in keymap]
+            for mine, mine_id in remapped:
                 for other in holders:
                     if other is mine or mine.action == other.action:
                         continue
                     raise ConfigError(
-                        f"{where}: keymap.{mine.id}: {keymap[mine.id]!r}: {key!r} is already "
+                        f"{where}: keymap.{mine_id}: {keymap[mine_id or '']!r}: {key!r} is already "
                         f"the key of {name(other)}; give one of them another key"
                     )
     field_keys = {str(digit) for digit in range(10)} | {"full_stop", "comma"}
@@ -385,70 +389,12 @@ def _check_keymap(keymap: Mapping[str, str], path: object = None) -> None:
             taken = sorted(keys(binding) & field_keys)
             if taken:
                 raise ConfigError(
-                    f"{where}: keymap.{binding.id}: {keymap[binding.id]!r}: the order form's "
+                    f"{where}: keymap.{binding.id}: {keymap[binding.id or '']!r}: the order form's "
                     f"number fields need {taken[0]!r}"
                 )
 
 
-def _app_class() -> type[DashboardApp]:
-    import asyncio
-    import signal
-
-    from textual.theme import Theme
-
-    from cfdash.core.assets import Pair
-    from cfdash.tui.app import DashboardApp
-
-    class LiveDashboard(DashboardApp):
-        """The dashboard plus what a terminal program needs: warnings shown, SIGHUP -> exit
-        (by ``run``'s ``TerminalGuard`` when ``guarded``, which also notices a lost terminal)."""
-
-        notes: list[str] = []  # noqa: RUF012 - replaced per instance
-        guarded = False
-        remember: Callable[..., None] | None = None
-        """Called with ``market=`` or ``theme=`` when the user changes it (``build`` sets it)."""
-        _theme_kept: str | None = None
-        _mounted_loop: asyncio.AbstractEventLoop | None = None
-        _leave_code: int | None = None
-
-        def on_mount(self) -> None:  # runs before DashboardApp.on_mount (both run)
-            for note in self.notes:
-                self.notify(note, title="Warning", severity="warning", timeout=30)
-            self._mounted_loop = asyncio.get_running_loop()
-            if self._leave_code is not None:  # asked before the app ran
-                self.exit(return_code=self._leave_code)
-            if hasattr(signal, "SIGHUP") and not self.guarded:
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
-            self._theme_kept = self.theme
-            self.theme_changed_signal.subscribe(self, self._theme_changed)
-
-        def switch_pair(self, pair: Pair) -> None:
-            before = self.pair
-            super().switch_pair(pair)
-            if self.remember is not None and self.pair != before:
-                self.remember(market=self.pair)
-
-        def _theme_changed(self, theme: Theme) -> None:
-            """Remember dark or light (not the palette's other themes: the settings know
-            only these two)."""
-            name = next((k for k, v in THEMES.items() if v == theme.name), None)
-            if name is not None and theme.name != self._theme_kept and self.remember:
-                self._theme_kept = theme.name
-                self.remember(theme=name)
-
-        def on_unmount(self) -> None:
-            if hasattr(signal, "SIGHUP") and not self.guarded:
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-
-        def leave(self, return_code: int) -> None:
-            """Exit with ``return_code``; from any thread, without blocking (the loop may be
-            stuck); before the app runs, as soon as it does."""
-            self._leave_code = return_code
-            loop = self._mounted_loop
-            if loop is not None:
-                with contextlib.suppress(RuntimeError):  # closed: the app has ended
-                    loop.call_soon_threadsafe(self.exit, None, return_code)
+def _app_class() -> type[LiveDashboard]:
+    from cfdash.tui.live_app import LiveDashboard
 
     return LiveDashboard

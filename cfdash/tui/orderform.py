@@ -16,7 +16,7 @@ from typing import Literal
 
 from cfdash.core.assets import WIRE_MAX, ConversionError, Pair, Scales, asset_name, to_wire
 from cfdash.tui import fmt
-from cfdash.tui.source import Book, Estimate, OrderRequest, Side
+from cfdash.tui.source import BookRows, EstimateRow, OrderRequest, Side
 
 Kind = Literal["limit", "market"]
 FAR = Decimal("0.10")
@@ -139,7 +139,7 @@ def parse(form: OrderForm, scales: Scales) -> OrderRequest:
 
 
 def reservation(
-    order: OrderRequest, scales: Scales, estimate: Estimate | None = None
+    order: OrderRequest, scales: Scales, estimate: EstimateRow | None = None
 ) -> tuple[int, int] | None:
     """(asset, amount) the order would hold from the balance, if known.
 
@@ -156,7 +156,7 @@ def reservation(
     return None if total is None else (pair.counter, total)
 
 
-def _est(estimate: Estimate | None, name: str) -> int | None:
+def _est(estimate: EstimateRow | None, name: str) -> int | None:
     return None if estimate is None else getattr(estimate, name)
 
 
@@ -164,7 +164,7 @@ def check_funds(
     order: OrderRequest,
     scales: Scales,
     available: Mapping[int, int] | None,
-    estimate: Estimate | None = None,
+    estimate: EstimateRow | None = None,
     *,
     private: bool = False,
     edited: str = "",
@@ -204,7 +204,7 @@ def validate(
     form: OrderForm,
     scales: Scales,
     available: Mapping[int, int] | None,
-    estimate: Estimate | None = None,
+    estimate: EstimateRow | None = None,
     *,
     private: bool = False,
 ) -> OrderRequest:
@@ -214,7 +214,9 @@ def validate(
     return order
 
 
-def far_through(order: OrderRequest, book: Book, scales: Scales, far: Decimal = FAR) -> str | None:
+def far_through(
+    order: OrderRequest, book: BookRows, scales: Scales, far: Decimal = FAR
+) -> str | None:
     """Why a limit order needs a second look, or ``None``: a bid priced more than ``far`` above
     the best ask, or an ask more than ``far`` below the best bid (it would trade at once,
     deep into the book, as a slip of the keys would)."""

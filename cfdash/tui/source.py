@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from cfdash.core.assets import Pair, Scales
-from cfdash.core.errors import CoinfloorError
 
 _T = TypeVar("_T")
 Side = Literal["buy", "sell"]
@@ -32,7 +31,7 @@ Level = tuple[int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
-class Book:
+class BookRows:
     """Aggregated levels, best first on each side; sizes are positive."""
 
     bids: tuple[Level, ...] = ()
@@ -48,7 +47,7 @@ class Book:
 
 
 @dataclass(frozen=True, slots=True)
-class Trade:
+class TradeRow:
     """A trade on the watched book. ``time`` is microseconds since the epoch (the wire's unit)."""
 
     time: int
@@ -91,7 +90,7 @@ class Fill:
 
 
 @dataclass(frozen=True, slots=True)
-class Ticker:
+class TickerRow:
     """The ticker fields (``None`` where the exchange has none).
 
     ``reference`` is the price the header measures the change against (the source decides:
@@ -108,7 +107,7 @@ class Ticker:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
+class BalanceRow:
     asset: int
     available: int
     reserved: int = 0
@@ -178,11 +177,11 @@ class MarketSnapshot:
 
     pair: Pair
     scales: Scales
-    book: Book = field(default_factory=Book)
-    trades: tuple[Trade, ...] = ()
+    book: BookRows = field(default_factory=BookRows)
+    trades: tuple[TradeRow, ...] = ()
     """Most recent first."""
-    ticker: Ticker = field(default_factory=Ticker)
-    balances: tuple[Balance, ...] | None = None
+    ticker: TickerRow = field(default_factory=TickerRow)
+    balances: tuple[BalanceRow, ...] | None = None
     """``None`` until logged in."""
     orders: tuple[OpenOrder, ...] = ()
     status: ConnectionStatus = field(default_factory=ConnectionStatus)
@@ -199,10 +198,10 @@ class Batch:
     """
 
     pair: Pair | None = None
-    book: Book | None = None
-    trades: tuple[Trade, ...] | None = None
-    ticker: Ticker | None = None
-    balances: tuple[Balance, ...] | None = None
+    book: BookRows | None = None
+    trades: tuple[TradeRow, ...] | None = None
+    ticker: TickerRow | None = None
+    balances: tuple[BalanceRow, ...] | None = None
     orders: tuple[OpenOrder, ...] | None = None
     status: ConnectionStatus | None = None
     fee_rate: Decimal | None = None
@@ -289,24 +288,28 @@ class OrderResult:
     resting: int | None = None
 
 
-class OrderPending(CoinfloorError):
+@dataclass(frozen=True, slots=True)
+class OrderPending:
     """An order sent whose outcome is not known yet (no reply in time, or the connection
     dropped before it came): not refused, so the app must not invite sending it again.
+    ``place_order``'s future resolves to one (a value, not an exception: nothing failed).
 
-    ``outcome`` resolves when the source learns what happened (for the live source, when the
-    client settles the order by its tonce after reconnecting): with an ``OrderResult``, or a
-    ``CoinfloorError`` if it was refused or can no longer be settled.
+    ``message`` says why, for the user. ``outcome`` resolves when the source learns what
+    happened (for the live source, when the client settles the order by its tonce after
+    reconnecting): with an ``OrderResult``, or a ``CoinfloorError`` if it was refused or can
+    no longer be settled.
     """
 
-    code = -1
+    message: str
+    outcome: Future[OrderResult]
 
-    def __init__(self, message: str, outcome: Future[OrderResult]) -> None:
-        super().__init__(message)
-        self.outcome = outcome
+
+OrderReply = OrderResult | OrderPending
+"""What ``DataSource.place_order``'s future resolves to: the outcome, or "pending"."""
 
 
 @dataclass(frozen=True, slots=True)
-class Estimate:
+class EstimateRow:
     """``EstimateMarketOrder``'s answer: what a market order would trade (fees ignored)."""
 
     quantity: int
@@ -341,7 +344,8 @@ class DataSource(Protocol):
     def login(self, user_id: int, cookie: str, passphrase: str) -> Future[None]:
         """Authenticate. The passphrase must not outlive the call."""
 
-    def place_order(self, order: OrderRequest) -> Future[OrderResult]: ...
+    def place_order(self, order: OrderRequest) -> Future[OrderReply]:
+        """Send ``order``: its ``OrderResult``, or ``OrderPending`` when no answer came in time."""
 
     def cancel_order(self, order_id: int) -> Future[OpenOrder]: ...
 
@@ -349,4 +353,9 @@ class DataSource(Protocol):
 
     def estimate(
         self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
-    ) -> Future[Estimate]: ...
+    ) -> Future[EstimateRow]: ...
+
+
+Book = BookRows
+"""The old name, for ``tests/bench/bench_tui.py`` (not in the dashboard's tree): prefer
+``BookRows``."""

@@ -31,7 +31,7 @@ from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.live import ClientSource, Credentials
 from cfdash.tui.main import Dashboard, build, configure_parser
-from cfdash.tui.source import Book
+from cfdash.tui.source import BookRows
 from tests.reliability.test_dashboard_restart import (
     PAIR,
     SIZE,
@@ -86,13 +86,13 @@ def dashboard(url: str, tmp_path: Path) -> Dashboard:
     return build(parser.parse_args([url]), env=env)
 
 
-def live(app: DashboardApp, book: Book) -> bool:
+def live(app: DashboardApp, book: BookRows) -> bool:
     """Connected, logged in, and the whole book shown."""
     status = app.status
     return status.connected and status.user_id == DEMO_USER_ID and app.book == book
 
 
-async def time_to_live(pilot: Pilot[Any], app: DashboardApp, book: Book, since: float) -> float:
+async def time_to_live(pilot: Pilot[Any], app: DashboardApp, book: BookRows, since: float) -> float:
     await until(pilot, lambda: live(app, book), timeout=30)
     return time.monotonic() - since
 

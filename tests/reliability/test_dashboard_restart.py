@@ -27,7 +27,7 @@ from cfdash.core.assets import PAIRS, V2
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.live import ClientSource, Credentials
-from cfdash.tui.source import Book
+from cfdash.tui.source import BookRows
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -80,7 +80,7 @@ def truth(url: str) -> dict[str, Any]:
         }
 
 
-def levels(orders: list[dict[str, Any]]) -> Book:
+def levels(orders: list[dict[str, Any]]) -> BookRows:
     """A snapshot aggregated as the ladder shows it: (price, size, count), best first."""
     bids: dict[int, list[int]] = {}
     asks: dict[int, list[int]] = {}
@@ -89,7 +89,7 @@ def levels(orders: list[dict[str, Any]]) -> Book:
         level = side.setdefault(order["price"], [0, 0])
         level[0] += abs(order["quantity"])
         level[1] += 1
-    return Book(
+    return BookRows(
         bids=tuple((price, *bids[price]) for price in sorted(bids, reverse=True)),  # type: ignore[misc]
         asks=tuple((price, *asks[price]) for price in sorted(asks)),  # type: ignore[misc]
     )
@@ -174,7 +174,7 @@ async def test_dashboard_recovers_from_an_exchange_crash(tmp_path: Path) -> None
             assert second.url == url
             await until(pilot, lambda: app.status.connected and app.status.user_id == 1)
             want = await asyncio.to_thread(truth, url)
-            assert want["book"] == Book(
+            assert want["book"] == BookRows(
                 bids=((p("40000"), order.remaining - q("0.1"), 1),),
                 asks=((p("42000"), q("0.3"), 1),),
             )

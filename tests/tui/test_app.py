@@ -23,7 +23,7 @@ from cfdash.tui.app import DashboardApp
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpScreen
 from cfdash.tui.screens.login import LoginScreen
-from cfdash.tui.source import Book
+from cfdash.tui.source import BookRows
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.ladder import OrderBookLadder
@@ -549,7 +549,7 @@ async def test_command_palette_offers_every_action(app) -> None:
         await until(pilot, lambda: "Market XBT:EUR" in offered(palette))
         await pilot.press("enter")
         await until(pilot, lambda: app.pair == EUR_PAIR)
-        await until(pilot, lambda: app.book == Book())  # nothing rests on XBT:EUR
+        await until(pilot, lambda: app.book == BookRows())  # nothing rests on XBT:EUR
 
 
 async def test_theme_and_grouping_keys(app) -> None:

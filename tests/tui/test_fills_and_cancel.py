@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 from textual.widgets import Input
 
-from cfdash.tui.app import FILL_NOTICES
+from cfdash.tui.fills import FILL_NOTICES
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.source import Batch
 from cfdash.tui.widgets.orders import OpenOrdersView

@@ -284,9 +284,9 @@ class Record:
 
             def settled(done: Future[Any]) -> None:
                 exc = None if done.cancelled() else done.exception()
-                outcome = (
-                    "ok" if exc is None else "pending" if isinstance(exc, OrderPending) else exc
-                )
+                outcome: object = exc
+                if exc is None:
+                    outcome = "pending" if isinstance(done.result(), OrderPending) else "ok"
                 if done.cancelled():
                     outcome = "cancelled"
                 self.log("settled", (seq, outcome))

@@ -22,7 +22,7 @@ from cfdash.core.assets import PAIRS
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.bridge import Bridge
 from cfdash.tui.live import ClientSource
-from cfdash.tui.source import Batch, Book, ConnectionStatus
+from cfdash.tui.source import Batch, BookRows, ConnectionStatus
 
 PAIR = PAIRS[0]
 
@@ -47,7 +47,7 @@ class Recorder:
         if not dirty:
             return None
         value = self.state
-        return Batch(book=Book(bids=((value, 1, 1),)))
+        return Batch(book=BookRows(bids=((value, 1, 1),)))
 
     def sink(self, batch: Batch) -> None:
         with self.lock:
@@ -247,7 +247,7 @@ class FirehoseServer:
                 self.sent.set()
 
 
-def expected_book(orders: dict[int, tuple[int, int]]) -> Book:
+def expected_book(orders: dict[int, tuple[int, int]]) -> BookRows:
     levels: dict[bool, dict[int, list[int]]] = {True: {}, False: {}}
     for quantity, price in orders.values():
         level = levels[quantity > 0].setdefault(price, [0, 0])
@@ -255,7 +255,7 @@ def expected_book(orders: dict[int, tuple[int, int]]) -> Book:
         level[1] += 1
     bids = tuple((p, s, c) for p, (s, c) in sorted(levels[True].items(), reverse=True))
     asks = tuple((p, s, c) for p, (s, c) in sorted(levels[False].items()))
-    return Book(bids, asks)
+    return BookRows(bids, asks)
 
 
 async def test_firehose_through_the_client_shows_the_final_book_after_few_pushes() -> None:

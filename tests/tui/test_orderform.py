@@ -20,7 +20,7 @@ from cfdash.tui.orderform import (
     reservation,
     validate,
 )
-from cfdash.tui.source import Book, Estimate, OrderRequest
+from cfdash.tui.source import BookRows, EstimateRow, OrderRequest
 
 from .conftest import GBP, PAIR, XBT, p, q
 
@@ -102,7 +102,7 @@ def test_reservation_follows_the_spec() -> None:
     assert reservation(by_total, V2) == (GBP, 500)
     by_quantity = OrderRequest(PAIR, "buy", quantity=q("1"))
     assert reservation(by_quantity, V2) is None
-    assert reservation(by_quantity, V2, Estimate(q("1"), 4_100_000)) == (GBP, 4_100_000)
+    assert reservation(by_quantity, V2, EstimateRow(q("1"), 4_100_000)) == (GBP, 4_100_000)
 
 
 def test_funds_check() -> None:
@@ -233,7 +233,7 @@ def test_any_text_parses_or_names_a_field(text: str) -> None:
 
 
 def test_a_limit_far_through_the_book_needs_a_second_look() -> None:
-    book = Book(bids=((p("40000"), q("1"), 1),), asks=((p("41000"), q("1"), 1),))
+    book = BookRows(bids=((p("40000"), q("1"), 1),), asks=((p("41000"), q("1"), 1),))
 
     def far(side, price):  # type: ignore[no-untyped-def]
         return far_through(OrderRequest(PAIR, side, quantity=q("1"), price=p(price)), book, V2)
@@ -246,7 +246,7 @@ def test_a_limit_far_through_the_book_needs_a_second_look() -> None:
     assert far("sell", "35999.99") == "35,999.99 is 10% below the best bid 40,000.00"
     assert far("sell", "90000") is None
     empty = OrderRequest(PAIR, "buy", quantity=q("1"), price=p("99999"))
-    assert far_through(empty, Book(), V2) is None  # nothing to trade against
+    assert far_through(empty, BookRows(), V2) is None  # nothing to trade against
     assert far_through(OrderRequest(PAIR, "buy", quantity=q("1")), book, V2) is None  # market
 
 

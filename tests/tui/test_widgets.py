@@ -13,7 +13,7 @@ from textual.geometry import Region
 import cfdash.tui
 from cfdash.core.assets import V2, Assets, to_wire
 from cfdash.tui import fmt
-from cfdash.tui.source import Balance, Book, ConnectionStatus, OpenOrder, Ticker
+from cfdash.tui.source import BalanceRow, BookRows, ConnectionStatus, OpenOrder, TickerRow
 from cfdash.tui.widgets.balances import RESERVED_MIN, BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder, group_levels
 from cfdash.tui.widgets.lines import LineCache, LineWidget
@@ -65,7 +65,7 @@ class LadderApp(App[None]):
 
 
 async def test_ladder_repaints_only_the_lines_that_changed() -> None:
-    book = Book(
+    book = BookRows(
         bids=((p("40990"), q("0.7"), 1), (p("40950"), q("0.5"), 2), (p("40900"), q("2.5"), 1)),
         asks=((p("41010"), q("0.5"), 1), (p("41040"), q("0.75"), 1), (p("41100"), q("2.1"), 2)),
     )
@@ -88,7 +88,7 @@ async def test_ladder_repaints_only_the_lines_that_changed() -> None:
         # still sets the depth-bar scale).
         far_price, far_size, far_count = book.asks[-1]
         asks = (*book.asks[:-1], (far_price, far_size + q("0.1"), far_count))
-        ladder.update_book(Book(book.bids, asks))
+        ladder.update_book(BookRows(book.bids, asks))
         await pilot.pause()
         after = [ladder.line_text(y) for y in range(20)]
         changed = [y for y in range(20) if before[y] != after[y]]
@@ -101,7 +101,7 @@ async def test_ladder_repaints_only_the_lines_that_changed() -> None:
 
 
 async def test_grouping_key_merges_levels() -> None:
-    book = Book(
+    book = BookRows(
         bids=((p("100.07"), q("1"), 1), (p("100.02"), q("2"), 1), (p("99.99"), q("4"), 2)),
         asks=((p("100.11"), q("1"), 1), (p("100.19"), q("1"), 1)),
     )
@@ -120,7 +120,7 @@ async def test_grouping_key_merges_levels() -> None:
 
 
 async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
-    book = Book(
+    book = BookRows(
         bids=tuple((p(f"{40990 - 10 * i}"), q("0.5"), 1) for i in range(30)),
         asks=tuple((p(f"{41010 + 10 * i}"), q("0.5"), 1) for i in range(30)),
     )
@@ -144,7 +144,7 @@ async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
         assert calls == [] and any("41,010.00" in line for line in lines)
         # every input of the layout still shows at once: a new book, own prices, grouping
         asks = ((p("41005"), q("1.25"), 1), *book.asks)
-        ladder.update_book(Book(book.bids, asks), own={("buy", p("40990"))})
+        ladder.update_book(BookRows(book.bids, asks), own={("buy", p("40990"))})
         await pilot.pause()
         text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
         assert "1.25000000" in text and "●40,990.00" in text and len(calls) == 1
@@ -155,12 +155,12 @@ async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
 
 
 def test_change_against_the_reference_price() -> None:
-    assert change_text(V2, PAIR, Ticker(last=4_100_000, reference=4_000_000)) == (
+    assert change_text(V2, PAIR, TickerRow(last=4_100_000, reference=4_000_000)) == (
         "▲ +1,000.00 (+2.50%)",
         "up",
     )
-    assert change_text(V2, PAIR, Ticker(last=3_990_000, reference=4_000_000))[1] == "down"
-    assert change_text(V2, PAIR, Ticker(last=None, reference=4_000_000)) == ("", "flat")
+    assert change_text(V2, PAIR, TickerRow(last=3_990_000, reference=4_000_000))[1] == "down"
+    assert change_text(V2, PAIR, TickerRow(last=None, reference=4_000_000)) == ("", "flat")
 
 
 def test_connection_state_in_words() -> None:
@@ -216,10 +216,10 @@ def cells_of(widget: LineWidget) -> list[list[str]]:
 
 
 DEMO_BALANCES = (
-    Balance(XBT, q("9.92"), q("0.08")),
-    Balance(GBP, V2.total_to_wire(PAIR, "995875"), V2.total_to_wire(PAIR, "4125")),
-    Balance(Assets["XBTJAN18"], q("10")),
-    Balance(Assets["EUR"], V2.total_to_wire(PAIR, "1000000.5")),
+    BalanceRow(XBT, q("9.92"), q("0.08")),
+    BalanceRow(GBP, V2.total_to_wire(PAIR, "995875"), V2.total_to_wire(PAIR, "4125")),
+    BalanceRow(Assets["XBTJAN18"], q("10")),
+    BalanceRow(Assets["EUR"], V2.total_to_wire(PAIR, "1000000.5")),
 )
 
 

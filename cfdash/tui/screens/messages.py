@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar, NamedTuple
 
-from rich.markup import MarkupError
+from rich.errors import MarkupError
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding

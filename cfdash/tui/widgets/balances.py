@@ -10,7 +10,7 @@ from textual.strip import Strip
 
 from cfdash.core.assets import V2, Scales, asset_name
 from cfdash.tui import fmt
-from cfdash.tui.source import Balance
+from cfdash.tui.source import BalanceRow
 from cfdash.tui.widgets.lines import LineWidget, cells
 
 MASK = "•••••"
@@ -33,17 +33,17 @@ class BalancesView(LineWidget):
     """
 
     private: reactive[bool] = reactive(False)
+    read_only: reactive[bool] = reactive(False)
+    """Read-only mode: no account, and no login to offer."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.scales: Scales = V2
-        self.balances: tuple[Balance, ...] | None = None
-        self.read_only = False
-        """Read-only mode: no account, and no login to offer."""
+        self.balances: tuple[BalanceRow, ...] | None = None
         self.login_key = "l"
         """The key that logs in, after the user's keymap (the app sets it)."""
 
-    def update_balances(self, scales: Scales, balances: Sequence[Balance] | None) -> None:
+    def update_balances(self, scales: Scales, balances: Sequence[BalanceRow] | None) -> None:
         old = self._visible()
         self.scales = scales
         self.balances = None if balances is None else tuple(balances)
@@ -75,7 +75,7 @@ class BalancesView(LineWidget):
         return [("head", widths, gap, heads), *(("row", widths, gap, t) for t in texts)]
 
     def _fit(
-        self, shown: Sequence[Balance]
+        self, shown: Sequence[BalanceRow]
     ) -> tuple[tuple[str, ...], tuple[int, ...], int, list[tuple[str, ...]]]:
         """The columns for the panel's width (the reserved one from ``RESERVED_MIN`` up), then
         the widest format that fits (see ``FORMATS``: amounts lose trailing zeros only, so
@@ -99,7 +99,7 @@ class BalancesView(LineWidget):
         narrowest = min(need for need, _ in tried)
         return next(layout for need, layout in tried if need == narrowest)
 
-    def _row(self, b: Balance, places: str, reserved: bool, budget: int = 0) -> tuple[str, ...]:
+    def _row(self, b: BalanceRow, places: str, reserved: bool, budget: int = 0) -> tuple[str, ...]:
         """``places``: see ``FORMATS``, or "cut": amounts longer than ``budget`` cells lose
         their last decimal places (marked "…"), the others stay whole and exact."""
         values = (b.available, b.reserved, b.total) if reserved else (b.available, b.total)

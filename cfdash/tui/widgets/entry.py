@@ -21,7 +21,7 @@ from textual.widgets import Input, Label
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
 from cfdash.tui.orderform import FormError, Kind, OrderForm, parse, reservation, validate
-from cfdash.tui.source import ConnectionStatus, Estimate, OrderRequest, Side
+from cfdash.tui.source import ConnectionStatus, EstimateRow, OrderRequest, Side
 
 FIELD_KEYS: list[Binding] = [
     Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="entry.next"),
@@ -176,6 +176,8 @@ class OrderEntry(Vertical):
     kind: reactive[Kind] = reactive("limit")
     private: reactive[bool] = reactive(False)
     """Private mode: no message shows a balance."""
+    status: reactive[ConnectionStatus] = reactive(ConnectionStatus, repaint=False)
+    """The connection (bound to ``DashboardScreen.status``)."""
 
     @dataclass
     class Submitted(Message):
@@ -197,7 +199,7 @@ class OrderEntry(Vertical):
         self.pair: Pair | None = None
         self.available: dict[int, int] | None = None
         self.fee_rate: Decimal | None = None
-        self.estimate: tuple[OrderRequest, Estimate | None] | None = None
+        self.estimate: tuple[OrderRequest, EstimateRow | None] | None = None
         self.error: FormError | None = None
         self.preview_text = ""
         self._baseline = ("", "", "")
@@ -206,7 +208,6 @@ class OrderEntry(Vertical):
         """Shown with the hint while the form is untouched (e.g. "placed #110")."""
         self._refusal: tuple[str, tuple[str, ...]] | None = None
         """The exchange's last refusal and the form it was for: shown until that changes."""
-        self._status = ConnectionStatus()
         self._edited = ""
         self.sending: str | None = None
         """Set while an order is on its way (``lock_form``): what the message line says."""
@@ -250,7 +251,7 @@ class OrderEntry(Vertical):
         self.fee_rate = fee_rate
         self.revalidate(ask_estimate=False)
 
-    def set_estimate(self, order: OrderRequest, estimate: Estimate | None) -> None:
+    def set_estimate(self, order: OrderRequest, estimate: EstimateRow | None) -> None:
         if order.pair != self.pair:
             return  # asked for the market shown before
         self.estimate = (order, estimate)
@@ -262,10 +263,9 @@ class OrderEntry(Vertical):
         self.kind = "limit"
         self.screen.set_focus(self.query_one("#quantity", Input))  # now, not after a refresh
 
-    def set_status(self, status: ConnectionStatus) -> None:
+    def watch_status(self, before: ConnectionStatus, status: ConnectionStatus) -> None:
         """Follow the connection: once it is back, or someone has logged in, the exchange's
         last refusal (e.g. "Not connected…") no longer holds and goes."""
-        before, self._status = self._status, status
         back = status.connected and not before.connected
         logged_in = status.user_id is not None and before.user_id is None
         if self._refusal is not None and (back or logged_in):
@@ -328,7 +328,7 @@ class OrderEntry(Vertical):
             edited=self._edited,
         )
 
-    def _estimate_for(self, order: OrderRequest) -> Estimate | None:
+    def _estimate_for(self, order: OrderRequest) -> EstimateRow | None:
         if self.estimate is not None and self.estimate[0] == order:
             return self.estimate[1]
         return None
@@ -355,7 +355,7 @@ class OrderEntry(Vertical):
                 self.error = None
             except FormError as exc:
                 self.error = exc
-            parts = self._preview(parsed, estimate)
+            parts: tuple[str, ...] = self._preview(parsed, estimate)
         else:
             parts = (self._fee_text(),)
         preview.show(*parts)
@@ -399,7 +399,7 @@ class OrderEntry(Vertical):
     def _fee_text(self) -> str:
         return "" if self.fee_rate is None else f"fee {fmt.percent(self.fee_rate)}"
 
-    def _preview(self, order: OrderRequest, estimate: Estimate | None) -> tuple[str, str]:
+    def _preview(self, order: OrderRequest, estimate: EstimateRow | None) -> tuple[str, str]:
         """What the order does, and the fee (left off first where the line is short)."""
         fee = self._fee_text()
         pair = order.pair

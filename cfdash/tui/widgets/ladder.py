@@ -10,7 +10,7 @@ from textual.strip import Strip
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
-from cfdash.tui.source import Book, Level, Side
+from cfdash.tui.source import BookRows, Level, Side
 from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
 
 OWN_MARK = "●"
@@ -68,7 +68,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.book = Book()
+        self.book = BookRows()
         self.own: frozenset[tuple[Side, int]] = frozenset()
         """The user's orders on this market: (side, price)."""
         self.scales: Scales = V2
@@ -80,7 +80,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.cache.clear()
         self.refresh()
 
-    def update_book(self, book: Book, own: Iterable[tuple[Side, int]] | None = None) -> None:
+    def update_book(self, book: BookRows, own: Iterable[tuple[Side, int]] | None = None) -> None:
         old = self._visible()
         self.book = book
         if own is not None:
@@ -130,7 +130,8 @@ class OrderBookLadder(LineWidget, can_focus=True):
         ask_rows, bid_rows = side(asks, own_asks), side(bids, own_bids)
         everything = ask_rows + bid_rows
         heads = ("Price", "Size", "Cum")
-        widths = tuple(max([len(heads[i]), *(len(r[i + 1]) for r in everything)]) for i in range(3))
+        cells = [r[1:4] for r in everything]
+        widths = tuple(max([len(heads[i]), *(len(c[i]) for c in cells)]) for i in range(3))
         top = max((r[0] for r in everything), default=0)
         rows: list[Hashable] = [("head", widths, pair)]
         rows += [None] * (depth - len(ask_rows))

@@ -67,6 +67,8 @@ class OpenOrdersView(LineWidget, can_focus=True):
     """
 
     cursor: reactive[int] = reactive(0)
+    read_only: reactive[bool] = reactive(False)
+    """Read-only mode: no account, so no orders to show."""
 
     def __init__(
         self, clock: Callable[[], float], *, id: str | None = None, classes: str | None = None
@@ -77,8 +79,6 @@ class OpenOrdersView(LineWidget, can_focus=True):
         self.pair: Pair | None = None
         self.all_orders: tuple[OpenOrder, ...] = ()
         self.orders: tuple[OpenOrder, ...] = ()
-        self.read_only = False
-        """Read-only mode: no account, so no orders to show."""
         self.armed: int | None = None
         """The id of the order a first cancel key named (see the module docstring)."""
 

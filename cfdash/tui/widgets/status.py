@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # not exported; the footer's own key widget
@@ -65,34 +66,34 @@ class StatusBar(Widget):
     monotonic: Callable[[], float] = staticmethod(time.monotonic)
     """The clock of ``ConnectionStatus.silent_since``."""
 
+    status: reactive[ConnectionStatus] = reactive(ConnectionStatus)
+    """The connection (bound to ``DashboardScreen.status``)."""
+    read_only: reactive[bool] = reactive(False)
+
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
-        self.status = ConnectionStatus()
-        self.read_only = False
 
     def on_mount(self) -> None:
         self.set_interval(0.5, self.refresh)  # the countdown and the silence, to the second
 
-    def update_status(self, status: ConnectionStatus) -> None:
-        if status != self.status:
-            refused = status.login_error
-            if refused is not None and refused != self.status.login_error:
-                self.notify(
-                    f"The exchange refused the login: {refused}\n"
-                    f"Press {self._key('login', 'l')} to log in.",
-                    title="Login refused",
-                    severity="error",
-                    timeout=15,
-                )
-            self.status = status
-            self.refresh()
+    def watch_status(self, before: ConnectionStatus, status: ConnectionStatus) -> None:
+        """A new refusal of the login is news: say so (the bar shows it too)."""
+        refused = status.login_error
+        if refused is not None and refused != before.login_error:
+            self.notify(
+                f"The exchange refused the login: {refused}\n"
+                f"Press {self._key('login', 'l')} to log in.",
+                title="Login refused",
+                severity="error",
+                timeout=15,
+            )
 
     def _key(self, binding_id: str, default: str) -> str:
         """The key the app's keymap gives a binding, for hints."""
         app = self.app
         try:
-            return app.key_for(app.binding(binding_id))  # type: ignore[attr-defined]
+            return str(app.key_for(app.binding(binding_id)))  # type: ignore[attr-defined]
         except (AttributeError, StopIteration):
             return default
 
@@ -168,7 +169,7 @@ class KeyFooter(Footer):
             return None
         keymap = self.app._keymap
         return [
-            replace(binding, key=keymap[binding.id].split(",")[0].strip(), key_display=None)
+            replace(binding, key=keymap[binding.id or ""].split(",")[0].strip(), key_display=None)
             if binding.id in keymap
             else binding
             for binding in OrderEntry.FOOTER

@@ -11,7 +11,7 @@ from textual.strip import Strip
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
-from cfdash.tui.source import Trade
+from cfdash.tui.source import TradeRow
 from cfdash.tui.widgets.lines import LineWidget, cells
 
 OWN = "●"
@@ -33,14 +33,14 @@ class TradeTape(LineWidget):
         super().__init__(id=id, classes=classes)
         self.scales: Scales = V2
         self.pair: Pair | None = None
-        self.trades: tuple[Trade, ...] = ()
+        self.trades: tuple[TradeRow, ...] = ()
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         self.scales, self.pair = scales, pair
         self.cache.clear()
         self.refresh()
 
-    def update_trades(self, trades: Sequence[Trade]) -> None:
+    def update_trades(self, trades: Sequence[TradeRow]) -> None:
         old = self._visible()
         self.trades = tuple(trades)
         self._repaint_changes(old)

@@ -11,12 +11,12 @@ from textual.widget import Widget
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
-from cfdash.tui.source import Ticker
+from cfdash.tui.source import TickerRow
 
 GAP = "   "
 
 
-def change_text(scales: Scales, pair: Pair, ticker: Ticker) -> tuple[str, str]:
+def change_text(scales: Scales, pair: Pair, ticker: TickerRow) -> tuple[str, str]:
     """("▲ +12.34 (+0.03%)", "up"|"down"|"flat") against the ticker's reference price."""
     if ticker.last is None or ticker.reference is None:
         return "", "flat"
@@ -58,13 +58,13 @@ class TickerBar(Widget):
         super().__init__(id=id)
         self.scales: Scales = V2
         self.pair: Pair | None = None
-        self.ticker = Ticker()
+        self.ticker = TickerRow()
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         self.scales, self.pair = scales, pair
         self.refresh(layout=True)
 
-    def update_ticker(self, ticker: Ticker) -> None:
+    def update_ticker(self, ticker: TickerRow) -> None:
         if ticker != self.ticker:
             self.ticker = ticker
             self.refresh(layout=True)

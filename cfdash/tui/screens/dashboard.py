@@ -1,0 +1,197 @@
+"""``DashboardScreen``: the dashboard's widgets, and how a ``Batch`` updates them.
+
+The app (``cfdash.tui.app``) keeps what is app-wide: the source, keys and actions, dialogs,
+notifications. This screen composes the panels and applies batches to them, inside
+``batch_update()``, touching only the widgets whose data changed. The state several widgets
+show (the connection ``status``, ``private`` mode, ``read_only``) lives in reactives here that
+the widgets are bound to (``data_bind``), so one assignment reaches them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Sparkline
+
+from cfdash.core.assets import Pair, Scales
+from cfdash.tui import fills as fill_report
+from cfdash.tui.source import Batch, BookRows, ConnectionStatus, MarketSnapshot
+from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.ladder import OrderBookLadder
+from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.status import KeyFooter, StatusBar
+from cfdash.tui.widgets.tape import TradeTape
+from cfdash.tui.widgets.ticker import TickerBar
+
+PANELS: Final = ("tape", "orders", "balances", "chart")
+"""The panels beside the ladder, in the order ``v`` shows them."""
+GROUPS: Final = (1, 10, 100, 1000, 10000)
+"""Ladder price increments, in wire price units."""
+
+
+class DashboardScreen(Screen[None]):
+    """The ticker, the ladder, the order form, the panels, the status bar and the footer."""
+
+    status: reactive[ConnectionStatus] = reactive(ConnectionStatus, init=False)
+    """The connection, as the last batch gave it (bound by the status bar and the form)."""
+    stale: reactive[bool] = reactive(False, init=False)
+    """Not connected: what the panels show may be out of date (bound by each panel)."""
+    private: reactive[bool] = reactive(False)
+    """Private mode: no balance shown (bound by the balances and the form)."""
+    read_only: reactive[bool] = reactive(False)
+    """No account and no trading (bound by the panels that would show the account)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        read_only: bool,
+        private: bool,
+        login_key: str,
+        ready: Callable[[], None] | None = None,
+    ) -> None:
+        """``ready`` is called once the widgets are mounted (the app then loads the data)."""
+        super().__init__()
+        self.clock = clock
+        self._ready = ready
+        self.login_key = login_key
+        self.book = BookRows()
+        """The book on the ladder (for ``far_through``)."""
+        self.panel = PANELS[0]
+        self.set_reactive(DashboardScreen.read_only, read_only)
+        self.set_reactive(DashboardScreen.private, private)
+
+    def compose(self) -> ComposeResult:
+        screen = DashboardScreen
+        stale = {"stale": screen.stale}
+        yield TickerBar(id="ticker").data_bind(**stale)
+        with Horizontal(id="body"):
+            yield OrderBookLadder(id="ladder").data_bind(**stale)
+            with Vertical(id="right"):
+                yield OrderEntry(id="entry").data_bind(screen.status, screen.private)
+                with Horizontal(id="panels"):  # wide: open orders span the bottom row
+                    yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
+                    balances = BalancesView(id="balances", classes="panel")
+                    yield balances.data_bind(screen.private, screen.read_only, **stale)
+                    chart = Sparkline([], id="chart", classes="panel")
+                    chart.border_title = "Price"
+                    yield chart
+                    orders = OpenOrdersView(self.clock, id="orders", classes="panel")
+                    yield orders.data_bind(screen.read_only, **stale)
+        yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#tape", TradeTape).border_title = "Trades"
+        balances = self.query_one("#balances", BalancesView)
+        balances.border_title = "Balances"
+        balances.login_key = self.login_key
+        self.query_one("#entry", OrderEntry).display = not self.read_only
+        if self._ready is not None:
+            self._ready()
+
+    def watch_status(self, status: ConnectionStatus) -> None:
+        self.stale = not status.connected
+        self.app.refresh_bindings()  # e.g. no login offered once logged in
+
+    def watch_stale(self, stale: bool) -> None:
+        self.query_one("#chart").set_class(stale, "-stale")
+
+    # -- data ------------------------------------------------------------------------------
+    def load(self, snap: MarketSnapshot) -> None:
+        """Show a whole snapshot (on start and after a market switch)."""
+        pair, scales = snap.pair, snap.scales
+        with self.app.batch_update():
+            self.set_market(scales, pair)
+            self.book = BookRows()
+            batch = Batch(
+                pair=pair,
+                book=snap.book,
+                trades=snap.trades,
+                ticker=snap.ticker,
+                balances=snap.balances,
+                orders=snap.orders,
+                status=snap.status,
+                fee_rate=snap.fee_rate,
+            )
+            self.apply_batch(batch, scales, pair, force=True)
+
+    def set_market(self, scales: Scales, pair: Pair) -> None:
+        self.query_one("#ticker", TickerBar).set_market(scales, pair)
+        self.query_one("#ladder", OrderBookLadder).set_market(scales, pair)
+        self.query_one("#tape", TradeTape).set_market(scales, pair)
+        self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
+        self.query_one("#entry", OrderEntry).set_market(scales, pair)
+
+    def apply_batch(
+        self, batch: Batch, scales: Scales, shown: Pair, *, force: bool = False
+    ) -> None:
+        """Update the widgets whose data the batch changes (``shown``: the market on screen;
+        ``force``: every part the batch has, changed or not)."""
+        market = batch.pair == shown
+        with self.app.batch_update():
+            if batch.status is not None and force:  # even unchanged, the widgets follow
+                self.set_reactive(DashboardScreen.status, batch.status)
+                self.mutate_reactive(DashboardScreen.status)
+            elif batch.status is not None:
+                self.status = batch.status
+            orders_view = self.query_one("#orders", OpenOrdersView)
+            ladder = self.query_one("#ladder", OrderBookLadder)
+            if batch.orders is not None:
+                orders_view.update_orders(batch.orders)
+                ladder.set_own_orders(
+                    (o.side, o.price)
+                    for o in orders_view.orders
+                    if o.price is not None and not o.in_flight
+                )
+            if batch.fills:
+                for report in fill_report.reports(scales, batch.fills):
+                    self.notify(report.text, title=report.title, timeout=report.timeout)
+            if market and batch.book is not None and (force or batch.book != self.book):
+                self.book = batch.book
+                ladder.update_book(batch.book)
+            if market and batch.trades is not None:
+                tape = self.query_one("#tape", TradeTape)
+                if force or batch.trades != tape.trades:
+                    tape.update_trades(batch.trades)
+                    chart = self.query_one("#chart", Sparkline)
+                    chart.data = [t.price for t in reversed(batch.trades)]
+            if market and batch.ticker is not None:
+                self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
+            entry = self.query_one("#entry", OrderEntry)
+            if batch.balances is not None or force:
+                self.query_one("#balances", BalancesView).update_balances(scales, batch.balances)
+                available = (
+                    None
+                    if batch.balances is None
+                    else {b.asset: b.available for b in batch.balances}
+                )
+                entry.set_account(available, batch.fee_rate or entry.fee_rate)
+            elif batch.fee_rate is not None:
+                entry.set_account(entry.available, batch.fee_rate)
+
+    # -- panels ----------------------------------------------------------------------------
+    def show_panel(self, name: str) -> None:
+        self.panel = name
+        for panel in PANELS:
+            self.query_one(f"#{panel}").set_class(panel == name, "-active")
+
+    def next_panel(self) -> str:
+        """Show the next panel; its name."""
+        self.show_panel(PANELS[(PANELS.index(self.panel) + 1) % len(PANELS)])
+        return self.panel
+
+    def next_group(self) -> None:
+        """Group the ladder by the next price increment."""
+        ladder = self.query_one("#ladder", OrderBookLadder)
+        ladder.group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
+
+    def tick(self) -> None:
+        """Once a second: the open orders' ages."""
+        self.query_one("#orders", OpenOrdersView).tick()
