@@ -354,8 +354,3 @@ class DataSource(Protocol):
     def estimate(
         self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
     ) -> Future[EstimateRow]: ...
-
-
-Book = BookRows
-"""The old name, for ``tests/bench/bench_tui.py`` (not in the dashboard's tree): prefer
-``BookRows``."""

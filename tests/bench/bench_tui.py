@@ -314,9 +314,9 @@ async def _synthetic(conn: Connection) -> None:
 
 
 def server_book(url: str, depth: int = 500) -> Any:
-    """The server's XBT:GBP book as the ladder's ``Book``, from a fresh WatchOrders snapshot on
+    """The server's XBT:GBP book as the ladder's ``BookRows``, from a fresh WatchOrders snapshot on
     a connection of its own."""
-    from cfdash.tui.source import Book
+    from cfdash.tui.source import BookRows
 
     ws = websocket.create_connection(url, timeout=30, skip_utf8_validation=True)
     try:
@@ -341,7 +341,7 @@ def server_book(url: str, depth: int = 500) -> Any:
         level[1] += 1
     bids = sorted(((k, s, c) for k, (s, c) in levels.items() if k > 0), reverse=True)
     asks = sorted((-k, s, c) for k, (s, c) in levels.items() if k < 0)
-    return Book(tuple(bids[:depth]), tuple(asks[:depth]))
+    return BookRows(tuple(bids[:depth]), tuple(asks[:depth]))
 
 
 # ------------------------------------------------------------------ the dashboard side
