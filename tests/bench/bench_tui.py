@@ -453,7 +453,7 @@ class Harness:
         from textual import events
 
         from cfdash.tui import fmt
-        from cfdash.tui.app import GROUPS
+        from cfdash.tui.screens.dashboard import GROUPS
 
         ladder = self.ladder
         group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
