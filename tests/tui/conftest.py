@@ -331,11 +331,12 @@ def write_config(env: dict[str, str], text: str) -> Path:
 
 @pytest.fixture
 def make_dashboard(home: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
-    """``make(*argv)``: what ``cfdash *argv`` builds with ``home``, closed after the test."""
+    """``make(*argv, environ=None)``: what ``cfdash *argv`` builds with ``environ`` (default
+    ``home``), closed after the test."""
     made: list[Dashboard] = []
 
-    def make(*argv: str) -> Dashboard:
-        dashboard = build(parse(*argv), env=home)
+    def make(*argv: str, environ: dict[str, str] | None = None) -> Dashboard:
+        dashboard = build(parse(*argv), env=environ or home)
         made.append(dashboard)
         return dashboard
 

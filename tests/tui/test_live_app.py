@@ -7,8 +7,7 @@ and the app. A second plain ``WSClient`` (user 2) plays the rest of the market.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,15 @@ from cfdash.core.errors import Msg
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, add_funded_user
 from cfdash.tui.app import DashboardApp
-from cfdash.tui.main import Dashboard, build
+from cfdash.tui.main import Dashboard
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.login import LoginScreen
 from cfdash.tui.screens.markets import MarketPicker
 from cfdash.tui.widgets.balances import BalancesView
 from cfdash.tui.widgets.ladder import OrderBookLadder
+from tests.support.wait import until
 
-from .conftest import parse, record_notices
+from .conftest import record_notices
 
 GBP_PAIR, EUR_PAIR = PAIRS[0], PAIRS[1]
 XBT, GBP = Assets["XBT"], Assets["GBP"]
@@ -45,43 +45,12 @@ def p(text: str) -> int:
     return V2.price_to_wire(GBP_PAIR, text)
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], timeout: float = 4.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the dashboard")
-        await pilot.pause(0.02)
-
-
 def lines(widget: Any) -> list[str]:
     return [widget.line_text(y) for y in range(widget.size.height)]
 
 
 def ladder_has(app: DashboardApp, text: str) -> bool:
     return any(text in line for line in lines(app.query_one(OrderBookLadder)))
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """No settings file, no credentials in the environment, no remembered market or theme."""
-    return {"XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
-
-
-@pytest.fixture
-def make_dashboard(env: dict[str, str]) -> Iterator[Callable[..., Dashboard]]:
-    made: list[Dashboard] = []
-
-    def make(*argv: str, environ: dict[str, str] | None = None) -> Dashboard:
-        dashboard = build(parse(*argv), env=environ or env)
-        made.append(dashboard)
-        return dashboard
-
-    yield make
-    for dashboard in made:
-        dashboard.close()
 
 
 @pytest.fixture
@@ -156,9 +125,9 @@ def exchange() -> Iterator[ServerThread]:
 
 @pytest.mark.slow
 async def test_login_dialog_opens_on_a_private_panel_shows_the_server_message_then_succeeds(
-    make_dashboard, exchange: ServerThread, env: dict[str, str]
+    make_dashboard, exchange: ServerThread, home: dict[str, str]
 ) -> None:
-    config = Path(env["XDG_CONFIG_HOME"]) / "cfdash" / "config.toml"
+    config = Path(home["XDG_CONFIG_HOME"]) / "cfdash" / "config.toml"
     config.parent.mkdir()
     config.write_text(f'user_id = 1\ncookie = "{DEMO_COOKIE}"\n')
     dashboard = make_dashboard(exchange.url)
@@ -183,10 +152,10 @@ async def test_login_dialog_opens_on_a_private_panel_shows_the_server_message_th
 
 
 async def test_environment_credentials_log_in_without_a_dialog(
-    make_dashboard, exchange: ServerThread, env: dict[str, str]
+    make_dashboard, exchange: ServerThread, home: dict[str, str]
 ) -> None:
     environ = {
-        **env,
+        **home,
         "COINFLOOR_USER_ID": "1",
         "COINFLOOR_COOKIE": DEMO_COOKIE,
         "COINFLOOR_PASSPHRASE": DEMO_PASSPHRASE,
@@ -198,14 +167,14 @@ async def test_environment_credentials_log_in_without_a_dialog(
 
 
 async def test_a_refused_environment_login_is_said_and_the_dialog_tells_why(
-    make_dashboard, exchange: ServerThread, env: dict[str, str], monkeypatch
+    make_dashboard, exchange: ServerThread, home: dict[str, str], monkeypatch
 ) -> None:
     """Issue 10, defect 11: a wrong ``COINFLOOR_PASSPHRASE`` is said at once (the exchange's
     message, never the passphrase), and the first private action opens the login dialog with
     that reason in it."""
     wrong = "not the passphrase"
     environ = {
-        **env,
+        **home,
         "COINFLOOR_USER_ID": "1",
         "COINFLOOR_COOKIE": DEMO_COOKIE,
         "COINFLOOR_PASSPHRASE": wrong,
