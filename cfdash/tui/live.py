@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from cfdash.client import OrderOutcomeUnknown, WSClient
+from cfdash.client.futures import failed, settle
 from cfdash.core import messages
 from cfdash.core.assets import Pair, Scales
 from cfdash.core.errors import (
@@ -56,13 +57,7 @@ from cfdash.tui.source import (
     Side,
     Sink,
 )
-from cfdash.tui.worker import (
-    ConnectionFailed,
-    RequestWorker,
-    as_coinfloor,
-    failed,
-    settle,
-)
+from cfdash.tui.worker import ConnectionFailed, RequestWorker, as_coinfloor
 
 log = logging.getLogger(__name__)
 

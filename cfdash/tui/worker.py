@@ -7,12 +7,12 @@ with a ``CoinfloorError`` (the app shows its ``message``).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
+from cfdash.client.futures import settle
 from cfdash.core.errors import BadRequestError, CoinfloorError
 
 _T = TypeVar("_T")
@@ -22,22 +22,6 @@ class ConnectionFailed(CoinfloorError):
     """A request that never got an answer: not connected, connection lost, timed out."""
 
     code = -1
-
-
-def settle(future: Future[_T], result: _T | None = None, exc: BaseException | None = None) -> None:
-    """Resolve ``future`` unless its waiter cancelled it meanwhile."""
-    with contextlib.suppress(InvalidStateError):
-        if exc is None:
-            future.set_result(result)  # type: ignore[arg-type]
-        else:
-            future.set_exception(exc)
-
-
-def failed(exc: BaseException) -> Future[Any]:
-    """A future that has failed with ``exc``."""
-    future: Future[Any] = Future()
-    future.set_exception(exc)
-    return future
 
 
 def as_coinfloor(exc: BaseException) -> CoinfloorError:
