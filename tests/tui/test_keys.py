@@ -68,6 +68,17 @@ async def settle(pilot, app: DashboardApp) -> None:  # type: ignore[no-untyped-d
         await pilot.pause()
 
 
+async def answered(pilot, app: DashboardApp) -> None:  # type: ignore[no-untyped-def]
+    """The keys are handled and every request they made has reached the exchange and been
+    answered: a GetBalances queued behind them, on the source's one worker thread and over the
+    same connection, has come back (the exchange answers a connection's commands in order)."""
+    await settle(pilot, app)
+    source = app.source
+    client = source.client  # type: ignore[attr-defined]
+    queued = source.worker.submit(lambda: client.GetBalances().result(20))  # type: ignore[attr-defined]
+    await asyncio.wrap_future(queued)
+
+
 # -- 1. a dialog answers once ------------------------------------------------------------------
 
 
@@ -257,8 +268,7 @@ async def test_enter_enter_enter_places_one_order(app, exchange) -> None:
         burst(app, "enter", "enter", "enter")
         await until(pilot, lambda: message(app).startswith("placed #"))
         burst(app, "enter", "enter")  # the quantity is gone: nothing to place
-        await settle(pilot, app)
-        await asyncio.sleep(0.2)
+        await answered(pilot, app)
         assert new_orders(exchange) == [(p("25000"), q("0.1"))]
 
 
@@ -283,7 +293,7 @@ async def test_a_slow_reply_locks_the_form_until_the_outcome(faulty_exchange) ->
         burst(app, "enter", "enter")
         await until(pilot, lambda: new_orders(exchange), timeout=10)
         await until(pilot, lambda: not faults.armed(), timeout=10)
-        await asyncio.sleep(0.3)
+        await answered(pilot, app)
         assert new_orders(exchange) == [(p("25000"), q("0.1"))]  # exactly one
         await pilot.press(*"0.2", "enter")  # unlocked: the next order goes
         await until(pilot, lambda: len(new_orders(exchange)) == 2, timeout=10)
@@ -301,8 +311,7 @@ async def test_a_market_order_confirmed_twice_is_one_order(app, exchange) -> Non
         # The keys after the first y meet a locked form, or (as typed slowly, once the reply
         # is in) an empty one: a y refused as a letter, an Enter with nothing to place.
         await until(pilot, lambda: not app.query_one(OrderEntry).locked)
-        await settle(pilot, app)
-        await asyncio.sleep(0.2)
+        await answered(pilot, app)
         assert exchange.balances()[XBT][0] == before + q("0.1")  # bought once
         assert app.is_running
         # Yes focused, Enter three times in one read
@@ -313,8 +322,7 @@ async def test_a_market_order_confirmed_twice_is_one_order(app, exchange) -> Non
         burst(app, "enter", "enter", "enter")
         await until(pilot, lambda: exchange.balances()[XBT][0] != before + q("0.1"))
         await until(pilot, lambda: message(app).startswith("market order done"))
-        await settle(pilot, app)
-        await asyncio.sleep(0.2)
+        await answered(pilot, app)
         assert exchange.balances()[XBT][0] == before + q("0.2")  # once more, not twice
 
 

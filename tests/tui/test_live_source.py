@@ -25,6 +25,7 @@ from cfdash.tui.source import (
     OrderResult,
     TradeRow,
 )
+from tests.support.wait import wait_until
 
 GBP_PAIR, EUR_PAIR = PAIRS[0], PAIRS[1]
 XBT, GBP = Assets["XBT"], Assets["GBP"]
@@ -38,16 +39,6 @@ def q(text: str) -> int:
 
 def p(text: str) -> int:
     return V2.price_to_wire(GBP_PAIR, text)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting")
 
 
 class Collector:
@@ -101,7 +92,7 @@ def watched(source: ClientSource, pair=GBP_PAIR) -> Collector:  # type: ignore[n
     sink = Collector()
     source.subscribe(sink)
     source.watch(pair)
-    wait_for(lambda: sink.merged.status is not None and sink.merged.status.connected)
+    wait_until(lambda: sink.merged.status is not None and sink.merged.status.connected)
     return sink
 
 
@@ -115,7 +106,7 @@ def test_public_market_without_credentials(make_source, other: WSClient) -> None
     other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
     other.place_order(GBP_PAIR, "0.2", "40000").result(3)
     want = BookRows(bids=((p("40000"), q("0.2"), 1),), asks=((p("41000"), q("0.5"), 1),))
-    wait_for(lambda: sink.merged.book == want)
+    wait_until(lambda: sink.merged.book == want)
     snap = source.snapshot(GBP_PAIR)
     assert snap.book == want
     assert (snap.ticker.bid, snap.ticker.ask) == (p("40000"), p("41000"))
@@ -124,10 +115,10 @@ def test_public_market_without_credentials(make_source, other: WSClient) -> None
     assert not source.client.auth_complete  # nothing private was asked
     # A trade: user 2 sells into its own bid's level from a market order.
     other.place_order(GBP_PAIR, "-0.05").result(3)
-    wait_for(lambda: sink.merged.trades)
+    wait_until(lambda: sink.merged.trades)
     trade = sink.merged.trades[0]
     assert trade == TradeRow(trade.time, p("40000"), q("0.05"), "sell")
-    wait_for(lambda: source.snapshot(GBP_PAIR).ticker.last == p("40000"))
+    wait_until(lambda: source.snapshot(GBP_PAIR).ticker.last == p("40000"))
     assert source.snapshot(GBP_PAIR).book.bids == ((p("40000"), q("0.15"), 1),)
 
 
@@ -136,7 +127,7 @@ def test_login_loads_balances_and_orders_then_orders_round_trip(make_source, exc
     sink = watched(source)
     source.login(DEMO.user_id, DEMO.cookie, DEMO.passphrase).result(5)
     assert source.user_id == DEMO_USER_ID
-    wait_for(lambda: sink.merged.balances is not None)
+    wait_until(lambda: sink.merged.balances is not None)
     balances = {b.asset: b for b in sink.merged.balances or ()}
     assert balances[XBT].available == 10 * 10**8 and balances[XBT].reserved == 0
     assert sink.merged.status is not None and sink.merged.status.user_id == DEMO_USER_ID
@@ -144,7 +135,7 @@ def test_login_loads_balances_and_orders_then_orders_round_trip(make_source, exc
     order = OrderRequest(GBP_PAIR, "buy", quantity=q("0.25"), price=p("40000.50"))
     result = source.place_order(order).result(5)
     assert isinstance(result, OrderResult) and result.id is not None and result.time
-    wait_for(lambda: any(o.id == result.id for o in sink.merged.orders or ()))
+    wait_until(lambda: any(o.id == result.id for o in sink.merged.orders or ()))
     mine = next(o for o in sink.merged.orders or () if o.id == result.id)
     assert (mine.pair, mine.price, mine.quantity, mine.remaining) == (
         GBP_PAIR,
@@ -154,7 +145,7 @@ def test_login_loads_balances_and_orders_then_orders_round_trip(make_source, exc
     )
     assert mine.tonce is not None and mine.side == "buy"
     reserved = V2.bid_reservation(GBP_PAIR, q("0.25"), p("40000.50"))
-    wait_for(lambda: {b.asset: b.reserved for b in sink.merged.balances or ()}[GBP] == reserved)
+    wait_until(lambda: {b.asset: b.reserved for b in sink.merged.balances or ()}[GBP] == reserved)
     assert sink.merged.book is not None and sink.merged.book.bids[0][:2] == (
         p("40000.50"),
         q("0.25"),
@@ -174,8 +165,8 @@ def test_login_loads_balances_and_orders_then_orders_round_trip(make_source, exc
     source.place_order(order).result(5)
     everything = source.cancel_all().result(5)
     assert len(everything) == 2 and {o.side for o in everything} == {"buy", "sell"}
-    wait_for(lambda: sink.merged.orders == ())
-    wait_for(lambda: sink.merged.book == BookRows())
+    wait_until(lambda: sink.merged.orders == ())
+    wait_until(lambda: sink.merged.book == BookRows())
     gbp = {b.asset: b for b in sink.merged.balances or ()}[GBP]
     assert gbp.reserved == 0
 
@@ -207,7 +198,7 @@ def test_wrong_passphrase_shows_the_server_message_and_a_retry_works(make_source
 
 def test_credentials_log_in_lazily_on_the_first_private_action(make_source) -> None:
     source = make_source(credentials=DEMO)
-    time.sleep(0.05)
+    source.worker.submit(lambda: None).result(5)  # whatever was queued at the start has run
     assert source.client.state == "disconnected"  # nothing watched or asked yet
     assert source.user_id is None and not source.client.auth_complete
     done = source.cancel_all().result(5)
@@ -217,8 +208,8 @@ def test_credentials_log_in_lazily_on_the_first_private_action(make_source) -> N
 def test_credentials_log_in_in_the_background_once_watching(make_source) -> None:
     source = make_source(credentials=DEMO)
     sink = watched(source)
-    wait_for(lambda: sink.merged.status is not None and sink.merged.status.user_id == 1)
-    wait_for(lambda: sink.merged.balances)
+    wait_until(lambda: sink.merged.status is not None and sink.merged.status.user_id == 1)
+    wait_until(lambda: sink.merged.balances)
 
 
 def test_a_refused_automatic_login_is_not_retried(make_source) -> None:
@@ -246,7 +237,7 @@ def test_read_only_never_authenticates(make_source) -> None:
         source.login(DEMO_USER_ID, DEMO_COOKIE, DEMO_PASSPHRASE).result(5)
     with pytest.raises(AuthenticationError):
         source.cancel_all().result(5)
-    time.sleep(0.1)
+    source.worker.submit(lambda: None).result(5)  # nothing queued behind them is left
     assert source.client.user_id is None  # the credentials never reached the client
     assert not source.client.auth_complete
     assert sink.merged.balances is None and source.user_id is None
@@ -256,7 +247,7 @@ def test_switching_market_watches_only_the_new_one(make_source, other: WSClient)
     source = make_source()
     sink = watched(source, GBP_PAIR)
     source.watch(EUR_PAIR)
-    wait_for(
+    wait_until(
         lambda: (
             {(w["base"], w["counter"]) for w in source.client.watches} == {(XBT, EUR_PAIR.counter)}
         )
@@ -265,7 +256,7 @@ def test_switching_market_watches_only_the_new_one(make_source, other: WSClient)
     other.place_order(GBP_PAIR, "-0.5", "41000").result(3)
     other.place_order(EUR_PAIR, "-0.7", "45000").result(3)
     eur_book = BookRows(asks=((V2.price_to_wire(EUR_PAIR, "45000"), q("0.7"), 1),))
-    wait_for(lambda: sink.merged.book == eur_book)
+    wait_until(lambda: sink.merged.book == eur_book)
     later = sink.batches[start:]
     assert all(b.pair == EUR_PAIR for b in later)
     assert source.snapshot(GBP_PAIR).book == BookRows()  # no longer kept
@@ -276,7 +267,7 @@ def test_switch_back_and_forth_quickly_ends_on_the_last(make_source) -> None:
     watched(source, GBP_PAIR)
     for pair in (EUR_PAIR, PAIRS[2], GBP_PAIR, PAIRS[3]):
         source.watch(pair)
-    wait_for(
+    wait_until(
         lambda: (
             [(w["base"], w["counter"]) for w in source.client.watches]
             == [(PAIRS[3].base, PAIRS[3].counter)] * 2
@@ -292,7 +283,7 @@ def test_unreachable_exchange_fails_requests_at_once_and_retries(make_source) ->
     sink = Collector()
     source.subscribe(sink)
     source.watch(GBP_PAIR)
-    status = wait_for(
+    status = wait_until(
         lambda: (
             sink.merged.status if sink.merged.status and sink.merged.status.reconnect_at else None
         )
@@ -325,7 +316,7 @@ def test_first_connection_retries_stay_short_and_reconnect_skips_the_wait() -> N
         source.watch(GBP_PAIR)
         waits: list[float] = []
         for attempt in range(1, 5):
-            status = wait_for(
+            status = wait_until(
                 lambda n=attempt: (
                     (st := source._status()).attempt == n and st.reconnect_at is not None and st
                 )
@@ -334,7 +325,7 @@ def test_first_connection_retries_stay_short_and_reconnect_skips_the_wait() -> N
         assert all(wait <= RETRY_CAP for wait in waits), waits
         due = status.reconnect_at  # at least 1.25 s away (jitter: half to all of the cap)
         assert source.reconnect() == "reconnecting now"
-        wait_for(lambda: source._status().attempt == 5)  # tried again, and failed again
+        wait_until(lambda: source._status().attempt == 5)  # tried again, and failed again
         assert time.time() < due  # at once, not when due
     finally:
         source.close()
@@ -368,16 +359,16 @@ def test_reconnection_marks_the_data_stale_then_restores_it(tmp_path) -> None:
         sink = watched(source)
         order = OrderRequest(GBP_PAIR, "sell", quantity=q("0.5"), price=p("42000"))
         placed = source.place_order(order).result(5)
-        wait_for(lambda: [o.id for o in sink.merged.orders or ()] == [placed.id])
+        wait_until(lambda: [o.id for o in sink.merged.orders or ()] == [placed.id])
         first.stop()
-        wait_for(lambda: sink.merged.status and sink.merged.status.state == "reconnecting")
+        wait_until(lambda: sink.merged.status and sink.merged.status.state == "reconnecting")
         assert not sink.merged.status.connected
         assert sink.merged.book == BookRows()  # never show a book that is no longer patched
         second = ServerThread(db, traders=False, port=port)
         second.start()
-        wait_for(lambda: sink.merged.status and sink.merged.status.connected, timeout=8)
+        wait_until(lambda: sink.merged.status and sink.merged.status.connected, timeout=8)
         want = BookRows(asks=((p("42000"), q("0.5"), 1),))
-        wait_for(lambda: sink.merged.book == want)  # re-subscribed
+        wait_until(lambda: sink.merged.book == want)  # re-subscribed
         assert sink.merged.status.user_id == DEMO_USER_ID  # re-authenticated
         assert [o.id for o in sink.merged.orders or ()] == [placed.id]
         assert source.cancel_order(placed.id).result(5).id == placed.id
@@ -401,18 +392,18 @@ def test_switching_market_while_disconnected_is_repaired_on_reconnection(tmp_pat
     try:
         sink = watched(source, GBP_PAIR)
         first.stop()
-        wait_for(lambda: sink.merged.status and sink.merged.status.state == "reconnecting")
+        wait_until(lambda: sink.merged.status and sink.merged.status.state == "reconnecting")
         source.watch(EUR_PAIR)
         second.start()
         eur = (EUR_PAIR.base, EUR_PAIR.counter)
-        wait_for(lambda: [(w["base"], w["counter"]) for w in client.watches] == [eur] * 2, 8)
-        wait_for(lambda: sink.merged.status and sink.merged.status.connected)
+        wait_until(lambda: [(w["base"], w["counter"]) for w in client.watches] == [eur] * 2, 8)
+        wait_until(lambda: sink.merged.status and sink.merged.status.connected)
         with WSClient(second.url, socket_timeout=2) as demo:
             demo.set_auth_data(DEMO.user_id, DEMO.cookie, DEMO.passphrase)
             demo.place_order(GBP_PAIR, "0.1", "40000").result(3)
             demo.place_order(EUR_PAIR, "0.2", "39000").result(3)
             want = BookRows(bids=((V2.price_to_wire(EUR_PAIR, "39000"), q("0.2"), 1),))
-            wait_for(lambda: sink.merged.pair == EUR_PAIR and sink.merged.book == want)
+            wait_until(lambda: sink.merged.pair == EUR_PAIR and sink.merged.book == want)
     finally:
         source.close()
         first.stop()
@@ -436,10 +427,12 @@ def test_a_reopened_connection_is_not_live_until_the_book_is_rebuilt(tmp_path) -
         states: list[str] = []
         source.subscribe(lambda b: b.status is not None and states.append(b.status.state))
         faults.drop()
-        wait_for(lambda: client.state in ("connected", "authenticated") and "connecting" in states)
+        wait_until(
+            lambda: client.state in ("connected", "authenticated") and "connecting" in states
+        )
         assert client.state in ("connected", "authenticated")  # open, yet shown as not live
         assert not sink.merged.status.connected
-        wait_for(lambda: sink.merged.status.connected, timeout=5)
+        wait_until(lambda: sink.merged.status.connected, timeout=5)
         assert source.views.book(GBP_PAIR).synced
     finally:
         source.close()
@@ -464,7 +457,7 @@ def test_an_order_without_a_timely_reply_is_pending_not_refused(tmp_path) -> Non
         assert "will not be placed twice" in pending.message
         placed = pending.outcome.result(5)  # the real outcome, once the reply comes
         assert placed.id is not None
-        wait_for(lambda: [o.id for o in sink.merged.orders or ()] == [placed.id])
+        wait_until(lambda: [o.id for o in sink.merged.orders or ()] == [placed.id])
     finally:
         source.close()
         server.stop()
