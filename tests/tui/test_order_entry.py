@@ -32,6 +32,7 @@ from .conftest import (
     Exchange,
     gbp,
     p,
+    parse,
     q,
     record_notices,
     running,
@@ -39,7 +40,6 @@ from .conftest import (
     until,
 )
 from .test_app import message, new_orders, type_ahead
-from .test_live_app import parse
 
 PLN_PAIR = PAIRS[3]
 FUTURES = parse_pair("XBTJAN18:USDJAN18")
