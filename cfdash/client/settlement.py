@@ -22,9 +22,8 @@ __all__ = ["Settlement"]
 log = logging.getLogger("cfdash.client")
 
 UNKNOWN = (
-    "the order is neither open nor seen in a notice: it may have been placed and closed since "
-    "(filled, or cancelled by another session), or never have reached the exchange; it was not "
-    "re-sent, so that it cannot be placed twice"
+    "it is neither open nor seen in a notice (if placed, it may have traded or been cancelled "
+    "by another session since), and it was not re-sent, so that it cannot be placed twice"
 )
 """Why an order's outcome is unknown (``inflight.settle_orphan``)."""
 
