@@ -132,6 +132,8 @@ class InFlightOrders:
 
     def note(self, notice: Mapping[str, Any]) -> None:
         """Remember the order id of a tracked tonce from an own-order notice."""
+        if not self._tracked:
+            return
         pairs: tuple[tuple[Any, Any], ...]
         if notice.get("notice") == "OrdersMatched":
             pairs = (
@@ -140,8 +142,6 @@ class InFlightOrders:
             )
         else:
             pairs = ((notice.get("tonce"), notice.get("id")),)
-        if not self._tracked:
-            return
         with self._lock:
             for tonce, order_id in pairs:
                 if tonce in self._tracked and self._seen.get(tonce) is None:
