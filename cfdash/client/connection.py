@@ -199,7 +199,7 @@ class Connector:
                 # Not sent: a reconnection may still place it.
                 kept = closed and bool(tonce and tag) and self.can_keep_orphans()
                 if kept and tonce is not None:
-                    session.orders.orphan(tonce, future, command)
+                    session.orders.orphan(tonce, future, command, sent=False)
                 if not closed:
                     session.register(conn, command, future, time.monotonic())
             if closed:

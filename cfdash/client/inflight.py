@@ -2,44 +2,38 @@
 
 Every order placed through ``WSClient.place_order`` carries a tonce. When the connection dies
 before the PlaceOrder reply, the order may or may not have been placed. With ``reconnect=True``
-the client settles it on the next connection, by that tonce (the spec's tonce exists exactly
-for this: "the same order can be safely resubmitted"):
+the client settles it on the next connection, by that tonce, once the open orders (GetOrders)
+are known (``settle_orphan``):
 
-1. notices already seen for the tonce, or the open orders (GetOrders) show the order was
-   placed: the future resolves with ``PlacedOrder`` (still open, id known) or ``ClosedOrder``
-   (seen in notices, no longer open);
-2. otherwise the *same* PlaceOrder (same tonce, new tag) is re-sent: its reply settles the
-   future. "Tonce is out of sequence" (error 3) means that this tonce *or a higher one* was
-   placed since the last CancelAllOrders. When no higher tonce can have been placed (none is
-   known placed, from PlaceOrder replies, own-order notices or GetOrders, and every higher
-   order re-sent alongside was accepted by its re-send), the order was placed before and,
-   not being open, has executed fully (or was cancelled): ``ClosedOrder(resent=True)``.
-   Otherwise error 3 proves nothing about it (a refused order followed by a placed one looks
-   the same): ``OrderOutcomeUnknown``. Either way one more GetOrders check comes first, and
-   finds the order if it is open after all (``PlacedOrder``).
+1. the open orders hold an order with its tonce (and its pair, price and side): it was placed
+   and is open: ``PlacedOrder`` with its id;
+2. an own-order notice for its tonce came before the connection died: it was placed, and is no
+   longer open: ``ClosedOrder`` (with its id);
+3. its frame never left this client (the connection was known closed before it was written):
+   the server never had it, so the *same* PlaceOrder (same tonce, new tag) is sent now, and its
+   reply settles the future like any reply (placed, or refused: error 3 included, which then
+   means another session placed a higher tonce: the order was not placed);
+4. otherwise the outcome is unknown: ``OrderOutcomeUnknown``. The order is never re-sent.
 
-Settling needs the account: if re-authentication fails, the new connection is dropped and the
-next one tries again (with backoff, up to ``max_attempts``).
+Why not re-send in case 4, as the spec's tonce invites? Another session of the same account
+makes a re-send's answer meaningless: a CancelAllOrders (which cancels the order and resets the
+tonce counter) lets the re-send through a second time, and a higher tonce placed meanwhile
+makes the re-send of an order the server never had fail with "Tonce is out of sequence", which
+looks exactly like "already placed". The client cannot see either from here: a closed order is
+invisible to GetOrders, and error 3 only says that *some* tonce at least as high was used.
 
-The order is never placed twice and the future always resolves, or fails with
-``OrderOutcomeUnknown`` when the client will not reconnect (``reconnect=False``, ``stop()``, or
-``max_attempts`` exhausted), when the credentials are refused on the new connection, or when
-error 3 is ambiguous (above). Re-sending means the order may execute at a later market than the
-one it was placed in; a caller who cannot accept that places orders with ``reconnect=False``
-(or cancels by tonce on ``OrderOutcomeUnknown``).
+So: never placed twice by this client, and never reported placed unless the server showed it
+(a reply, an open order, a notice). Settling needs the account: if re-authentication fails, the
+new connection is dropped and the next one tries again (with backoff, up to ``max_attempts``).
+The future always resolves, or fails with ``OrderOutcomeUnknown`` in case 4, when the client
+will not reconnect (``reconnect=False``, ``stop()``, or ``max_attempts`` exhausted), or when the
+credentials are refused on the new connection. On ``OrderOutcomeUnknown`` the caller decides:
+check its balances and trades, cancel by tonce (a no-op if it is not open), or place it again
+(with a new tonce).
 
-Limits:
-
-* error 3 is read as "already placed" only when this client knows of no higher tonce placed;
-  another client (or process) placing a higher tonce for the same account is not seen and can
-  still make a never-placed order look placed (``ClosedOrder`` for an order that was refused);
-* the highest tonce known placed is forgotten at each CancelAllOrders reply (the server resets
-  its counter); a CancelAllOrders whose reply was lost with the connection, or one sent by
-  another client, in the window between the drop and the re-send can let the re-sent order
-  through a second time;
-* an order whose re-send was itself lost with a second connection settles as
-  ``OrderOutcomeUnknown`` if its first re-send was refused with error 3 (the replies of that
-  batch are not all known).
+Limits: an order with the same tonce placed by another session of the account (tonces collide
+only if two clients use the same values) is taken for this one if its pair, price and side
+match; a notice for the tonce is taken as this order's.
 """
 
 from __future__ import annotations
@@ -48,7 +42,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cfdash.core.messages import PlacedOrder
 
@@ -56,11 +50,12 @@ __all__ = [
     "ClosedOrder",
     "InFlightOrders",
     "OrderOutcomeUnknown",
+    "Orphan",
     "Verdict",
     "field",
     "open_by_tonce",
     "placed_from_row",
-    "refused_resend",
+    "same_order",
     "settle_orphan",
     "tonce_at_risk",
 ]
@@ -70,9 +65,10 @@ __all__ = [
 class ClosedOrder:
     """A PlaceOrder settled after its reply was lost: it was placed and is no longer open.
 
-    ``id`` is known when a notice showed it (None for a market order or a re-send refused with
-    error 3); ``resent`` tells that the outcome came from re-sending. ``closed`` is always
-    True, to tell this result from ``PlacedOrder``/``MarketResult`` without an isinstance.
+    Only a notice for its tonce can show that (``id``: the one the notice named, None for a
+    market order). ``resent`` is always False (kept for callers that read it: an order is
+    re-sent only when it never left the client, and then its reply settles it). ``closed`` is
+    always True, to tell this result from ``PlacedOrder``/``MarketResult`` without an isinstance.
     """
 
     tonce: int
@@ -82,11 +78,11 @@ class ClosedOrder:
 
 
 class OrderOutcomeUnknown(ConnectionError):
-    """The connection died before a PlaceOrder's reply and the client will not (or cannot)
-    settle it.
+    """The connection died before a PlaceOrder's reply, and the client cannot tell (or will not
+    reconnect to learn) whether the server placed the order.
 
-    The order (``tonce``) may or may not be on the book: check ``GetOrders``, or cancel it by
-    tonce.
+    The order (``tonce``) may have been placed (and even have traded or been cancelled since),
+    or not: it was not re-sent. Check ``GetOrders`` and the balances, or cancel it by tonce.
     """
 
     def __init__(self, message: str, tonce: int) -> None:
@@ -94,8 +90,16 @@ class OrderOutcomeUnknown(ConnectionError):
         self.tonce = tonce
 
 
-Entry = tuple[int, Future[Any], dict[str, Any]]
-"""(tonce, future awaiting the outcome, the PlaceOrder command without its tag)."""
+class Orphan(NamedTuple):
+    """A PlaceOrder whose reply a lost connection took with it."""
+
+    tonce: int
+    future: Future[Any]
+    """The caller's, awaiting the outcome."""
+    command: dict[str, Any]
+    """The PlaceOrder command without its tag."""
+    sent: bool
+    """Whether its frame may have reached the server (False: it never left this client)."""
 
 
 class InFlightOrders:
@@ -105,45 +109,13 @@ class InFlightOrders:
     every own-order notice; ``orphan`` when the connection dies before the reply.
     """
 
-    __slots__ = ("_highest", "_lock", "_orphans", "_seen", "_tracked")
+    __slots__ = ("_lock", "_orphans", "_seen", "_tracked")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tracked: set[int] = set()
         self._seen: dict[int, int | None] = {}
-        self._orphans: dict[int, tuple[Future[Any], dict[str, Any]]] = {}
-        self._highest = 0
-
-    def placed(self, tonce: object) -> None:
-        """A tonce known to be placed successfully (a reply, a notice, an open order)."""
-        if type(tonce) is int and tonce > self._highest:
-            with self._lock:
-                self._highest = max(self._highest, tonce)
-
-    def note_reply(self, method: str, command: Mapping[str, Any], result: Any) -> None:
-        """Follow the highest tonce known placed from a successful reply: a PlaceOrder's own,
-        every open order's (GetOrders); CancelAllOrders resets it."""
-        if method == "PlaceOrder":
-            tonce = command.get("tonce")
-            if tonce:
-                self.placed(tonce)
-        elif method == "GetOrders":
-            for order in result or ():
-                tonce = field(order, "tonce")
-                if tonce:
-                    self.placed(tonce)
-        elif method == "CancelAllOrders":
-            self.reset_placed()
-
-    def reset_placed(self) -> None:
-        """CancelAllOrders succeeded: the server's tonce counter is back to zero."""
-        with self._lock:
-            self._highest = 0
-
-    @property
-    def highest_placed(self) -> int:
-        """The highest tonce known placed since the last CancelAllOrders (0: none)."""
-        return self._highest
+        self._orphans: dict[int, Orphan] = {}
 
     def track(self, tonce: int, future: Future[Any]) -> None:
         """Follow ``tonce`` until ``future`` (the caller's) is done."""
@@ -159,8 +131,9 @@ class InFlightOrders:
             self._seen.pop(tonce, None)
 
     def note(self, notice: Mapping[str, Any]) -> None:
-        """Remember the order id of a tracked tonce from an own-order notice (and that its
-        tonce was placed)."""
+        """Remember the order id of a tracked tonce from an own-order notice."""
+        if not self._tracked:
+            return
         pairs: tuple[tuple[Any, Any], ...]
         if notice.get("notice") == "OrdersMatched":
             pairs = (
@@ -169,11 +142,6 @@ class InFlightOrders:
             )
         else:
             pairs = ((notice.get("tonce"), notice.get("id")),)
-        for tonce, _ in pairs:
-            if tonce is not None:
-                self.placed(tonce)
-        if not self._tracked:
-            return
         with self._lock:
             for tonce, order_id in pairs:
                 if tonce in self._tracked and self._seen.get(tonce) is None:
@@ -184,11 +152,14 @@ class InFlightOrders:
         with self._lock:
             return (tonce in self._seen, self._seen.get(tonce))
 
-    def orphan(self, tonce: int, future: Future[Any], command: Mapping[str, Any]) -> None:
-        """The connection died before the reply to this PlaceOrder: settle it later."""
+    def orphan(
+        self, tonce: int, future: Future[Any], command: Mapping[str, Any], *, sent: bool = True
+    ) -> None:
+        """The connection died before the reply to this PlaceOrder: settle it later. ``sent``
+        False: its frame was never written (the connection was known closed before)."""
         clean = {k: v for k, v in command.items() if k != "tag"}
         with self._lock:
-            self._orphans[tonce] = (future, clean)
+            self._orphans[tonce] = Orphan(tonce, future, clean, sent)
 
     def __bool__(self) -> bool:
         return bool(self._orphans)
@@ -197,18 +168,18 @@ class InFlightOrders:
     def orphans(self) -> int:
         return len(self._orphans)
 
-    def take_orphans(self) -> list[Entry]:
+    def take_orphans(self) -> list[Orphan]:
         """Every orphan, in tonce order (the order they were placed in); forgets them."""
         with self._lock:
             orphans, self._orphans = self._orphans, {}
-        return [(t, f, c) for t, (f, c) in sorted(orphans.items())]
+        return [orphans[t] for t in sorted(orphans)]
 
 
 # -- the settlement decisions (pure) -----------------------------------------------------------
 
 Verdict = Literal["open", "closed", "resend", "unknown"]
 """An order in flight's settlement: found open (``PlacedOrder``), placed and closed
-(``ClosedOrder``), to be re-sent (never placed, as far as is known), outcome unknown
+(``ClosedOrder``), to be re-sent (it never left the client), outcome unknown
 (``OrderOutcomeUnknown``)."""
 
 
@@ -234,38 +205,42 @@ def tonce_at_risk(command: Mapping[str, Any]) -> int | None:
     return tonce or None
 
 
-def settle_orphan(tonce: int, open_tonces: Mapping[Any, Any], seen: bool) -> Verdict:
-    """Step 1 of the policy, once the new connection's open orders are known: open (GetOrders
-    has it), closed (a notice showed it placed, and it is no longer open), else re-send it."""
-    if tonce in open_tonces:
+def same_order(row: Any, command: Mapping[str, Any]) -> bool:
+    """Whether an open order (a GetOrders row) can be the one ``command`` placed: same pair
+    and price, same side, no more left than was asked for (partly traded, perhaps)."""
+    quantity, left = command.get("quantity"), field(row, "quantity")
+    if type(quantity) is not int or type(left) is not int or command.get("price") is None:
+        return False  # a market order never rests
+    return (
+        field(row, "base") == command.get("base")
+        and field(row, "counter") == command.get("counter")
+        and field(row, "price") == command.get("price")
+        and (left > 0) == (quantity > 0)
+        and abs(left) <= abs(quantity)
+    )
+
+
+def settle_orphan(
+    tonce: int,
+    open_tonces: Mapping[Any, Any],
+    seen: bool,
+    *,
+    sent: bool = True,
+    command: Mapping[str, Any] | None = None,
+) -> Verdict:
+    """An order in flight's settlement, once the new connection's open orders are known.
+
+    Never sent (``sent`` False): the server never had it, re-send it. Else open (GetOrders has
+    its tonce, and the row matches ``command`` when given), closed (a notice showed it placed,
+    and it is no longer open), or unknown: it may have been placed and closed since (filled,
+    or cancelled by another session's CancelAllOrders), or never have reached the server, and
+    a re-send could not tell one from the other (see the module's docstring).
+    """
+    if not sent:
+        return "resend"
+    row = open_tonces.get(tonce)
+    if row is not None and (command is None or same_order(row, command)):
         return "open"
     if seen:
         return "closed"
-    return "resend"
-
-
-def refused_resend(
-    tonce: int,
-    *,
-    found_open: bool,
-    direct: bool,
-    highest_placed: int,
-    batch: Iterable[tuple[int, bool]],
-) -> Verdict:
-    """A re-sent PlaceOrder refused as out of sequence (error 3): its settlement.
-
-    Error 3 means this tonce *or a higher one* was placed since the last CancelAllOrders. It
-    proves this order was placed only when no higher tonce could have been: none known placed
-    (``highest_placed``, as known before the re-sends), and every higher order re-sent alongside
-    (``batch``: (tonce, accepted by its re-send)) was accepted, so was not placed before; and
-    every reply came on the connection the re-sends went on (``direct``). Otherwise the outcome
-    is unknown, unless the last GetOrders check found the order open (``found_open``).
-    """
-    if found_open:
-        return "open"
-    ambiguous = (
-        not direct
-        or highest_placed > tonce
-        or any(t > tonce and not accepted for t, accepted in batch)
-    )
-    return "unknown" if ambiguous else "closed"
+    return "unknown"

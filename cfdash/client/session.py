@@ -278,8 +278,6 @@ class Session:
         malformed = isinstance(exc, ProtocolError)
         if malformed:
             self.report(exc)
-        elif exc is None:
-            self.orders.note_reply(method, command, result)
         views = self.views
         # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
         if views is not None and method in VIEW_METHODS and (not malformed or method in WATCHES):
@@ -394,5 +392,5 @@ class Session:
 
     def fail_orphans(self, why: str | None) -> None:
         """No settlement will come: every order in flight's outcome is unknown."""
-        for tonce, future, _ in self.orders.take_orphans():
-            self.outcome_unknown(tonce, future, why)
+        for orphan in self.orders.take_orphans():
+            self.outcome_unknown(orphan.tonce, orphan.future, why)

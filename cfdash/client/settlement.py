@@ -1,9 +1,9 @@
 """Settling the orders in flight on a restored connection (the policy: ``inflight``).
 
 Once the new connection's open orders are known (its GetOrders reply), each order whose
-PlaceOrder reply was lost is found open, known closed, or re-sent; the replies to the re-sends
-settle the rest, with one more GetOrders for those refused as out of sequence. The decisions
-are ``inflight``'s pure functions; this drives them with the futures of the commands it sends.
+PlaceOrder reply was lost is found open, known closed, of unknown outcome, or (only if it
+never left the client) sent now, its reply settling it. The decisions are ``inflight``'s pure
+functions; this drives them with the futures of the commands it sends.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from cfdash.core.errors import TonceOutOfSequenceError
-
-from .futures import gather, settle
-from .inflight import ClosedOrder, open_by_tonce, placed_from_row, refused_resend, settle_orphan
+from .futures import settle
+from .inflight import ClosedOrder, open_by_tonce, placed_from_row, settle_orphan
 from .session import Link, Session, definitive
 
 __all__ = ["Settlement"]
 
 log = logging.getLogger("cfdash.client")
 
-Resend = tuple[int, Future[Any], Future[Any]]
-"""(tonce, the caller's future, the re-sent PlaceOrder's future)."""
+UNKNOWN = (
+    "it is neither open nor seen in a notice (if placed, it may have traded or been cancelled "
+    "by another session since), and it was not re-sent, so that it cannot be placed twice"
+)
+"""Why an order's outcome is unknown (``inflight.settle_orphan``)."""
 
 
 class Settlement:
@@ -69,74 +70,36 @@ class Settlement:
             self.abort(f"cannot settle the orders in flight: {exc}")
             return
         open_orders = open_by_tonce(orders.result())
-        resends: list[Resend] = []
-        for tonce, future, command in in_flight.take_orphans():
+        for orphan in in_flight.take_orphans():
+            tonce, future = orphan.tonce, orphan.future
             if future.done():
                 continue
             seen, order_id = in_flight.seen(tonce)
-            verdict = settle_orphan(tonce, open_orders, seen)
+            verdict = settle_orphan(
+                tonce, open_orders, seen, sent=orphan.sent, command=orphan.command
+            )
             if verdict == "open":
                 log.info("order with tonce %d was placed: it is open", tonce)
                 settle(future, placed_from_row(open_orders[tonce]))
             elif verdict == "closed":
                 log.info("order with tonce %d was placed and has closed", tonce)
-                in_flight.placed(tonce)
                 session.forget_in_flight(tonce)
                 settle(future, ClosedOrder(tonce, order_id))
+            elif verdict == "unknown":
+                log.info("order with tonce %d: outcome unknown", tonce)
+                session.outcome_unknown(tonce, future, UNKNOWN)
             else:
-                log.info("re-sending the order with tonce %d", tonce)
-                resends.append((tonce, future, self.send(command)))
-        if resends:
-            # What was known placed before the re-sends reached the server.
-            higher = in_flight.highest_placed
-            answered = gather(inner for _, _, inner in resends)  # done once all are, errors too
-            answered.add_done_callback(lambda _: self.resent(resends, higher))
+                log.info("sending the order with tonce %d (it never left the client)", tonce)
+                self.send(orphan.command).add_done_callback(relay(future))
         self.ready()
 
-    def resent(self, resends: list[Resend], higher: int) -> None:
-        """Every re-sent PlaceOrder is answered: their replies settle the callers' futures;
-        one refused as out of sequence is settled by ``inflight.refused_resend`` after one
-        more GetOrders (``higher``: the highest tonce known placed before the re-sends)."""
-        direct = not self.link.closed  # every reply came on this connection
-        refused: list[tuple[int, Future[Any]]] = []
-        for tonce, outer, inner in resends:
-            exc = inner.exception()
-            if isinstance(exc, TonceOutOfSequenceError):
-                refused.append((tonce, outer))
-            else:
-                settle(outer, None if exc else inner.result(), exc)
-        if not refused:
-            return
-        batch = [
-            (t, inner.exception() is None and not isinstance(inner.result(), ClosedOrder))
-            for t, _, inner in resends
-        ]
-        session = self.session
 
-        def checked(f: Future[Any]) -> None:
-            found = open_by_tonce(f.result() if f.exception() is None else ())
-            for tonce, outer in refused:
-                verdict = refused_resend(
-                    tonce,
-                    found_open=tonce in found,
-                    direct=direct,
-                    highest_placed=higher,
-                    batch=batch,
-                )
-                if verdict == "open":
-                    settle(outer, placed_from_row(found[tonce]))
-                elif verdict == "unknown":
-                    log.info("re-sent order with tonce %d: outcome unknown", tonce)
-                    session.outcome_unknown(
-                        tonce,
-                        outer,
-                        "the re-sent order was refused as out of sequence, but an order with a "
-                        "higher tonce was (or may have been) placed",
-                    )
-                else:
-                    seen_id = session.orders.seen(tonce)[1]
-                    settle(outer, ClosedOrder(tonce, seen_id, resent=True))
+def relay(outer: Future[Any]) -> Callable[[Future[Any]], None]:
+    """A callback settling ``outer`` as the future it is given was: the caller's future takes
+    the outcome of the order's (first) sending."""
 
-        # Already placed (its tonce is used) and, as GetOrders said, not open? Check once more
-        # in case it was placed on the old connection after that GetOrders.
-        self.send({"method": "GetOrders"}).add_done_callback(checked)
+    def done(inner: Future[Any]) -> None:
+        exc = inner.exception()
+        settle(outer, None if exc else inner.result(), exc)
+
+    return done

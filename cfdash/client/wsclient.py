@@ -323,9 +323,10 @@ class WSClient:
         The future resolves to ``PlacedOrder`` (limit) or ``MarketResult`` (market), or fails
         with the reply's ``CoinfloorError``. If the connection dies before the reply: with
         ``reconnect=True`` the outcome is settled by tonce on the next connection (found open:
-        ``PlacedOrder``; placed but no longer open: ``ClosedOrder``; never placed: re-sent once,
-        same tonce, and its reply settles it); otherwise it fails with ``OrderOutcomeUnknown``.
-        See ``cfdash.client.inflight`` for the policy and its limits.
+        ``PlacedOrder``; seen placed in a notice, no longer open: ``ClosedOrder``; never left
+        the client: sent then, and its reply settles it); otherwise, and always without
+        ``reconnect``, it fails with ``OrderOutcomeUnknown``: an order that may have reached
+        the exchange is never sent again. See ``cfdash.client.inflight`` for the policy.
         """
         command = commands.place_order(self.scales, pair, quantity, price, total, persist, tonce)
         validate_command({"tonce": 1, **command}, self.scales)  # before spending a tonce

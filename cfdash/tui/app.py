@@ -47,6 +47,7 @@ from cfdash.tui.source import (
     OrderPending,
     OrderRequest,
     OrderResult,
+    OutcomeUnknown,
     Side,
 )
 from cfdash.tui.typeahead import TypeAhead
@@ -368,7 +369,8 @@ class DashboardApp(TypeAhead):
         if isinstance(result, OrderPending):
             # sent, not refused: clear (and unlock) the form so that Enter cannot send it again
             entry.clear(PENDING_NOTE)
-            self.notify(result.message, title="Order pending", severity="warning", timeout=10)
+            if not result.outcome.done():  # else _settled says what it came to
+                self.notify(result.message, title="Order pending", severity="warning", timeout=10)
             self.run_worker(self._settled(order, result.outcome), group="pending")
             return
         entry.clear(self._placed(order, result))
@@ -379,6 +381,9 @@ class DashboardApp(TypeAhead):
         entry = self.query_one("#entry", OrderEntry)
         try:
             result = await asyncio.wrap_future(outcome)
+        except OutcomeUnknown as exc:  # listed as "unknown" in the open orders
+            self.notify(exc.message, title="Order outcome unknown", severity="error", timeout=30)
+            note = f"outcome unknown (tonce {exc.tonce}): see Open orders"
         except CoinfloorError as exc:
             self.notify(exc.message, title="Pending order refused", severity="error")
             note = f"pending order refused: {exc.message}"
@@ -471,6 +476,15 @@ class DashboardApp(TypeAhead):
         if order is None:
             view.arm(None)
             self.notify(f"no open orders on {self.pair.name}", severity="warning")
+            return
+        if order.state == "unknown" and order.tonce is not None:
+            view.arm(None)
+            self.source.dismiss(order.tonce)
+            self.notify(
+                f"{self.describe(order)}: its outcome is unknown (it is not among the open "
+                "orders: nothing to cancel). Removed from the list.",
+                title="Cancel",
+            )
             return
         if order.in_flight:
             view.arm(None)

@@ -5,7 +5,8 @@ calls it under ``client.lock`` (the views are the client's), passing the connect
 computed; the builder decides what a ``Batch`` or a ``MarketSnapshot`` holds. It also keeps
 what only the dashboard knows about the views: the market on screen, the ticker's reference
 price, the orders this dashboard is placing (by tonce) and the own fills not reported yet
-(held for an order being placed, so that its outcome reports them, or fresh, to push).
+(held for an order being placed, so that its outcome reports them, or fresh, to push), and
+the orders of unknown outcome (listed until dismissed).
 ``mu`` guards that state against the source's other threads (it is never held while the
 views' lock is taken).
 """
@@ -60,6 +61,8 @@ class BatchBuilder:
         """The orders this dashboard placed whose outcome is not known yet, by tonce."""
         self._held: dict[int, list[Fill]] = {}
         """Their fills, kept for the outcome (``OrderResult.fills``) rather than pushed."""
+        self._unknown: dict[int, OrderRequest] = {}
+        """The orders placed here whose outcome cannot be known, by tonce, until dismissed."""
 
     # -- the market on screen --------------------------------------------------------------
     def watch(self, pair: Pair) -> tuple[Pair | None, frozenset[str]]:
@@ -102,6 +105,20 @@ class BatchBuilder:
         with self.mu:
             self._placing.pop(tonce, None)
             self._fresh.extend(self._held.pop(tonce, ()))
+
+    def unknown(self, tonce: int) -> None:
+        """The outcome of the order placed with ``tonce`` cannot be known: list it as such
+        (until ``dismiss``); its fills held, if any, are pushed."""
+        with self.mu:
+            entry = self._placing.get(tonce)
+            if entry is not None:
+                self._unknown[tonce] = entry[1]
+        self.release(tonce)
+
+    def dismiss(self, tonce: int) -> None:
+        """Stop listing the order of unknown outcome placed with ``tonce``."""
+        with self.mu:
+            self._unknown.pop(tonce, None)
 
     def take_fills(self) -> None:
         """Move the own fills the views learnt since the last call to the fills to push, or
@@ -220,7 +237,8 @@ class BatchBuilder:
         return tuple(BalanceRow(a, b.available(a), b.reserved(a)) for a in assets)
 
     def orders(self) -> tuple[OpenOrder, ...]:
-        """The open orders, then those in flight (sent, no outcome yet)."""
+        """The open orders, then those in flight (sent, no outcome yet), then those of unknown
+        outcome (unless open after all)."""
         own = self.views.own
         shown = [
             OpenOrder(o.id, o.pair, o.price, o.original, o.quantity, o.time or 0, o.tonce)
@@ -229,10 +247,13 @@ class BatchBuilder:
         ]
         with self.mu:
             placing = dict(self._placing)
+            unknown = dict(self._unknown)
         sending: tuple[OrderState, OrderRequest | None] = ("sending", None)
         for o in own.in_flight():
             state, request = placing.get(o.tonce or 0, sending)
             shown.append(in_flight_row(o, state, request))
+        listed = {o.tonce for o in shown}
+        shown.extend(unknown_row(t, r) for t, r in unknown.items() if t not in listed)
         return tuple(shown)
 
 
@@ -278,6 +299,16 @@ def in_flight_row(order: OwnOrder, state: OrderState, request: OrderRequest | No
         quantity, total = 0, order.original
     return OpenOrder(
         None, order.pair, order.price, quantity, quantity, 0, order.tonce, state, total
+    )
+
+
+def unknown_row(tonce: int, request: OrderRequest) -> OpenOrder:
+    """An order of unknown outcome, as it was asked for (signed: negative for a sell)."""
+    sign = 1 if request.side == "buy" else -1
+    quantity = sign * (request.quantity or 0)
+    total = None if request.total is None else sign * request.total
+    return OpenOrder(
+        None, request.pair, request.price, quantity, quantity, 0, tonce, "unknown", total
     )
 
 

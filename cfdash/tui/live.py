@@ -54,6 +54,7 @@ from cfdash.tui.source import (
     OrderReply,
     OrderRequest,
     OrderResult,
+    OutcomeUnknown,
     Side,
     Sink,
 )
@@ -288,6 +289,10 @@ class ClientSource:
     def cancel_all(self) -> Future[tuple[OpenOrder, ...]]:
         return self._submit(self._cancel_all)
 
+    def dismiss(self, tonce: int) -> None:
+        self.rows.dismiss(tonce)
+        self.bridge.changed({OwnOrders.name})
+
     def estimate(
         self, pair: Pair, side: Side, *, quantity: int | None = None, total: int | None = None
     ) -> Future[EstimateRow]:
@@ -495,16 +500,13 @@ class ClientSource:
         except FutureTimeout:
             pass
         except BaseException as exc:
-            self._release(tonce)
-            if not isinstance(exc, OrderOutcomeUnknown):
-                raise as_coinfloor(exc) from exc
-            return OrderPending(
-                f"Order outcome unknown (tonce {exc.tonce}): the connection was lost before "
-                "the exchange answered. Check open orders before placing it again.",
-                failed(as_coinfloor(exc)),
-            )
-        # Not refused: the order has a tonce, and the client settles it (placed, or re-sent
-        # with the same tonce) once a connection is back. Hand the app that later outcome.
+            error = self._failed(tonce, exc)
+            if not isinstance(error, OutcomeUnknown):
+                raise error from exc
+            return OrderPending(error.message, failed(error))
+        # Not refused: the order has a tonce, and the client settles it (found open or closed
+        # by its tonce, or of unknown outcome) once a connection is back. Hand the app that
+        # later outcome.
         outcome: Future[OrderResult] = Future()
         self.rows.placing(tonce, "pending", order)
         self.bridge.changed({OwnOrders.name})
@@ -513,15 +515,14 @@ class ClientSource:
             try:
                 result = _order_result(done.result())
             except BaseException as exc:
-                self._release(tonce)
-                settle(outcome, exc=as_coinfloor(exc))
+                settle(outcome, exc=self._failed(tonce, exc))
             else:
                 settle(outcome, self._outcome(tonce, result))
 
         sent.add_done_callback(settled)
         return OrderPending(
-            "No answer from the exchange yet: the order is not lost and will not be placed "
-            "twice (it is settled by its tonce when the connection is back).",
+            "No answer from the exchange yet: the order will not be placed twice. Once the "
+            "connection is back it is looked up by its tonce (or reported of unknown outcome).",
             outcome,
         )
 
@@ -540,6 +541,23 @@ class ClientSource:
                     resting = 0
         self.bridge.changed({OwnOrders.name})
         return OrderResult(result.id, result.time, result.remaining, tonce, fills, resting)
+
+    def _failed(self, tonce: int, exc: BaseException) -> CoinfloorError:
+        """What the app is told of an order placed here that failed (its fills held are
+        pushed), or whose outcome cannot be known (listed as "unknown" until dismissed)."""
+        if not isinstance(exc, OrderOutcomeUnknown):
+            self._release(tonce)
+            return as_coinfloor(exc)
+        self.rows.unknown(tonce)
+        self.bridge.changed({OwnOrders.fills_name, OwnOrders.name})
+        return OutcomeUnknown(
+            f"Order outcome unknown (tonce {tonce}): the connection was lost before the "
+            "exchange answered, and the order is neither open nor known to have traded. It may "
+            "have been placed (and have traded, or been cancelled elsewhere) or never have "
+            "reached the exchange; it was not sent again. Check your balances and fills before "
+            'placing it again. It is listed as "unknown" in Open orders (c removes it).',
+            tonce,
+        )
 
     def _release(self, tonce: int) -> None:
         """An order placed here failed, or its outcome is unknown: push any fills held."""

@@ -18,13 +18,15 @@ from decimal import Decimal
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from cfdash.core.assets import Pair, Scales
+from cfdash.core.errors import CoinfloorError
 
 _T = TypeVar("_T")
 Side = Literal["buy", "sell"]
 ConnectionState = Literal["connected", "connecting", "reconnecting", "disconnected"]
-OrderState = Literal["open", "sending", "pending"]
-"""An order on the book ("open"), or one in flight: sent without a reply yet ("sending"), or
-whose reply did not come in time (``OrderPending``: "pending", settled later by its tonce)."""
+OrderState = Literal["open", "sending", "pending", "unknown"]
+"""An order on the book ("open"), or one in flight: sent without a reply yet ("sending"),
+whose reply did not come in time (``OrderPending``: "pending", settled later by its tonce), or
+whose outcome cannot be known ("unknown", ``OutcomeUnknown``: listed until dismissed)."""
 
 Level = tuple[int, int, int]
 """One book level as ``OrderBook.levels`` gives it: (price, size, order count), wire integers."""
@@ -296,12 +298,25 @@ class OrderPending:
 
     ``message`` says why, for the user. ``outcome`` resolves when the source learns what
     happened (for the live source, when the client settles the order by its tonce after
-    reconnecting): with an ``OrderResult``, or a ``CoinfloorError`` if it was refused or can
-    no longer be settled.
+    reconnecting): with an ``OrderResult``, or a ``CoinfloorError`` if it was refused, or
+    ``OutcomeUnknown`` if it cannot be known whether it was placed.
     """
 
     message: str
     outcome: Future[OrderResult]
+
+
+class OutcomeUnknown(CoinfloorError):
+    """An order whose outcome cannot be known: the connection was lost before the exchange
+    answered, and the order is neither open nor seen since. It may have been placed (and have
+    traded, or been cancelled) or not; it is not sent again. The source lists it in the open
+    orders as "unknown" until ``DataSource.dismiss``."""
+
+    code = -1
+
+    def __init__(self, message: str, tonce: int) -> None:
+        super().__init__(message)
+        self.tonce = tonce
 
 
 OrderReply = OrderResult | OrderPending
@@ -348,6 +363,10 @@ class DataSource(Protocol):
         """Send ``order``: its ``OrderResult``, or ``OrderPending`` when no answer came in time."""
 
     def cancel_order(self, order_id: int) -> Future[OpenOrder]: ...
+
+    def dismiss(self, tonce: int) -> None:
+        """Stop listing the order of unknown outcome placed with ``tonce`` (the user has
+        seen it)."""
 
     def cancel_all(self) -> Future[tuple[OpenOrder, ...]]: ...
 

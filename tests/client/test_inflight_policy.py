@@ -1,5 +1,5 @@
 """The settlement policy of orders in flight (``cfdash.client.inflight``), without a socket:
-the pure decisions and ``InFlightOrders``' bookkeeping."""
+the pure decisions, ``InFlightOrders``' bookkeeping and ``Settlement`` driving them."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ import pytest
 
 from cfdash.client.inflight import (
     InFlightOrders,
+    OrderOutcomeUnknown,
     field,
     open_by_tonce,
     placed_from_row,
-    refused_resend,
+    same_order,
     settle_orphan,
     tonce_at_risk,
 )
+from cfdash.client.session import Link
+from cfdash.client.settlement import Settlement
+from cfdash.core.errors import Msg, TonceOutOfSequenceError
 from cfdash.core.messages import PlacedOrder
+from tests.client.test_session import Recorder
 
 
 class Row:
@@ -27,12 +32,58 @@ class Row:
         self.id, self.tonce, self.time = id, tonce, time
 
 
-def test_settle_orphan_open_then_seen_then_resend() -> None:
+def test_settle_orphan_open_then_seen_else_unknown_never_resent() -> None:
     open_orders = open_by_tonce([{"id": 7, "tonce": 3, "time": 1}, Row(8, 4, 2)])
     assert settle_orphan(3, open_orders, seen=False) == "open"
     assert settle_orphan(4, open_orders, seen=True) == "open"  # open wins over a notice
     assert settle_orphan(5, open_orders, seen=True) == "closed"
-    assert settle_orphan(6, open_orders, seen=False) == "resend"
+    # Not open, no notice: placed and closed since, or never placed; a re-send cannot tell.
+    assert settle_orphan(6, open_orders, seen=False) == "unknown"
+    assert settle_orphan(6, open_orders, seen=False, sent=True) == "unknown"
+
+
+def test_an_order_that_never_left_the_client_is_sent_whatever_is_known() -> None:
+    open_orders = open_by_tonce([{"id": 7, "tonce": 3, "time": 1}])
+    assert settle_orphan(6, open_orders, seen=False, sent=False) == "resend"
+    # An open order or a notice with its tonce is another session's (same tonce value).
+    assert settle_orphan(3, open_orders, seen=True, sent=False) == "resend"
+
+
+LIMIT = {"method": "PlaceOrder", "tonce": 3, "base": 1, "counter": 2}
+LIMIT |= {"quantity": 50, "price": 1000}
+
+
+def row(**changes: int) -> dict[str, int]:
+    return {"id": 7, "tonce": 3, "base": 1, "counter": 2, "quantity": 50, "price": 1000} | {
+        "time": 1,
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "same"),
+    [
+        ({}, True),
+        ({"quantity": 20}, True),  # partly traded
+        ({"quantity": 60}, False),  # more than was asked for
+        ({"quantity": -50}, False),  # the other side
+        ({"price": 1001}, False),
+        ({"base": 9}, False),
+        ({"counter": 9}, False),
+    ],
+)
+def test_an_open_order_with_the_tonce_is_this_one_only_if_it_matches(
+    changes: dict[str, int], same: bool
+) -> None:
+    assert same_order(row(**changes), LIMIT) is same
+    verdict = settle_orphan(3, open_by_tonce([row(**changes)]), seen=False, command=LIMIT)
+    assert verdict == ("open" if same else "unknown")
+
+
+def test_a_market_order_is_never_an_open_one() -> None:
+    market = {k: v for k, v in LIMIT.items() if k != "price"}
+    assert not same_order(row(), market)
+    assert not same_order(row(), {**market, "total": 5, "quantity": None})
 
 
 def test_open_rows_become_placed_orders_mapping_or_typed() -> None:
@@ -42,48 +93,11 @@ def test_open_rows_become_placed_orders_mapping_or_typed() -> None:
     assert field(object(), "id") is None
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "verdict"),
-    [
-        # Refused with error 3, nothing higher could have been placed: it was placed before.
-        ({"direct": True, "highest_placed": 0, "batch": [(5, False)]}, "closed"),
-        ({"direct": True, "highest_placed": 5, "batch": [(5, False)]}, "closed"),
-        # A higher tonce known placed: error 3 proves nothing.
-        ({"direct": True, "highest_placed": 6, "batch": [(5, False)]}, "unknown"),
-        # A higher order re-sent alongside was refused too (or failed): ambiguous.
-        ({"direct": True, "highest_placed": 0, "batch": [(5, False), (6, False)]}, "unknown"),
-        # ... but accepted by its re-send: it was not placed before.
-        ({"direct": True, "highest_placed": 0, "batch": [(5, False), (6, True)]}, "closed"),
-        # A lower one does not matter.
-        ({"direct": True, "highest_placed": 0, "batch": [(4, False), (5, False)]}, "closed"),
-        # Replies that came on another connection: the batch is not all known.
-        ({"direct": False, "highest_placed": 0, "batch": [(5, False)]}, "unknown"),
-    ],
-)
-def test_refused_resend(kwargs: dict[str, Any], verdict: str) -> None:
-    assert refused_resend(5, found_open=False, **kwargs) == verdict
-    assert refused_resend(5, found_open=True, **kwargs) == "open"  # the last check wins
-
-
 def test_tonce_at_risk_only_for_place_order_with_a_tonce() -> None:
     assert tonce_at_risk({"method": "PlaceOrder", "tonce": 9}) == 9
     assert tonce_at_risk({"method": "PlaceOrder"}) is None
     assert tonce_at_risk({"method": "PlaceOrder", "tonce": 0}) is None
     assert tonce_at_risk({"method": "CancelOrder", "tonce": 9}) is None
-
-
-def test_highest_placed_follows_replies_notices_and_cancel_all() -> None:
-    orders = InFlightOrders()
-    orders.note_reply("PlaceOrder", {"tonce": 4}, None)
-    assert orders.highest_placed == 4
-    orders.note_reply("GetOrders", {}, [{"tonce": 9}, Row(1, None, 0), Row(2, 7, 0)])
-    assert orders.highest_placed == 9
-    orders.note({"notice": "OrdersMatched", "bid_tonce": 12, "bid": 5, "ask": 6})
-    assert orders.highest_placed == 12
-    orders.note_reply("CancelAllOrders", {}, None)
-    assert orders.highest_placed == 0
-    orders.note_reply("GetBalances", {"tonce": 99}, None)
-    assert orders.highest_placed == 0
 
 
 def test_tracked_tonces_remember_their_order_id_until_settled() -> None:
@@ -101,11 +115,46 @@ def test_orphans_come_back_in_tonce_order_without_their_tag() -> None:
     orders = InFlightOrders()
     futures: list[Future[Any]] = [Future(), Future()]
     orders.orphan(8, futures[0], {"method": "PlaceOrder", "tonce": 8, "tag": 3})
-    orders.orphan(2, futures[1], {"method": "PlaceOrder", "tonce": 2, "tag": 4})
+    orders.orphan(2, futures[1], {"method": "PlaceOrder", "tonce": 2, "tag": 4}, sent=False)
     assert bool(orders) and orders.orphans == 2
     taken = orders.take_orphans()
-    assert [(t, f, c) for t, f, c in taken] == [
-        (2, futures[1], {"method": "PlaceOrder", "tonce": 2}),
-        (8, futures[0], {"method": "PlaceOrder", "tonce": 8}),
+    assert taken == [
+        (2, futures[1], {"method": "PlaceOrder", "tonce": 2}, False),
+        (8, futures[0], {"method": "PlaceOrder", "tonce": 8}, True),
     ]
     assert not orders and orders.take_orphans() == []
+
+
+def test_settlement_sends_only_what_never_left_the_client() -> None:
+    """``Settlement`` on a restored connection, with futures and no socket: an order written
+    before the drop and not open is unknown (never re-sent), one that never left the client is
+    sent now, and its reply, a refusal as out of sequence included, is its outcome."""
+    rec = Recorder()
+    session = rec.session
+    written: Future[Any] = Future()
+    unsent: Future[Any] = Future()
+    session.orders.orphan(5, written, {**LIMIT, "tonce": 5, "tag": 1})
+    session.orders.orphan(6, unsent, {**LIMIT, "tonce": 6, "tag": 2}, sent=False)
+    sent: list[tuple[dict[str, Any], Future[Any]]] = []
+
+    def send_now(command: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        sent.append((dict(command), future))
+        return future
+
+    ready: list[bool] = []
+    settlement = Settlement(
+        session, Link(restore=True), send_now, pytest.fail, lambda: ready.append(True)
+    )
+    orders: Future[Any] = Future()
+    orders.set_result([])  # GetOrders: nothing open
+    settlement.orders_known(orders)
+    assert ready == [True]
+    with pytest.raises(OrderOutcomeUnknown, match="not re-sent") as info:
+        written.result(0)
+    assert info.value.tonce == 5
+    assert [c for c, _ in sent] == [{**LIMIT, "tonce": 6}]  # no tag: the sender adds one
+    assert not unsent.done()
+    refusal = TonceOutOfSequenceError(Msg.TONCE_OUT_OF_SEQUENCE)
+    sent[0][1].set_exception(refusal)  # another session placed a higher tonce meanwhile
+    assert unsent.exception(0) is refusal  # not placed: said so, never "placed and closed"

@@ -195,8 +195,9 @@ def test_a_lost_connection_fails_its_commands_and_keeps_its_orders_in_flight() -
     assert failed == [balances, ticker] and unknown == []
     assert link.closed and link.pending == {} and link.sent_at == {}
     assert session.orders.orphans == 1 and len(session.watches) == 1
-    [(tonce, future, command)] = session.orders.take_orphans()
+    [(tonce, future, command, sent)] = session.orders.take_orphans()
     assert (tonce, future) == (5, order) and "tag" not in command
+    assert sent  # written: it may have reached the server
 
 
 def test_without_reconnection_the_orders_in_flight_have_an_unknown_outcome() -> None:

@@ -1,4 +1,5 @@
-"""Orders in flight when the connection drops are settled by tonce: never twice, never lost."""
+"""Orders in flight when the connection drops are settled by tonce: placed (open), or of unknown
+outcome; never placed twice, never reported placed when the exchange did not have it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from cfdash.client import ClosedOrder, OrderOutcomeUnknown
+from cfdash.client import OrderOutcomeUnknown
 from cfdash.core.errors import Msg
 from cfdash.core.messages import PlacedOrder
 from cfdash.server.faults import Faults
@@ -40,17 +41,16 @@ def traded_once(ask_remaining: int) -> bool:
     return 60_000_000 <= ask_remaining < 61_000_000  # twice would leave about 0.2
 
 
-@pytest.mark.parametrize("action", ["drop_after", "drop_before"])
 def test_limit_order_in_flight_is_placed_exactly_once(
-    exchange, faults: Faults, make_client, action: str
+    exchange, faults: Faults, make_client
 ) -> None:
     client = login(make_client(exchange.url, reconnect=True))
     client.watch(XBT_GBP).result(WAIT)
-    faults.arm("PlaceOrder", action, user=1)
+    faults.arm("PlaceOrder", "drop_after", user=1)
     future = client.place_order(XBT_GBP, Decimal("0.5"), Decimal("1000"))
     tonce = client.tonces.last
     result = future.result(WAIT)
-    assert faults.fired[action] == 1
+    assert faults.fired["drop_after"] == 1
     assert isinstance(result, PlacedOrder)
     found = orders_with_tonce(exchange.url, tonce)
     assert [oid for oid, *_ in found] == [result.id]  # once, with the id the future gave
@@ -59,28 +59,51 @@ def test_limit_order_in_flight_is_placed_exactly_once(
     assert list(truth["orders"]) == [result.id]
 
 
+def test_order_that_never_reached_the_engine_is_unknown_not_resent(
+    exchange, faults: Faults, make_client
+) -> None:
+    """Dropped before the engine saw it: from the client's side, it was written and no reply
+    came, exactly as when the reply is lost. Not open, no notice: unknown (changed in issue 13:
+    it was re-sent, which another session's CancelAllOrders or higher tonce makes unsafe)."""
+    client = login(make_client(exchange.url, reconnect=True))
+    client.watch(XBT_GBP).result(WAIT)
+    faults.arm("PlaceOrder", "drop_before", user=1)
+    future = client.place_order(XBT_GBP, Decimal("0.5"), Decimal("1000"))
+    with pytest.raises(OrderOutcomeUnknown, match="not re-sent") as info:
+        future.result(WAIT)
+    assert info.value.tonce == client.tonces.last
+    assert faults.fired["drop_before"] == 1
+    assert server_truth(exchange.url)["orders"] == {}
+    truth = recovered(client, exchange.url)
+    assert truth["orders"] == {}
+    with client.lock:
+        assert client.own_orders is not None and not client.own_orders.in_flight()
+
+
 @pytest.mark.parametrize("market", [False, True])
-def test_filled_order_in_flight_resolves_as_closed_and_trades_once(
+def test_filled_order_in_flight_is_unknown_and_trades_once(
     exchange, faults: Faults, make_client, market: bool
 ) -> None:
+    """Placed and filled, the reply and its notices lost: nothing left to see it by. Unknown
+    (it was ``ClosedOrder(resent=True)`` from a re-send's error 3 before issue 13), and it
+    traded once."""
     seller, ask = resting_ask(exchange.url, 100_000_000, 100_000)  # 1 XBT @ 1000 GBP
     client = login(make_client(exchange.url, reconnect=True))
     faults.arm("PlaceOrder", "drop_after", user=1)
     price = None if market else Decimal("1000")
     future = client.place_order(XBT_GBP, Decimal("0.4"), price)
-    result = future.result(WAIT)
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        future.result(WAIT)
     assert faults.fired["drop_after"] == 1
-    assert isinstance(result, ClosedOrder) and result.closed
-    assert result.tonce == client.tonces.last
-    assert result.resent  # the reply and its notices were lost: only error 3 could tell
+    assert info.value.tonce == client.tonces.last
     assert traded_once(remaining(exchange.url, ask))
     assert server_truth(exchange.url)["orders"] == {}
     seller.close()
 
 
 def test_commands_wait_for_the_settlement(exchange, faults: Faults, make_client) -> None:
-    """A new order cannot overtake the re-sent one (its higher tonce would make the re-send
-    look already placed): commands wait until the reconnection has settled everything."""
+    """A new order waits until the reconnection has settled everything (it could otherwise
+    overtake an order the settlement sends, and make it refused as out of sequence)."""
     opened: list[object] = []
     client = login(
         make_client(exchange.url, reconnect=True, socket_timeout=5.0, open_handler=opened.append)
@@ -90,11 +113,12 @@ def test_commands_wait_for_the_settlement(exchange, faults: Faults, make_client)
     first = client.place_order(XBT_GBP, Decimal("0.1"), Decimal("900"))
     wait_until(lambda: len(opened) == 2)  # the new connection is open, not yet settled
     second = client.place_order(XBT_GBP, Decimal("0.2"), Decimal("901"))
-    one, two = first.result(WAIT), second.result(WAIT)
-    assert isinstance(one, PlacedOrder) and isinstance(two, PlacedOrder)
+    two = second.result(WAIT)
+    assert isinstance(first.exception(WAIT), OrderOutcomeUnknown)  # settled before it
+    assert isinstance(two, PlacedOrder)
     orders = server_truth(exchange.url)["orders"]
-    assert sorted(q for _, q, _ in orders.values()) == [10_000_000, 20_000_000]
-    assert set(orders) == {one.id, two.id}
+    assert [q for _, q, _ in orders.values()] == [20_000_000]
+    assert set(orders) == {two.id}
 
 
 def test_reauthentication_failure_is_retried_before_settling(
@@ -116,7 +140,7 @@ def test_reauthentication_failure_is_retried_before_settling(
 def test_slow_authentication_after_a_drop(exchange, faults: Faults, make_client) -> None:
     client = login(make_client(exchange.url, reconnect=True))
     client.watch(XBT_GBP).result(WAIT)
-    faults.arm("PlaceOrder", "drop_before", user=1)
+    faults.arm("PlaceOrder", "drop_after", user=1)
     faults.arm("Authenticate", "delay", delay=1.0)
     result = client.place_order(XBT_GBP, Decimal("0.3"), Decimal("950")).result(WAIT)
     assert faults.fired["delay"] == 1
@@ -169,8 +193,7 @@ def test_refused_order_in_a_pipeline_is_not_reported_closed(
     exchange, faults: Faults, make_client
 ) -> None:
     """A is refused (insufficient funds), B placed, and both replies are lost with the
-    connection. A's re-send is answered "out of sequence" because of B: that proves nothing
-    about A, which must not be reported as placed."""
+    connection. B is found open; A is not, and must not be reported as placed."""
     client = login(make_client(exchange.url, reconnect=True, err_handler=lambda c, e: None))
     faults.arm("PlaceOrder", "delay", delay=0.5, user=1)  # A, B and the volume queue up
     faults.arm("GetTradeVolume", "drop_after", user=1)  # then every reply is lost
@@ -179,7 +202,7 @@ def test_refused_order_in_a_pipeline_is_not_reported_closed(
     b = client.place_order(XBT_GBP, Decimal("0.01"), Decimal("500"))
     volume = client.trade_volume("XBT")
     assert isinstance(b.result(WAIT), PlacedOrder)
-    with pytest.raises(OrderOutcomeUnknown, match="higher tonce") as info:
+    with pytest.raises(OrderOutcomeUnknown, match="not re-sent") as info:
         a.result(WAIT)
     assert info.value.tonce == tonce_a
     assert isinstance(volume.exception(WAIT), ConnectionError)

@@ -1,9 +1,9 @@
 """The user's open orders on the current market, with a cursor selecting one.
 
 Orders in flight (sent, no outcome yet) are listed too, dimmed, their age replaced by
-"sending…" or "pending". ``armed`` is the order a first cancel key named: moving the cursor
-off it, leaving the panel or the order going disarms it, so a second key only ever cancels the
-order the prompt named.
+"sending…" or "pending", and those whose outcome cannot be known by "unknown". ``armed`` is the
+order a first cancel key named: moving the cursor off it, leaving the panel or the order going
+disarms it, so a second key only ever cancels the order the prompt named.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ CURSOR = "▸"
 """Marks the selected order (seen without colours too)."""
 ARMED = "✗"
 """Marks the selected order once a cancel key has named it (the next one cancels it)."""
-IN_FLIGHT = {"sending": "sending…", "pending": "pending"}
+IN_FLIGHT = {"sending": "sending…", "pending": "pending", "unknown": "unknown"}
 """What an order in flight shows instead of its age."""
-IN_FLIGHT_SHORT = {"sending": "sent…", "pending": "pend…"}
+IN_FLIGHT_SHORT = {"sending": "sent…", "pending": "pend…", "unknown": "unkn?"}
 """The same, where the narrowest layout has no room for it."""
 SIZE_MIN = 38
 """The narrowest panel with the original size column (the compact layout's, at 80 columns)."""
@@ -259,7 +259,7 @@ def _mark_in_flight(
     short: bool = False,
 ) -> None:
     """Orders in flight: "market" for a market order's price, its total (with the asset)
-    for one by total (its size unknown: "—"), "sending…"/"pending" for the age."""
+    for one by total (its size unknown: "—"), "sending…"/"pending"/"unknown" for the age."""
     where = {head: n for n, head in enumerate(heads)}
     for row, order in enumerate(shown):
         if not order.in_flight:
