@@ -309,7 +309,7 @@ async def test_a_pending_market_order_reports_its_fills_when_settled(faulty_exch
         await until(pilot, lambda: message(app).startswith(done))
         report = next(n for n in notices if n.startswith("BUY"))
         assert report.startswith("BUY 0.20000000 XBT at 41,010.00 GBP, total 8,202.00 GBP")
-        assert not any("market" in line for line in lines(view))
+        await until(pilot, lambda: not any("market" in line for line in lines(view)))
         fee = Decimal(report.rsplit("fee ", 1)[1].split()[0])
         assert fee > 0
 
