@@ -74,8 +74,9 @@ SLOW_READER_LOG: Final = "session %d: reader too slow, disconnecting (%s)"
 ABORT_AT: Final = 1024 * 1024
 """A slow reader whose transport still holds more than this is cut off at once: its close
 frame would wait behind all of it, and the memory is wanted now."""
-DRAIN_POLL: Final = 0.05
-"""How often a paused connection looks whether its reader took what the kernel holds."""
+DRAIN_POLL: Final = 0.02
+"""How soon a paused connection first looks whether its reader took what the kernel holds
+(then less and less often, up to once a second, while it takes nothing)."""
 SLICE: Final = 0.002
 """Seconds of engine work one connection's handler does before it lets the others run."""
 HEAVY: Final = 0.0003
@@ -214,17 +215,20 @@ class _Peer:
         it waits, ``stalled_since`` says since when the reader has taken nothing."""
         self.stalled_since = time.monotonic()
         taken = self.total - self.unread()
+        poll = DRAIN_POLL
         try:
             while not self.closing and not self.writer.done() and self.total - taken > below:
                 self.progress.clear()
                 if self.held():
                     await self.progress.wait()
                 else:  # all in the kernel: nothing tells when the reader takes it
-                    await asyncio.sleep(DRAIN_POLL)
+                    await asyncio.sleep(poll)
+                    poll = min(2 * poll, 1.0)  # a reader that takes nothing costs little
                 now_taken = self.total - self.unread()
                 if now_taken > taken:
                     self.stalled_since = time.monotonic()
                     taken = now_taken
+                    poll = DRAIN_POLL
         finally:
             self.stalled_since = None
 
