@@ -471,6 +471,8 @@ class ExchangeServer:
                 worked += took
                 if worked > SLICE or took > HEAVY:  # let the flush and the others run
                     worked = 0.0
+                    if took > HEAVY:  # its output queued (and budgeted) before others add
+                        self._flush()
                     await asyncio.sleep(0)
                     if peer.unread() > self.pause_at:  # render nothing more until it reads
                         await peer.wait_drained(self.pause_at // 2)
