@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import random
 import struct
-import termios
 import threading
 import time
 from collections import deque
@@ -80,11 +78,18 @@ DRAIN_POLL: Final = 0.02
 SLICE: Final = 0.002
 """Seconds of engine work one connection's handler does before it lets the others run."""
 HEAVY: Final = 0.0003
-"""A command that took this long (a book snapshot) is followed by a yield at once: its output
-is queued before the connection's next command, which waits if the reader is behind."""
+"""A command that took this long (a book snapshot) is followed by a flush and a yield at once:
+its output is queued and counted before the connection's next command, which waits if the
+reader is behind."""
 
 
-_OUTQ: Final = getattr(termios, "TIOCOUTQ", None)  # = SIOCOUTQ on Linux
+try:  # what the kernel holds for a reader (SIOCOUTQ on Linux); elsewhere it is not counted
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - not on Linux
+    _OUTQ = None
 
 
 def ws_url(host: str, port: int) -> str:
