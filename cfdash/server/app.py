@@ -9,6 +9,15 @@ every connection is closed (1011) and the server stops serving. Each connection 
 outgoing queue and its own writer task: a reader that falls more than ``send_limit`` bytes
 behind is closed (1008) instead of growing memory.
 
+Requests can cost far more output than input (a book snapshot), so per-connection limits are
+not enough (``cfdash.server.outbound``): all readers together hold at most ``output_budget``
+bytes (over it, the readers furthest behind are dropped first); a connection whose reader has
+not taken ``pause_at`` bytes (queued, or in the kernel's socket buffer) is not read, so nothing
+more is rendered for it, until it takes half, and is closed as a slow reader if meanwhile it
+takes nothing for ``stall_timeout`` seconds; a connection's handler yields to the others after
+a slice of work (at once after a heavy command), so no one connection holds up the rest; and
+one IP address may have at most ``max_per_ip`` connections open (HTTP 429 for more).
+
 Timeouts follow the spec: a connection with no traffic either way for ``idle_timeout``
 seconds is closed (1001). The server sends no pings of its own (its pongs would keep every
 connection alive); client pings count as traffic and are answered by ``websockets``.
@@ -22,18 +31,29 @@ import json
 import logging
 import os
 import random
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
 
 from .faults import Faults
+from .outbound import (
+    MAX_PER_ADDRESS,
+    OUTPUT_BUDGET,
+    PAUSE_AT,
+    STALL_TIMEOUT,
+    AddressCap,
+    OutputBudget,
+)
 from .store import Store
 from .traders import Traders
 from .users import bootstrap
@@ -48,6 +68,28 @@ CLOSE_SLOW: Final = 1008
 CLOSE_IDLE: Final = 1001
 CLOSE_SHUTDOWN: Final = 1001
 CLOSE_FAILURE: Final = 1011
+SLOW_READER_LOG: Final = "session %d: reader too slow, disconnecting (%s)"
+ABORT_AT: Final = 1024 * 1024
+"""A slow reader whose transport still holds more than this is cut off at once: its close
+frame would wait behind all of it, and the memory is wanted now."""
+DRAIN_POLL: Final = 0.02
+"""How soon a paused connection first looks whether its reader took what the kernel holds
+(then less and less often, up to once a second, while it takes nothing)."""
+SLICE: Final = 0.002
+"""Seconds of engine work one connection's handler does before it lets the others run."""
+HEAVY: Final = 0.0003
+"""A command that took this long (a book snapshot) is followed by a flush and a yield at once:
+its output is queued and counted before the connection's next command, which waits if the
+reader is behind."""
+
+
+try:  # what the kernel holds for a reader (SIOCOUTQ on Linux); elsewhere it is not counted
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - not on Linux
+    _OUTQ = None
 
 
 def ws_url(host: str, port: int) -> str:
@@ -58,6 +100,24 @@ class _Connection(ServerConnection):
     """A ``ServerConnection`` that records when bytes last arrived (pings included)."""
 
     last_activity = 0.0
+    release: Callable[[], None] | None = None  # frees its place in the per-address cap
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        release, self.release = self.release, None
+        if release is not None:
+            release()
+        super().connection_lost(exc)
+
+    def unsent(self) -> int:
+        """Bytes written to the socket that its peer has not taken yet (Linux's SIOCOUTQ: a
+        reader that stopped reading leaves up to megabytes there); 0 where unknown."""
+        sock = self.transport.get_extra_info("socket")
+        if _OUTQ is None or sock is None:
+            return 0
+        try:
+            return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0])
+        except (OSError, ValueError):
+            return 0
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
@@ -86,7 +146,19 @@ class _Connection(ServerConnection):
 class _Peer:
     """One client: its session id, outgoing queue and writer task."""
 
-    __slots__ = ("closing", "queue", "queued", "server", "session", "wake", "writer", "ws")
+    __slots__ = (
+        "closing",
+        "progress",
+        "queue",
+        "queued",
+        "server",
+        "session",
+        "stalled_since",
+        "total",
+        "wake",
+        "writer",
+        "ws",
+    )
 
     def __init__(self, server: ExchangeServer, session: int, ws: _Connection) -> None:
         self.server = server
@@ -95,53 +167,101 @@ class _Peer:
         self.queue: deque[str] = deque()
         self.queued = 0  # characters (= bytes: the engine's JSON is ASCII) not yet written
         self.wake = asyncio.Event()
+        self.progress = asyncio.Event()  # set when the writer has handed on a batch
+        self.stalled_since: float | None = None  # paused, and the reader took nothing since
+        self.total = 0  # bytes ever queued: what the reader took is this minus ``unread()``
         self.closing = False
         self.writer = asyncio.create_task(self._write())
+
+    def held(self) -> int:
+        """Bytes held for this reader: queued, and in the transport's buffer."""
+        return self.queued + self.ws.transport.get_write_buffer_size()
+
+    def unread(self) -> int:
+        """Bytes sent or held that this reader has not taken yet."""
+        return self.held() + self.ws.unsent()
 
     def send(self, text: str) -> None:
         if self.closing:
             return
         self.queue.append(text)
         self.queued += len(text)
+        self.total += len(text)
         # the transport's buffer counts too: a writer stuck draining has already handed it
         # up to a whole batch, which would otherwise let a stalled reader hold twice the limit
-        if self.queued + self.ws.transport.get_write_buffer_size() > self.server.send_limit:
-            log.warning("session %d: reader too slow, disconnecting", self.session)
-            self.close(CLOSE_SLOW, "slow reader: send queue overflow")
+        if self.held() > self.server.send_limit:
+            self.drop("send queue overflow")
         else:
             self.wake.set()
 
     async def _write(self) -> None:
         ws, queue = self.ws, self.queue
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await self.wake.wait()
-                self.wake.clear()
-                while queue:
-                    # everything queued goes out as one batch: one write, one drain
-                    batch = list(queue)
-                    queue.clear()
-                    self.queued -= sum(map(len, batch))
-                    async with ws.send_context():
-                        send_text = ws.protocol.send_text
-                        for text in batch:
-                            send_text(text.encode())
-                    ws.last_activity = time.monotonic()
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    await self.wake.wait()
+                    self.wake.clear()
+                    while queue:
+                        # everything queued goes out as one batch: one write, one drain
+                        batch = list(queue)
+                        queue.clear()
+                        self.queued -= sum(map(len, batch))
+                        async with ws.send_context():
+                            send_text = ws.protocol.send_text
+                            for text in batch:
+                                send_text(text.encode())
+                        ws.last_activity = time.monotonic()
+                        self.progress.set()
+        finally:
+            self.progress.set()  # a paused handler must not wait for a writer that is gone
+
+    async def wait_drained(self, below: int) -> None:
+        """Until this reader holds at most ``below`` bytes (or the connection ends); while
+        it waits, ``stalled_since`` says since when the reader has taken nothing."""
+        self.stalled_since = time.monotonic()
+        taken = self.total - self.unread()
+        poll = DRAIN_POLL
+        try:
+            while not self.closing and not self.writer.done() and self.total - taken > below:
+                self.progress.clear()
+                if self.held():
+                    await self.progress.wait()
+                else:  # all in the kernel: nothing tells when the reader takes it
+                    await asyncio.sleep(poll)
+                    poll = min(2 * poll, 1.0)  # a reader that takes nothing costs little
+                now_taken = self.total - self.unread()
+                if now_taken > taken:
+                    self.stalled_since = time.monotonic()
+                    taken = now_taken
+                    poll = DRAIN_POLL
+        finally:
+            self.stalled_since = None
+
+    def drop(self, why: str) -> None:
+        """Close a reader that fell too far behind (1008); cut it off if it still holds a lot."""
+        log.warning(SLOW_READER_LOG, self.session, why)
+        abort = self.ws.transport.get_write_buffer_size() > ABORT_AT
+        self.close(CLOSE_SLOW, f"slow reader: {why}", abort=abort)
 
     async def drained(self) -> None:
         while self.queue and not self.closing and not self.writer.done():
             await asyncio.sleep(0.01)
 
-    def close(self, code: int, reason: str) -> asyncio.Task[None]:
-        """End the session now, drop the backlog and close with a close frame (bounded wait)."""
+    def close(self, code: int, reason: str, *, abort: bool = False) -> asyncio.Task[None]:
+        """End the session now, drop the backlog and close with a close frame (bounded wait),
+        or at once without one (``abort``)."""
         self.closing = True
         self.server._end_session(self.session)
         self.queue.clear()
         self.queued = 0
         self.writer.cancel()
-        return asyncio.ensure_future(self._close(code, reason))
+        self.progress.set()
+        return asyncio.ensure_future(self._close(code, reason, abort))
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str, abort: bool = False) -> None:
+        if abort:
+            self.ws.transport.abort()
+            return
         try:
             await asyncio.wait_for(self.ws.close(code, reason), self.server.close_timeout)
         except (TimeoutError, ConnectionClosed, OSError):
@@ -165,6 +285,10 @@ class ExchangeServer:
         trader_interval: float = 0.1,
         close_timeout: float = 5.0,
         faults: Faults | None = None,
+        output_budget: int = OUTPUT_BUDGET,
+        pause_at: int = PAUSE_AT,
+        stall_timeout: float = STALL_TIMEOUT,
+        max_per_ip: int = MAX_PER_ADDRESS,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
         self.faults = faults  # test-only fault injection (cfdash.server.faults)
@@ -176,6 +300,10 @@ class ExchangeServer:
         self.tick_interval = tick_interval
         self.trader_interval = trader_interval
         self.close_timeout = close_timeout
+        self.budget = OutputBudget(output_budget)
+        self.pause_at = pause_at
+        self.stall_timeout = stall_timeout
+        self.address_cap = AddressCap(max_per_ip)
         self.core: ExchangeCore | None = None
         self.traders: Traders | None = None
         self._want_traders = traders
@@ -244,7 +372,7 @@ class ExchangeServer:
             ping_interval=None,
             ping_timeout=None,
             close_timeout=self.close_timeout,
-            process_request=self.faults.process_request if self.faults is not None else None,
+            process_request=self._process_request,
         )
         sockname = self._server.sockets[0].getsockname()
         self.address = (sockname[0], sockname[1])
@@ -297,6 +425,23 @@ class ExchangeServer:
 
     # ------------------------------------------------------------------ connections
 
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """The handshake hook: test faults, then the per-address cap (429 over it)."""
+        if self.faults is not None:
+            response = self.faults.process_request(connection, request)
+            if response is not None:
+                return response
+        assert isinstance(connection, _Connection)
+        address = str(connection.remote_address[0]) if connection.remote_address else ""
+        cap = self.address_cap
+        if not cap.admit(address):
+            log.info("refused a connection from %s: %d open", address, cap.count(address))
+            return connection.respond(
+                HTTPStatus.TOO_MANY_REQUESTS, "too many connections from your address\n"
+            )
+        connection.release = lambda: cap.release(address)
+        return None
+
     async def _handle(self, ws: ServerConnection) -> None:
         assert isinstance(ws, _Connection) and self.core is not None
         core = self.core
@@ -309,8 +454,11 @@ class ExchangeServer:
         peer = _Peer(self, sid, ws)
         self._peers[sid] = peer
         self._schedule_flush()
+        worked = 0.0  # seconds of engine work since this handler last let the others run
         try:
             async for message in ws:
+                if peer.closing:
+                    break  # dropped (a slow reader): what it sent since is not executed
                 if self._stopping:
                     continue  # nothing new is accepted once shutdown has begun
                 if faults is not None and isinstance(message, str):
@@ -318,11 +466,23 @@ class ExchangeServer:
                     if filtered is None:
                         continue
                     message = filtered
+                started = time.monotonic()
                 if isinstance(message, str):
                     core.receive(sid, message, time.time())
                 else:
                     self._binary(sid)
                 self._schedule_flush()
+                took = time.monotonic() - started
+                worked += took
+                if worked > SLICE or took > HEAVY:  # let the flush and the others run
+                    worked = 0.0
+                    if took > HEAVY:  # its output queued (and budgeted) before others add
+                        self._flush()
+                    await asyncio.sleep(0)
+                    if peer.unread() > self.pause_at:  # render nothing more until it reads
+                        await peer.wait_drained(self.pause_at // 2)
+                elif peer.held() > self.pause_at:
+                    await peer.wait_drained(self.pause_at // 2)
         except ConnectionClosed:
             pass
         finally:
@@ -371,14 +531,25 @@ class ExchangeServer:
             out = self._pending + out
             self._pending = []
         peers, local = self._peers, self._local
+        queued = 0
         for sid, text in out:
             peer = peers.get(sid)
             if peer is not None:
                 peer.send(text)
+                queued += len(text)
             else:
                 handler = local.get(sid)
                 if handler is not None:
                     handler(sid, text)
+        if queued and self.budget.queued(queued):
+            self._settle_budget()
+
+    def _settle_budget(self) -> None:
+        """Over the output budget: drop the readers furthest behind until it fits again."""
+        peers = self._peers
+        held = {sid: peer.held() for sid, peer in peers.items() if not peer.closing}
+        for sid in self.budget.settle(held):
+            peers[sid].drop(f"over the server's output budget of {self.budget.limit} bytes")
 
     def _fail(self, exc: BaseException, what: str) -> None:
         """A commit (or an engine command) failed: nothing more can be acknowledged. Close
@@ -404,9 +575,15 @@ class ExchangeServer:
                 self.core.tick(time.time())
             except Exception:  # a core bug must not stop the clock or the idle checks
                 log.exception("tick failed")
-            idle_before = time.monotonic() - self.idle_timeout
+            now = time.monotonic()
+            idle_before = now - self.idle_timeout
+            stalled_before = now - self.stall_timeout
             for peer in list(self._peers.values()):
-                if not peer.closing and peer.ws.last_activity < idle_before:
+                if peer.closing:
+                    continue
+                if peer.stalled_since is not None and peer.stalled_since < stalled_before:
+                    peer.drop(f"took nothing for {self.stall_timeout:g} s")
+                elif peer.ws.last_activity < idle_before:
                     peer.close(CLOSE_IDLE, "idle timeout")
             self._schedule_flush()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..core.engine.config import EngineConfig
 from .app import ExchangeServer
 from .faults import ENV_VAR, Faults
+from .outbound import MAX_PER_ADDRESS, OUTPUT_BUDGET, PAUSE_AT, STALL_TIMEOUT
 from .store import Store, default_path
 from .traders import trader_ids
 from .users import add_funded_user
@@ -58,8 +59,34 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="PERCENT",
         help=f"fee on the aggressor (default: {percent(defaults.taker_fee)}%)",
     )
+    parser.add_argument(
+        "--max-connections-per-ip",
+        type=non_negative,
+        default=MAX_PER_ADDRESS,
+        metavar="N",
+        help="connections one IP address may have open at once; more are refused with "
+        f"HTTP 429 (default: {MAX_PER_ADDRESS}; 0 = no cap)",
+    )
+    parser.add_argument(
+        "--output-budget",
+        type=non_negative,
+        default=OUTPUT_BUDGET // 2**20,
+        metavar="MIB",
+        help="MiB the server holds for all its readers together; over it, the readers "
+        "furthest behind are disconnected (default: %(default)s; 0 = no budget). A "
+        f"connection whose reader is {PAUSE_AT // 1024} KiB behind is not read until it "
+        f"catches up, and is closed if it takes nothing for {STALL_TIMEOUT:g} s",
+    )
     # Test-only fault injection (also CFDASH_TEST_FAULTS=1): hidden from --help.
     parser.add_argument("--test-faults", action="store_true", help=argparse.SUPPRESS)
+
+
+def non_negative(text: str) -> int:
+    """An integer >= 0; argparse reports a ValueError."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
 
 
 def fee_rate(text: str) -> Fraction:
@@ -112,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
         print("cfdash serve: TEST FAULT INJECTION ENABLED", file=sys.stderr)
     config = EngineConfig(maker_fee=args.maker_fee, taker_fee=args.taker_fee)
     server = ExchangeServer(
-        store, config=config, seed=args.seed, traders=args.traders, faults=faults
+        store,
+        config=config,
+        seed=args.seed,
+        traders=args.traders,
+        faults=faults,
+        max_per_ip=args.max_connections_per_ip,
+        output_budget=args.output_budget * 2**20,
     )
     try:
         core = server.open()

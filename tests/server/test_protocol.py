@@ -209,7 +209,9 @@ def test_pipelined_commands_are_answered_in_order(make_client: MakeClient) -> No
 
 
 def test_slow_reader_is_disconnected(make_exchange: Callable[..., ServerThread]) -> None:
-    exchange = make_exchange(send_limit=64 * 1024, close_timeout=10.0)
+    # the server stops reading it once it is 64 KiB behind (pause_at), and closes it when it
+    # stays so for stall_timeout seconds or falls send_limit behind
+    exchange = make_exchange(send_limit=64 * 1024, close_timeout=10.0, stall_timeout=2.0)
     with SlowClient(exchange.url) as slow:
         n = 20_000  # ~1.2 MB of error replies against a 64 KiB limit
         slow.send_many(f'{{"method":"Nope","tag":{i}}}' for i in range(1, n + 1))
