@@ -60,6 +60,37 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     # Test-only fault injection (also CFDASH_TEST_FAULTS=1): hidden from --help.
     parser.add_argument("--test-faults", action="store_true", help=argparse.SUPPRESS)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = limits_help(defaults)
+
+
+def _per(limit: tuple[int, float]) -> str:
+    count, window = limit
+    return f"{count:,} per {window:,.0f} s"
+
+
+def limits_help(config: EngineConfig) -> str:
+    """The rate limits the exchange enforces, for ``--help`` (error 6 when one is exceeded)."""
+    return "\n".join(
+        [
+            "rate limits (error 6 when one is exceeded):",
+            f"  open orders: {config.max_open_orders:,} per user",
+            f"  authentications: {_per(config.auth_limit)} per user, counting only attempts",
+            "    with the user's right cookie; failed ones (unknown user, wrong cookie) count",
+            f"    against the connection ({_per(config.session_auth_fail_limit)}) and the peer"
+            f" address ({_per(config.address_auth_fail_limit)}),",
+            "    which past that are refused before any cookie is checked",
+            f"  orders, cancels, market estimates: {_per(config.order_limit)} per user;",
+            "    anonymous estimates the same per connection and"
+            f" {_per(config.address_order_limit)} per peer address",
+            f"  balances, open orders, trade volume: {_per(config.info_limit)} per connection",
+            f"  WatchOrders/WatchTicker (on or off): {_per(config.watch_limit)} per connection and",
+            f"    {_per(config.address_watch_limit)} per peer address",
+            "A peer address is an IPv4 address or an IPv6 /64. The per-user and per-connection",
+            "limits are LIMITS.md's; the per-address, failed-login and watch limits are",
+            "cfdash's own. All are kept in memory: a restart resets them.",
+        ]
+    )
 
 
 def fee_rate(text: str) -> Fraction:
