@@ -122,6 +122,21 @@ def test_serve_help_says_what_is_enforced() -> None:
         assert fragment in text, fragment
 
 
+def test_serve_limit_option_changes_a_limit() -> None:
+    with ServeProcess(
+        "--db", ":memory:", "--no-traders", "--limit", "address-order=5/100"
+    ) as serve:
+        first, second = Client(serve.url), Client(serve.url)
+        try:
+            assert [r["error_code"] for r in _burst(first, [ESTIMATE] * 3)] == [0, 0, 0]
+            assert [r["error_code"] for r in _burst(second, [ESTIMATE] * 3)] == [0, 0, 6]
+        finally:
+            first.close()
+            second.close()
+    refused = run_cfdash("serve", "--limit", "watch=many/10")
+    assert refused.returncode == 2 and "NAME=COUNT/SECONDS" in refused.stderr
+
+
 def test_errors_echo_no_huge_method_tag_or_digit_hint(serve: ServeProcess) -> None:
     """Break 7: a 30 KB method name and a tag of 10**29 were echoed back; a 5,000-digit
     integer got Python's ``set_int_max_str_digits`` hint."""
