@@ -450,7 +450,8 @@ class ExchangeServer:
             await ws.close(CLOSE_SHUTDOWN, "server shutting down")
             return
         ws.last_activity = time.monotonic()
-        sid = core.connect(time.time())
+        remote = ws.remote_address  # the per-address limits' key (plain data for the core)
+        sid = core.connect(time.time(), str(remote[0]) if remote else None)
         peer = _Peer(self, sid, ws)
         self._peers[sid] = peer
         self._schedule_flush()

@@ -77,8 +77,77 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         f"connection whose reader is {PAUSE_AT // 1024} KiB behind is not read until it "
         f"catches up, and is closed if it takes nothing for {STALL_TIMEOUT:g} s",
     )
+    parser.add_argument(
+        "--limit",
+        type=limit_option,
+        action="append",
+        default=[],
+        metavar="NAME=COUNT/SECONDS",
+        help=f"change one rate limit (repeatable); NAME is one of: {', '.join(LIMIT_NAMES)}",
+    )
     # Test-only fault injection (also CFDASH_TEST_FAULTS=1): hidden from --help.
     parser.add_argument("--test-faults", action="store_true", help=argparse.SUPPRESS)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = limits_help(defaults)
+
+
+LIMIT_NAMES = {
+    "auth": "auth_limit",
+    "order": "order_limit",
+    "info": "info_limit",
+    "connection-auth-fail": "session_auth_fail_limit",
+    "address-auth-fail": "address_auth_fail_limit",
+    "address-order": "address_order_limit",
+    "watch": "watch_limit",
+    "address-watch": "address_watch_limit",
+}
+"""``--limit`` names -> the ``EngineConfig`` fields they set (see ``limits_help``)."""
+
+
+def limit_option(text: str) -> tuple[str, tuple[int, float]]:
+    """``"watch=100/10"`` -> ``("watch_limit", (100, 10.0))``; argparse reports the error."""
+    name, _, value = text.partition("=")
+    count, _, seconds = value.partition("/")
+    field = LIMIT_NAMES.get(name.strip())
+    try:
+        limit = (int(count), float(seconds))
+    except ValueError:
+        limit = (0, 0.0)
+    if field is None or limit[0] < 1 or not 0 < limit[1] < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"not NAME=COUNT/SECONDS with a known NAME and positive numbers: {text!r}"
+        )
+    return field, limit
+
+
+def _per(limit: tuple[int, float]) -> str:
+    count, window = limit
+    return f"{count:,} per {window:,.0f} s"
+
+
+def limits_help(config: EngineConfig) -> str:
+    """The rate limits the exchange enforces, for ``--help`` (error 6 when one is exceeded)."""
+    return "\n".join(
+        [
+            "rate limits (error 6 when one is exceeded):",
+            f"  open orders: {config.max_open_orders:,} per user",
+            f"  authentications: {_per(config.auth_limit)} per user, counting only attempts",
+            "    with the user's right cookie; failed ones (unknown user, wrong cookie) count",
+            f"    against the connection ({_per(config.session_auth_fail_limit)}) and the peer"
+            f" address ({_per(config.address_auth_fail_limit)}),",
+            "    which past that are refused before any cookie is checked",
+            f"  orders, cancels, market estimates: {_per(config.order_limit)} per user;",
+            "    anonymous estimates the same per connection and"
+            f" {_per(config.address_order_limit)} per peer address",
+            f"  balances, open orders, trade volume: {_per(config.info_limit)} per connection",
+            f"  WatchOrders/WatchTicker (on or off): {_per(config.watch_limit)} per connection and",
+            f"    {_per(config.address_watch_limit)} per peer address",
+            "A peer address is an IPv4 address or an IPv6 /64. The per-user and per-connection",
+            "limits are LIMITS.md's; the per-address, failed-login and watch limits are",
+            "cfdash's own (--limit changes any of them). All are kept in memory: a restart",
+            "resets them.",
+        ]
+    )
 
 
 def non_negative(text: str) -> int:
@@ -137,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "test_faults", False) or os.environ.get(ENV_VAR) == "1":
         faults = Faults()
         print("cfdash serve: TEST FAULT INJECTION ENABLED", file=sys.stderr)
-    config = EngineConfig(maker_fee=args.maker_fee, taker_fee=args.taker_fee)
+    config = EngineConfig(
+        maker_fee=args.maker_fee, taker_fee=args.taker_fee, **dict(getattr(args, "limit", []))
+    )
     server = ExchangeServer(
         store,
         config=config,

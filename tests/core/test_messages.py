@@ -502,7 +502,7 @@ def test_decode_frame_accepts_a_full_book_snapshot():
         ('{"a": [Infinity]}', "non-JSON constant Infinity"),
         ('{"a": -Infinity}', "non-JSON constant -Infinity"),
         ('{"a": 1e400}', "too large for a float"),
-        ('{"a": ' + "9" * 5000 + "}", "cannot be decoded"),
+        ('{"a": ' + "9" * 5000 + "}", "cannot be decoded: number too large."),
         (b'{"a": "\xff"}', "not valid UTF-8"),
         (b"\xef\xbb\xbf{}", "not valid JSON"),  # a BOM is not JSON
         ('{"a":' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}", "deeper than 32"),

@@ -233,11 +233,12 @@ def parse(text: str | bytes) -> Any:
 
 
 def expected_tag(text: str | bytes) -> Any:
-    """The tag a reply must echo: a non-zero integer tag (never a bool), else none."""
+    """The tag a reply must echo: a non-zero signed 64-bit integer tag (never a bool, nor an
+    out-of-range one: issue 13), else none."""
     cmd = parse(text)
     if isinstance(cmd, dict):
         tag = cmd.get("tag")
-        if type(tag) is int and tag != 0:
+        if type(tag) is int and tag != 0 and -(2**63) <= tag < 2**63:
             return tag
     return None
 

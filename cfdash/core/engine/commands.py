@@ -34,6 +34,7 @@ from ..messages import (
     decode_frame,
     validate_command,
 )
+from .limits import WATCH_TOO_RAPID, KeyedLimiter, RateLimiter
 from .matching import Engine
 from .notices import error_text, message_of, order_info, order_info_fields, render_reply
 from .sessions import Market, Session
@@ -41,18 +42,38 @@ from .sessions import Market, Session
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR: Final = "Internal error."
+MAX_SHOWN: Final = 64
+"""At most this many characters of a client's method name are echoed in an error."""
+_TAG_MIN: Final = -(2**63)
+_TAG_MAX: Final = 2**63 - 1
+WATCH_METHODS: Final = frozenset({"WatchOrders", "WatchTicker"})
 
 Result = str | dict[str, Any] | None
 Handler = Callable[[Session, dict[str, Any], int, float], Result]
 
 
 class Commands:
-    """``receive`` and the ten command handlers, over an engine."""
+    """``receive`` and the ten command handlers, over an engine.
 
-    __slots__ = ("_engine", "handlers", "internal_errors", "last_internal_error")
+    Besides the spec's limits (per user, per session) it keeps the per-peer-address ones
+    (``limits``): failed authentications, anonymous orders and estimates, watch toggles."""
+
+    __slots__ = (
+        "_engine",
+        "address_auth_fails",
+        "address_orders",
+        "address_watches",
+        "handlers",
+        "internal_errors",
+        "last_internal_error",
+    )
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        config = engine.config
+        self.address_auth_fails = KeyedLimiter(*config.address_auth_fail_limit)
+        self.address_orders = KeyedLimiter(*config.address_order_limit)
+        self.address_watches = KeyedLimiter(*config.address_watch_limit)
         self.internal_errors = 0  # commands answered "Internal error." (bugs)
         self.last_internal_error: BaseException | None = None
         self.handlers: dict[str, Handler] = {
@@ -84,14 +105,15 @@ class Commands:
             out.append((session, error_text(None, 8, "A command must be a JSON object.")))
             return
         tag = cmd.get("tag")
-        if tag.__class__ is not int or tag == 0:  # echoed iff a non-zero integer (not a bool)
+        # echoed iff a non-zero 64-bit integer (not a bool): never an attacker's 10**29
+        if tag.__class__ is not int or tag == 0 or not _TAG_MIN <= tag <= _TAG_MAX:
             tag = None
         method = cmd.get("method")
         try:
             handler = self.handlers.get(method) if method.__class__ is str else None
             if handler is None:
                 validate_command(cmd, engine._scales)  # names what is wrong with the method
-                raise BadRequestError(f"Unknown method: {method!r}")
+                raise BadRequestError(f"Unknown method: {str(method)[:MAX_SHOWN]!r}")
             # the spec's tables answer 7 to an anonymous private command, however malformed
             if sess.user is None and method not in PUBLIC_METHODS:
                 raise AuthenticationError(Msg.NOT_AUTHENTICATED)
@@ -105,11 +127,17 @@ class Commands:
                 engine._advance(now)
             if sess.limited:
                 if method in ORDER_METHODS:
-                    limiter = sess.order_limiter if sess.user is None else sess.user.order_limiter
-                    if not limiter.allow(now):
+                    if sess.user is not None:
+                        if not sess.user.order_limiter.allow(now):
+                            raise RateLimitedError(Msg.ORDERS_TOO_RAPID)
+                    elif not self._allow(sess.order_limiter, self.address_orders, sess, now):
                         raise RateLimitedError(Msg.ORDERS_TOO_RAPID)
                 elif method in INFO_METHODS and not sess.info_limiter.allow(now):
                     raise RateLimitedError(Msg.INFO_TOO_RAPID)
+                elif method in WATCH_METHODS and not self._allow(
+                    sess.watch_limiter, self.address_watches, sess, now
+                ):
+                    raise RateLimitedError(WATCH_TOO_RAPID)
             result = handler(sess, cmd, now_us, now)
         except CoinfloorError as exc:
             out.append((session, error_text(tag, exc.code or 8, exc.message)))
@@ -131,6 +159,17 @@ class Commands:
         if engine._touched:
             engine._publish_tickers()
 
+    @staticmethod
+    def _allow(limiter: RateLimiter, by_address: KeyedLimiter, sess: Session, now: float) -> bool:
+        """An event of ``sess`` within its own ``limiter`` and its address's (if known); a
+        refused event is recorded in neither."""
+        address = sess.address
+        if address is None:
+            return limiter.allow(now)
+        if limiter.full(now) or not by_address.allow(address, now):
+            return False
+        return limiter.allow(now)
+
     def _internal_error(self, session: int, method: object, exc: Exception) -> None:
         """Count and log a bug (the traceback; never the command: it may hold a cookie)."""
         self.internal_errors += 1
@@ -150,14 +189,28 @@ class Commands:
     def _cmd_authenticate(
         self, sess: Session, cmd: dict[str, Any], now_us: int, now: float
     ) -> Result:
+        # Only attempts with the right cookie count against the user's allowance (LIMITS.md):
+        # a stranger's guesses count against their connection and address, which are refused
+        # before the cookie is looked at once their failures are used up (no guessing oracle).
+        limited = sess.limited
+        address = sess.address
+        fails = self.address_auth_fails
+        if limited and (
+            sess.auth_fail_limiter.full(now) or (address is not None and fails.full(address, now))
+        ):
+            raise RateLimitedError(Msg.AUTH_TOO_RAPID)
         user_id = cmd.get("user_id")
         user = self._engine._users.get(user_id) if isinstance(user_id, int) else None
-        if user is None:
-            raise NotFoundError(Msg.NO_SUCH_USER)
+        if user is None or cmd.get("cookie") != user.cookie:
+            if limited:
+                sess.auth_fail_limiter.allow(now)
+                if address is not None:
+                    fails.allow(address, now)
+            if user is None:
+                raise NotFoundError(Msg.NO_SUCH_USER)
+            raise AuthenticationError(Msg.BAD_COOKIE)
         if not user.auth_limiter.allow(now):
             raise RateLimitedError(Msg.AUTH_TOO_RAPID)
-        if cmd.get("cookie") != user.cookie:
-            raise AuthenticationError(Msg.BAD_COOKIE)
         try:
             client_nonce = decode_nonce(cmd.get("nonce"))
         except ValueError:

@@ -93,13 +93,15 @@ class ExchangeCore(Engine):
 
     # ------------------------------------------------------------------ sessions and time
 
-    def connect(self, now: float) -> int:
+    def connect(self, now: float, address: str | None = None) -> int:
+        """Open a session; ``address`` is the peer's IP address (plain data: the per-address
+        limits of ``limits`` apply to it; None exempts the session from them)."""
         self._advance(now)
         sid = self._next_session
         self._next_session += 1
         rng = self._nonce_rng
         nonce = os.urandom(16) if rng is None else rng.randbytes(16)
-        self._sessions[sid] = Session(sid, nonce, self.config)
+        self._sessions[sid] = Session(sid, nonce, self.config, address)
         self._outbox.out.append((sid, dumps({"notice": "Welcome", "nonce": b64(nonce)})))
         return sid
 

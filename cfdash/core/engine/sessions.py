@@ -10,7 +10,7 @@ from ..errors import BadRequestError
 from .accounts import Account
 from .book import Book, Order
 from .config import EngineConfig
-from .limits import RateLimiter
+from .limits import RateLimiter, address_key
 from .ticker import FIELDS as TICKER_FIELDS
 from .ticker import TickerWindow
 
@@ -47,9 +47,14 @@ class User:
 
 
 class Session:
-    """One connection: its Welcome nonce, user (once authenticated), subscriptions, limits."""
+    """One connection: its Welcome nonce, user (once authenticated), subscriptions, limits.
+
+    ``address`` is the key of its peer address (``limits.address_key``), or None when the
+    caller gave none: the per-address limits then do not apply."""
 
     __slots__ = (
+        "address",
+        "auth_fail_limiter",
         "id",
         "info_limiter",
         "limited",
@@ -57,19 +62,25 @@ class Session:
         "order_limiter",
         "user",
         "volatile",
+        "watch_limiter",
         "watch_orders",
         "watch_ticker",
     )
 
-    def __init__(self, session_id: int, nonce: bytes, config: EngineConfig) -> None:
+    def __init__(
+        self, session_id: int, nonce: bytes, config: EngineConfig, address: str | None = None
+    ) -> None:
         self.id = session_id
         self.nonce = nonce
+        self.address = address_key(address)
         self.user: User | None = None
         self.limited = True
         self.watch_orders: set[Pair] = set()
         self.watch_ticker: set[Pair] = set()
         self.info_limiter = RateLimiter(*config.info_limit)
         self.order_limiter = RateLimiter(*config.order_limit)
+        self.watch_limiter = RateLimiter(*config.watch_limit)
+        self.auth_fail_limiter = RateLimiter(*config.session_auth_fail_limit)
         self.volatile: dict[int, Order] = {}  # its persist=false orders
 
     def bind(self, user: User) -> None:

@@ -44,7 +44,7 @@ def _refuse_constant(name: str) -> NoReturn:
 def _finite_float(text: str) -> float:
     value = float(text)
     if value - value != 0.0:  # inf (NaN cannot come from a JSON number)
-        raise ProtocolError(f"The frame contains a number too large for a float: {text}.")
+        raise ProtocolError("The frame holds a number too large for a float.")
     return value
 
 
@@ -68,8 +68,8 @@ def decode_frame(text: str | bytes) -> dict[str, Any]:
         message = _decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"The frame is not valid JSON: {exc}.") from None
-    except ValueError as exc:  # an integer beyond Python's digit limit
-        raise ProtocolError(f"The frame cannot be decoded: {exc}.") from None
+    except ValueError:  # an integer beyond Python's digit limit (its hint is not for clients)
+        raise ProtocolError("The frame cannot be decoded: number too large.") from None
     except RecursionError:  # the C decoder guards its own recursion
         raise ProtocolError(f"The frame nests deeper than {MAX_DEPTH} levels.") from None
     if message.__class__ is not dict:

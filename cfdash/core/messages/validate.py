@@ -50,6 +50,9 @@ INVALID_ASSET = "You specified an invalid asset."
 """Our message for ``GetTradeVolume`` of an unknown asset: code 8, the only code the spec's table
 leaves for it (besides 6 and 7)."""
 
+SHOWN_MAX = 64
+"""At most this many characters of a client's method or field name are echoed in an error."""
+
 _INT_MIN = -(2**63)
 _INT_MAX = 2**63 - 1
 _MISSING: Any = object()
@@ -59,6 +62,14 @@ _PAIR_BY_CODES: dict[tuple[Any, Any], Pair] = {(p.base, p.counter): p for p in P
 
 
 # ------------------------------------------------------------------------- field readers
+
+
+def _shown(name: str) -> str:
+    """``repr`` of a client-supplied name, cut to ``SHOWN_MAX`` characters (an attacker's
+    30 KB method name is not echoed back)."""
+    if len(name) <= SHOWN_MAX:
+        return repr(name)
+    return f"{name[:SHOWN_MAX]!r}... ({len(name)} characters)"
 
 
 def _type_error(name: str, value: Any, kind: str) -> NoReturn:
@@ -251,12 +262,12 @@ def validate_command(cmd: Mapping[str, Any], scales: Scales = V2) -> None:
             raise ValidationError("Missing field 'method'.")
         if not isinstance(method, str):
             raise ValidationError("Field 'method' must be a string.")
-        raise ValidationError(f"Unknown method {method!r}.")
+        raise ValidationError(f"Unknown method {_shown(method)}.")
     validator, allowed = spec
     if STRICT_FIELDS and not allowed.issuperset(cmd):
         for key in cmd:
             if key not in allowed:
-                raise ValidationError(f"Unexpected field {key!r}.")
+                raise ValidationError(f"Unexpected field {_shown(key)}.")
     if cmd.get("tag") is not None:
         _int(cmd, "tag")
     validator(cmd, scales)

@@ -129,8 +129,11 @@ def test_authenticate_errors() -> None:
     s = h.connect()
     good = authenticate_command(1, DEMO_COOKIE, key, h.nonces[s])
     _err(h.send(s, **{**good, "user_id": 2}), 1, Msg.NO_SUCH_USER)
-    _err(h.send(s, **{**good, "cookie": "wrong"}), 7, Msg.BAD_COOKIE)
+    # a wrong cookie counts against the connection (and address), not the user (issue 13)
+    for _ in range(3):
+        _err(h.send(s, **{**good, "cookie": "wrong"}), 7, Msg.BAD_COOKIE)
     wrong = authenticate_command(1, DEMO_COOKIE, derive_private_key(1, "password"), h.nonces[s])
+    _err(h.send(s, **wrong), 7, Msg.BAD_SIGNATURE)
     _err(h.send(s, **wrong), 7, Msg.BAD_SIGNATURE)
     _err(h.send(s, **good), 6, Msg.AUTH_TOO_RAPID)  # 2 attempts per window, per user
     h.now += 3600.0
