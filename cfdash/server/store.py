@@ -133,6 +133,17 @@ class Store:
                 run,
             )
 
+    def limit_pages(self, extra: int | None) -> None:
+        """Test-only (``Faults.fill_disk``): let the database grow by at most ``extra`` more
+        pages (``PRAGMA max_page_count``), so that a bigger commit fails with SQLITE_FULL
+        "database or disk is full" as on a full disk; None lifts the cap."""
+        pages = 0xFFFFFFFE if extra is None else self.page_count + max(0, extra)
+        self._db.execute(f"PRAGMA max_page_count={int(pages)}")
+
+    @property
+    def page_count(self) -> int:
+        return int(self._db.execute("PRAGMA page_count").fetchone()[0])
+
     def close(self) -> None:
         self._db.close()
 
