@@ -241,8 +241,9 @@ class Faults:
 
     async def _control(self, sid: int, ws: ServerConnection, command: dict[str, Any]) -> None:
         """``{"method": "TestFault", "fault": "drop"|"stall"|"inject"|"refuse"|"arm"|"clear"|
-        "fill_disk"|"free_disk", "session"?, "user"?, ...}``: without ``session``/``user`` a live fault hits every
-        connection but this one. The reply comes first, with ``fired`` and ``sessions``."""
+        "fill_disk"|"free_disk", "session"?, "user"?, ...}``: without ``session``/``user`` a
+        live fault hits every connection but this one. The reply comes first, with ``fired``
+        and ``sessions``."""
         fault = command.get("fault")
         session, user = command.get("session"), command.get("user")
         code, msg = 0, ""
