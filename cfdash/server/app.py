@@ -3,9 +3,14 @@
 One asyncio loop owns the core. Every text frame goes straight to ``core.receive``; once per
 loop turn a single flush commits ``core.take_changes()`` to the store (group commit) and only
 then hands ``core.take_output()`` to the connections, so nothing is acknowledged before it is
-durable. A failed commit, or a command the engine answered "Internal error." (a bug: the
-state in memory may be half-applied), fails the server: nothing more is committed or sent,
-every connection is closed (1011) and the server stops serving. Each connection has a bounded
+durable. A commit that SQLite refuses (a full disk, an I/O error, a locked database) undoes
+its batch (``Rollback``: the state goes back to the store's, the batch's orders and cancels
+are refused with error 8 and their notices dropped) and the server goes read-only: it keeps
+serving reads, watches and the book, refuses orders and cancels up front, logs the cause
+once and retries every ``retry_interval`` seconds until the store takes rows again. A command
+the engine answered "Internal error." (a bug: the state in memory may be half-applied), or
+any other commit error, fails the server: nothing more is committed or sent, every
+connection is closed (1011) and the server stops serving. Each connection has a bounded
 outgoing queue and its own writer task: a reader that falls more than ``send_limit`` bytes
 behind is closed (1008) instead of growing memory.
 
@@ -22,6 +27,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -32,6 +38,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
+from cfdash.core.engine.journal import Row
+from cfdash.core.engine.rollback import Rollback
 
 from .faults import Faults
 from .store import Store
@@ -43,6 +51,7 @@ log = logging.getLogger(__name__)
 MAX_FRAME: Final = 64 * 1024
 SEND_LIMIT: Final = 4 * 1024 * 1024
 IDLE_TIMEOUT: Final = 60.0
+RETRY_INTERVAL: Final = 5.0
 BINARY_FRAME_MSG: Final = "Commands must be sent as text frames."
 CLOSE_SLOW: Final = 1008
 CLOSE_IDLE: Final = 1001
@@ -165,6 +174,7 @@ class ExchangeServer:
         trader_interval: float = 0.1,
         close_timeout: float = 5.0,
         faults: Faults | None = None,
+        retry_interval: float = RETRY_INTERVAL,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
         self.faults = faults  # test-only fault injection (cfdash.server.faults)
@@ -176,6 +186,7 @@ class ExchangeServer:
         self.tick_interval = tick_interval
         self.trader_interval = trader_interval
         self.close_timeout = close_timeout
+        self.retry_interval = retry_interval  # read-only: how often to try the store again
         self.core: ExchangeCore | None = None
         self.traders: Traders | None = None
         self._want_traders = traders
@@ -190,6 +201,14 @@ class ExchangeServer:
         self._closed = False  # the store is closed
         self.failure: BaseException | None = None
         self._failed: asyncio.Event | None = None
+        # read-only (the store refused a commit): its error, the rows waiting for the store
+        # (only what a restart derives again: disconnects' cancels, expiry, the clock)
+        self.storage_error: sqlite3.Error | None = None
+        self._unsaved: dict[tuple[str, str], str | None] = {}
+        self._retrying: asyncio.Task[None] | None = None
+        self._rollback: Rollback | None = None
+        self._engine_receive: Callable[[int, str, float], None] | None = None
+        self._batch: list[tuple[int, str | None]] = []  # frames since the last commit
         self.address: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ state
@@ -208,6 +227,11 @@ class ExchangeServer:
             bootstrap(core)
             self.store.commit(core.take_changes())
         self.core = core
+        self._rollback = Rollback(core)
+        # every frame the engine executes (connections, faults, traders) is recorded: a batch
+        # whose commit fails is answered again
+        self._engine_receive = core.receive
+        core.receive = self._receive
         return core
 
     @property
@@ -292,6 +316,10 @@ class ExchangeServer:
                     ws.transport.abort()
                 await server.wait_closed()
         self._flush()  # the disconnects (persist=false cancels)
+        if self.storage_error is not None and self.failure is None:
+            self._retry()  # a last try for the rows that wait (a restart derives them again)
+        if self._retrying is not None:
+            self._retrying.cancel()
         self._closed = True
         self.store.close()
 
@@ -342,6 +370,7 @@ class ExchangeServer:
         self._pending.extend(self.core.take_output())
         reply = json.dumps({"error_code": 8, "error_msg": BINARY_FRAME_MSG})
         self._pending.append((sid, reply))
+        self._batch.append((sid, None))
 
     # ------------------------------------------------------------------ commit, then send
 
@@ -349,6 +378,12 @@ class ExchangeServer:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
+
+    def _receive(self, session: int, text: str, now: float) -> None:
+        """``core.receive``, recording the frame in the batch."""
+        self._batch.append((session, text))
+        assert self._engine_receive is not None
+        self._engine_receive(session, text, now)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -359,17 +394,28 @@ class ExchangeServer:
             error = core.commands.last_internal_error
             self._fail(error or RuntimeError("internal error"), "an engine command failed")
             return
-        rows = core.take_changes()
+        assert self._rollback is not None
+        rows = self._rollback.take_changes()
+        out: list[tuple[int, str]] | None = None
         if rows:
-            try:
-                self.store.commit(rows)
-            except Exception as exc:
-                self._fail(exc, "cannot commit the exchange state")
-                return
-        out = core.take_output()
-        if self._pending:
-            out = self._pending + out
-            self._pending = []
+            if self.storage_error is not None:
+                self._keep(rows)  # read-only: no command changed them, see _unsaved
+            else:
+                try:
+                    self.store.commit(rows)
+                except sqlite3.OperationalError as exc:  # full, I/O error, locked ...
+                    out = self._undo(exc)
+                    if out is None:
+                        return
+                except Exception as exc:
+                    self._fail(exc, "cannot commit the exchange state")
+                    return
+        self._batch.clear()
+        if out is None:
+            out = core.take_output()
+            if self._pending:
+                out = self._pending + out
+                self._pending = []
         peers, local = self._peers, self._local
         for sid, text in out:
             peer = peers.get(sid)
@@ -391,6 +437,70 @@ class ExchangeServer:
             peer.close(CLOSE_FAILURE, "internal error")
         if self._failed is not None:
             self._failed.set()
+
+    # ------------------------------------------------------------------ read-only (store refused)
+
+    def _undo(self, exc: sqlite3.Error) -> list[tuple[int, str]] | None:
+        """The store refused the batch's rows: back to its state, the batch answered again
+        (orders and cancels refused), read-only from now. The output to send (None: failed)."""
+        core, rollback = self.core, self._rollback
+        assert core is not None and rollback is not None
+        output = self._pending + core.take_output()
+        self._pending = []
+        frames, self._batch = self._batch, []
+        try:
+            stored = list(self.store.load())
+        except Exception as load_error:
+            self._fail(load_error, f"cannot commit the exchange state ({exc}) nor read it")
+            return None
+        self._read_only(exc)
+        out = rollback.undo(stored, frames, output, time.time())
+        self._keep(rollback.take_changes())  # the undo's own: expired buckets, gone sessions
+        return out
+
+    def _read_only(self, exc: sqlite3.Error) -> None:
+        """Refuse orders and cancels until the store takes rows again; say why, once."""
+        assert self._rollback is not None
+        self.storage_error = exc
+        self._rollback.refuse_writes(refusal(exc))
+        log.error(
+            "cannot store the exchange state: %s (%s); orders and cancels are refused, reads go"
+            " on; retrying every %g s",
+            exc, getattr(exc, "sqlite_errorname", type(exc).__name__), self.retry_interval,
+        )  # fmt: skip
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    def _keep(self, rows: list[Row]) -> None:
+        unsaved = self._unsaved
+        for kind, key, value in rows:
+            unsaved[(kind, key)] = value  # the last value wins, as in the store
+
+    async def _retry_loop(self) -> None:
+        while self.storage_error is not None:
+            await asyncio.sleep(self.retry_interval)
+            if self.failure is not None or self._closed:
+                return
+            self._retry()
+
+    def _retry(self) -> bool:
+        """Leave read-only if the store takes a probe and the rows waiting for it."""
+        assert self._rollback is not None
+        try:
+            self.store.probe()
+            self.store.commit([(k, key, v) for (k, key), v in self._unsaved.items()])
+        except sqlite3.OperationalError as exc:
+            log.debug("the store still refuses rows: %s", exc)
+            return False
+        except Exception as exc:
+            self._fail(exc, "cannot commit the exchange state")
+            return False
+        self._unsaved.clear()
+        self.storage_error = None
+        self._rollback.allow_writes()
+        log.warning("the exchange state can be stored again: orders and cancels are accepted")
+        self._schedule_flush()
+        return True
 
     # ------------------------------------------------------------------ timers
 
@@ -416,6 +526,8 @@ class ExchangeServer:
             await asyncio.sleep(self.trader_interval)
             if self.failure is not None:
                 return
+            if self.storage_error is not None:
+                continue  # read-only: their orders would be refused
             try:
                 self.traders.step(time.time())
             except Exception:
@@ -423,6 +535,13 @@ class ExchangeServer:
                 self._schedule_flush()
                 return
             self._schedule_flush()
+
+
+def refusal(exc: sqlite3.Error) -> str:
+    """The error message of a command refused because the store cannot take rows."""
+    full = getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
+    cause = "disk full" if full else "storage error"
+    return f"The exchange cannot store this now ({cause}); nothing was changed."
 
 
 class ServerThread:
