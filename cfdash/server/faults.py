@@ -11,9 +11,9 @@ Faults on live connections (a session is chosen by id, by the user it authentica
 * ``stall``: stop reading (no replies, no pongs) and stop writing; the socket stays open;
 * ``inject``: send a raw text frame (malformed JSON, an unknown notice ...);
 * ``refuse``: answer new connections' handshakes with HTTP 503 for a while;
-* ``fill_disk``: cap the database's size (``Store.limit_pages``), so that a commit that needs
-  more pages fails with SQLITE_FULL "database or disk is full", as on a full disk;
-  ``free_disk`` lifts the cap;
+* ``fill_disk``: fill the database's free pages and cap its size (``Store.fill_disk``), so that
+  a commit that needs more pages fails with SQLITE_FULL "database or disk is full", as on a
+  full disk; ``free_disk`` undoes it;
 
 and armed on the next ``count`` commands of a method (``arm``):
 
@@ -192,7 +192,7 @@ class Faults:
 
         def go() -> None:
             assert self._server is not None
-            self._server.store.limit_pages(extra_pages)
+            self._server.store.fill_disk(extra_pages)
             self.fired["fill_disk"] += 1
 
         self._run(go)
@@ -202,7 +202,7 @@ class Faults:
 
         def go() -> None:
             assert self._server is not None
-            self._server.store.limit_pages(None)
+            self._server.store.free_disk()
             self.fired["free_disk"] += 1
 
         self._run(go)

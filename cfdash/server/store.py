@@ -160,12 +160,27 @@ class Store:
                 run,
             )
 
-    def limit_pages(self, extra: int | None) -> None:
-        """Test-only (``Faults.fill_disk``): let the database grow by at most ``extra`` more
-        pages (``PRAGMA max_page_count``), so that a bigger commit fails with SQLITE_FULL
-        "database or disk is full" as on a full disk; None lifts the cap."""
-        pages = 0xFFFFFFFE if extra is None else self.page_count + max(0, extra)
-        self._db.execute(f"PRAGMA max_page_count={int(pages)}")
+    def fill_disk(self, extra_pages: int = 0) -> None:
+        """Test-only (``Faults.fill_disk``): a full disk. A filler row takes the free pages,
+        then the database may grow by ``extra_pages`` more (``PRAGMA max_page_count``): a
+        commit that needs more fails with SQLITE_FULL "database or disk is full"."""
+        db = self._db
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        if free:
+            size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            with self._transaction():
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('test_filler', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = value || excluded.value",
+                    ("x" * (free * (size - 8)),),
+                )
+        db.execute(f"PRAGMA max_page_count={self.page_count + max(0, extra_pages)}")
+
+    def free_disk(self) -> None:
+        """Undo ``fill_disk``: no cap, the filler's pages free again."""
+        self._db.execute("PRAGMA max_page_count=4294967294")
+        with self._transaction():
+            self._db.execute("DELETE FROM meta WHERE key = 'test_filler'")
 
     @property
     def page_count(self) -> int:
