@@ -69,10 +69,6 @@ class Rollback:
 
     # ------------------------------------------------------------------ read-only
 
-    @property
-    def refusing(self) -> bool:
-        return bool(self._saved)
-
     def refuse_writes(self, message: str) -> None:
         """Answer ``WRITES`` with error 8 ``message`` (after the usual checks) and change
         nothing, until ``allow_writes``."""
