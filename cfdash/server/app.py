@@ -38,9 +38,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
-from cfdash.core.engine.journal import Row
-from cfdash.core.engine.rollback import Rollback
 
+from .durability import Durability
 from .faults import Faults
 from .store import Store
 from .traders import Traders
@@ -201,14 +200,8 @@ class ExchangeServer:
         self._closed = False  # the store is closed
         self.failure: BaseException | None = None
         self._failed: asyncio.Event | None = None
-        # read-only (the store refused a commit): its error, the rows waiting for the store
-        # (only what a restart derives again: disconnects' cancels, expiry, the clock)
-        self.storage_error: sqlite3.Error | None = None
-        self._unsaved: dict[tuple[str, str], str | None] = {}
+        self.durability: Durability | None = None  # the commit path (see durability.py)
         self._retrying: asyncio.Task[None] | None = None
-        self._rollback: Rollback | None = None
-        self._engine_receive: Callable[[int, str, float], None] | None = None
-        self._batch: list[tuple[int, str | None]] = []  # frames since the last commit
         self.address: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ state
@@ -227,17 +220,18 @@ class ExchangeServer:
             bootstrap(core)
             self.store.commit(core.take_changes())
         self.core = core
-        self._rollback = Rollback(core)
-        # every frame the engine executes (connections, faults, traders) is recorded: a batch
-        # whose commit fails is answered again
-        self._engine_receive = core.receive
-        core.receive = self._receive
+        self.durability = Durability(self.store, core, self.retry_interval)
         return core
 
     @property
     def url(self) -> str:
         assert self.address is not None, "not started"
         return ws_url(*self.address)
+
+    @property
+    def storage_error(self) -> sqlite3.Error | None:
+        """Why the store refuses rows (the server is read-only), or None."""
+        return None if self.durability is None else self.durability.error
 
     @property
     def connections(self) -> int:
@@ -317,7 +311,7 @@ class ExchangeServer:
                 await server.wait_closed()
         self._flush()  # the disconnects (persist=false cancels)
         if self.storage_error is not None and self.failure is None:
-            self._retry()  # a last try for the rows that wait (a restart derives them again)
+            self._retry()  # a last try for the rows waiting (a restart derives them again)
         if self._retrying is not None:
             self._retrying.cancel()
         self._closed = True
@@ -370,7 +364,8 @@ class ExchangeServer:
         self._pending.extend(self.core.take_output())
         reply = json.dumps({"error_code": 8, "error_msg": BINARY_FRAME_MSG})
         self._pending.append((sid, reply))
-        self._batch.append((sid, None))
+        assert self.durability is not None
+        self.durability.batch.append((sid, None))
 
     # ------------------------------------------------------------------ commit, then send
 
@@ -378,12 +373,6 @@ class ExchangeServer:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
-
-    def _receive(self, session: int, text: str, now: float) -> None:
-        """``core.receive``, recording the frame in the batch."""
-        self._batch.append((session, text))
-        assert self._engine_receive is not None
-        self._engine_receive(session, text, now)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -394,24 +383,17 @@ class ExchangeServer:
             error = core.commands.last_internal_error
             self._fail(error or RuntimeError("internal error"), "an engine command failed")
             return
-        assert self._rollback is not None
-        rows = self._rollback.take_changes()
-        out: list[tuple[int, str]] | None = None
-        if rows:
-            if self.storage_error is not None:
-                self._keep(rows)  # read-only: no command changed them, see _unsaved
-            else:
-                try:
-                    self.store.commit(rows)
-                except sqlite3.OperationalError as exc:  # full, I/O error, locked ...
-                    out = self._undo(exc)
-                    if out is None:
-                        return
-                except Exception as exc:
-                    self._fail(exc, "cannot commit the exchange state")
-                    return
-        self._batch.clear()
-        if out is None:
+        assert self.durability is not None
+        try:
+            out = self.durability.commit(self._pending)
+        except Exception as exc:
+            self._fail(exc, "cannot commit the exchange state")
+            return
+        if out is not None:  # the store refused the rows: the batch was undone
+            self._pending = []
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+        else:
             out = core.take_output()
             if self._pending:
                 out = self._pending + out
@@ -438,43 +420,7 @@ class ExchangeServer:
         if self._failed is not None:
             self._failed.set()
 
-    # ------------------------------------------------------------------ read-only (store refused)
-
-    def _undo(self, exc: sqlite3.Error) -> list[tuple[int, str]] | None:
-        """The store refused the batch's rows: back to its state, the batch answered again
-        (orders and cancels refused), read-only from now. The output to send (None: failed)."""
-        core, rollback = self.core, self._rollback
-        assert core is not None and rollback is not None
-        output = self._pending + core.take_output()
-        self._pending = []
-        frames, self._batch = self._batch, []
-        try:
-            stored = list(self.store.load())
-        except Exception as load_error:
-            self._fail(load_error, f"cannot commit the exchange state ({exc}) nor read it")
-            return None
-        self._read_only(exc)
-        out = rollback.undo(stored, frames, output, time.time())
-        self._keep(rollback.take_changes())  # the undo's own: expired buckets, gone sessions
-        return out
-
-    def _read_only(self, exc: sqlite3.Error) -> None:
-        """Refuse orders and cancels until the store takes rows again; say why, once."""
-        assert self._rollback is not None
-        self.storage_error = exc
-        self._rollback.refuse_writes(refusal(exc))
-        log.error(
-            "cannot store the exchange state: %s (%s); orders and cancels are refused, reads go"
-            " on; retrying every %g s",
-            exc, getattr(exc, "sqlite_errorname", type(exc).__name__), self.retry_interval,
-        )  # fmt: skip
-        if self._retrying is None or self._retrying.done():
-            self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
-
-    def _keep(self, rows: list[Row]) -> None:
-        unsaved = self._unsaved
-        for kind, key, value in rows:
-            unsaved[(kind, key)] = value  # the last value wins, as in the store
+    # ------------------------------------------------------------------ read-only: retry
 
     async def _retry_loop(self) -> None:
         while self.storage_error is not None:
@@ -483,24 +429,15 @@ class ExchangeServer:
                 return
             self._retry()
 
-    def _retry(self) -> bool:
-        """Leave read-only if the store takes a probe and the rows waiting for it."""
-        assert self._rollback is not None
+    def _retry(self) -> None:
+        assert self.durability is not None
         try:
-            self.store.probe()
-            self.store.commit([(k, key, v) for (k, key), v in self._unsaved.items()])
-        except sqlite3.OperationalError as exc:
-            log.debug("the store still refuses rows: %s", exc)
-            return False
+            resumed = self.durability.retry()
         except Exception as exc:
             self._fail(exc, "cannot commit the exchange state")
-            return False
-        self._unsaved.clear()
-        self.storage_error = None
-        self._rollback.allow_writes()
-        log.warning("the exchange state can be stored again: orders and cancels are accepted")
-        self._schedule_flush()
-        return True
+            return
+        if resumed:
+            self._schedule_flush()
 
     # ------------------------------------------------------------------ timers
 
@@ -535,13 +472,6 @@ class ExchangeServer:
                 self._schedule_flush()
                 return
             self._schedule_flush()
-
-
-def refusal(exc: sqlite3.Error) -> str:
-    """The error message of a command refused because the store cannot take rows."""
-    full = getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
-    cause = "disk full" if full else "storage error"
-    return f"The exchange cannot store this now ({cause}); nothing was changed."
 
 
 class ServerThread:

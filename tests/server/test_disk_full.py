@@ -54,7 +54,8 @@ def _order(o: Order) -> tuple[int, int, int, int | None, bool]:
 def stored_state(server: ExchangeServer) -> dict[str, Any]:
     """The store's rows, with those waiting for it (read-only), loaded into a fresh engine."""
     rows = {(kind, key): value for kind, key, value in server.store.load()}
-    rows.update(server._unsaved)
+    assert server.durability is not None
+    rows.update(server.durability.unsaved)
     fresh = ExchangeCore(server.config)
     fresh.load([(k, key, v) for (k, key), v in rows.items()])
     fresh._pending_volatile.clear()  # the traders' persist=false orders stay, as in memory
