@@ -3,11 +3,11 @@
 One asyncio loop owns the core. Every text frame goes straight to ``core.receive``; once per
 loop turn a single flush commits ``core.take_changes()`` to the store (group commit) and only
 then hands ``core.take_output()`` to the connections, so nothing is acknowledged before it is
-durable. A commit that SQLite refuses (a full disk, an I/O error, a locked database) undoes
-its batch (``Rollback``: the state goes back to the store's, the batch's orders and cancels
-are refused with error 8 and their notices dropped) and the server goes read-only: it keeps
-serving reads, watches and the book, refuses orders and cancels up front, logs the cause
-once and retries every ``retry_interval`` seconds until the store takes rows again. A command
+durable (``durability.Durability``). A commit that SQLite refuses (a full disk, an I/O error,
+a locked database) undoes its batch (the state goes back to the store's, the batch's orders
+and cancels are refused with error 8 and its notices dropped) and the server goes read-only:
+it keeps serving reads, watches and the book, refuses orders and cancels up front, logs the
+cause once and retries every ``retry_interval`` seconds until the store takes rows again. A command
 the engine answered "Internal error." (a bug: the state in memory may be half-applied), or
 any other commit error, fails the server: nothing more is committed or sent, every
 connection is closed (1011) and the server stops serving. Each connection has a bounded
