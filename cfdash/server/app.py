@@ -3,9 +3,14 @@
 One asyncio loop owns the core. Every text frame goes straight to ``core.receive``; once per
 loop turn a single flush commits ``core.take_changes()`` to the store (group commit) and only
 then hands ``core.take_output()`` to the connections, so nothing is acknowledged before it is
-durable. A failed commit, or a command the engine answered "Internal error." (a bug: the
-state in memory may be half-applied), fails the server: nothing more is committed or sent,
-every connection is closed (1011) and the server stops serving. Each connection has a bounded
+durable (``durability.Durability``). A commit that SQLite refuses (a full disk, an I/O error,
+a locked database) undoes its batch (the state goes back to the store's, the batch's orders
+and cancels are refused with error 8 and its notices dropped) and the server goes read-only:
+it keeps serving reads, watches and the book, refuses orders and cancels up front, logs the
+cause once and retries every ``retry_interval`` seconds until the store takes rows again. A command
+the engine answered "Internal error." (a bug: the state in memory may be half-applied), or
+any other commit error, fails the server: nothing more is committed or sent, every
+connection is closed (1011) and the server stops serving. Each connection has a bounded
 outgoing queue and its own writer task: a reader that falls more than ``send_limit`` bytes
 behind is closed (1008) instead of growing memory.
 
@@ -31,6 +36,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import struct
 import threading
 import time
@@ -45,6 +51,7 @@ from websockets.http11 import Request, Response
 
 from cfdash.core.engine.exchange import EngineConfig, ExchangeCore
 
+from .durability import Durability
 from .faults import Faults
 from .outbound import (
     MAX_PER_ADDRESS,
@@ -63,6 +70,7 @@ log = logging.getLogger(__name__)
 MAX_FRAME: Final = 64 * 1024
 SEND_LIMIT: Final = 4 * 1024 * 1024
 IDLE_TIMEOUT: Final = 60.0
+RETRY_INTERVAL: Final = 5.0
 BINARY_FRAME_MSG: Final = "Commands must be sent as text frames."
 CLOSE_SLOW: Final = 1008
 CLOSE_IDLE: Final = 1001
@@ -289,6 +297,7 @@ class ExchangeServer:
         pause_at: int = PAUSE_AT,
         stall_timeout: float = STALL_TIMEOUT,
         max_per_ip: int = MAX_PER_ADDRESS,
+        retry_interval: float = RETRY_INTERVAL,
     ) -> None:
         self.store = db if isinstance(db, Store) else Store(db)
         self.faults = faults  # test-only fault injection (cfdash.server.faults)
@@ -304,6 +313,7 @@ class ExchangeServer:
         self.pause_at = pause_at
         self.stall_timeout = stall_timeout
         self.address_cap = AddressCap(max_per_ip)
+        self.retry_interval = retry_interval  # read-only: how often to try the store again
         self.core: ExchangeCore | None = None
         self.traders: Traders | None = None
         self._want_traders = traders
@@ -318,6 +328,8 @@ class ExchangeServer:
         self._closed = False  # the store is closed
         self.failure: BaseException | None = None
         self._failed: asyncio.Event | None = None
+        self.durability: Durability | None = None  # the commit path (see durability.py)
+        self._retrying: asyncio.Task[None] | None = None
         self.address: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ state
@@ -336,12 +348,18 @@ class ExchangeServer:
             bootstrap(core)
             self.store.commit(core.take_changes())
         self.core = core
+        self.durability = Durability(self.store, core, self.retry_interval)
         return core
 
     @property
     def url(self) -> str:
         assert self.address is not None, "not started"
         return ws_url(*self.address)
+
+    @property
+    def storage_error(self) -> sqlite3.Error | None:
+        """Why the store refuses rows (the server is read-only), or None."""
+        return None if self.durability is None else self.durability.error
 
     @property
     def connections(self) -> int:
@@ -420,6 +438,10 @@ class ExchangeServer:
                     ws.transport.abort()
                 await server.wait_closed()
         self._flush()  # the disconnects (persist=false cancels)
+        if self.storage_error is not None and self.failure is None:
+            self._retry()  # a last try for the rows waiting (a restart derives them again)
+        if self._retrying is not None:
+            self._retrying.cancel()
         self._closed = True
         self.store.close()
 
@@ -503,6 +525,8 @@ class ExchangeServer:
         self._pending.extend(self.core.take_output())
         reply = json.dumps({"error_code": 8, "error_msg": BINARY_FRAME_MSG})
         self._pending.append((sid, reply))
+        assert self.durability is not None
+        self.durability.batch.append((sid, None))
 
     # ------------------------------------------------------------------ commit, then send
 
@@ -520,17 +544,21 @@ class ExchangeServer:
             error = core.commands.last_internal_error
             self._fail(error or RuntimeError("internal error"), "an engine command failed")
             return
-        rows = core.take_changes()
-        if rows:
-            try:
-                self.store.commit(rows)
-            except Exception as exc:
-                self._fail(exc, "cannot commit the exchange state")
-                return
-        out = core.take_output()
-        if self._pending:
-            out = self._pending + out
+        assert self.durability is not None
+        try:
+            out = self.durability.commit(self._pending)
+        except Exception as exc:
+            self._fail(exc, "cannot commit the exchange state")
+            return
+        if out is not None:  # the store refused the rows: the batch was undone
             self._pending = []
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())
+        else:
+            out = core.take_output()
+            if self._pending:
+                out = self._pending + out
+                self._pending = []
         peers, local = self._peers, self._local
         queued = 0
         for sid, text in out:
@@ -564,6 +592,25 @@ class ExchangeServer:
         if self._failed is not None:
             self._failed.set()
 
+    # ------------------------------------------------------------------ read-only: retry
+
+    async def _retry_loop(self) -> None:
+        while self.storage_error is not None:
+            await asyncio.sleep(self.retry_interval)
+            if self.failure is not None or self._closed:
+                return
+            self._retry()
+
+    def _retry(self) -> None:
+        assert self.durability is not None
+        try:
+            resumed = self.durability.retry()
+        except Exception as exc:
+            self._fail(exc, "cannot commit the exchange state")
+            return
+        if resumed:
+            self._schedule_flush()
+
     # ------------------------------------------------------------------ timers
 
     async def _tick_loop(self) -> None:
@@ -594,6 +641,8 @@ class ExchangeServer:
             await asyncio.sleep(self.trader_interval)
             if self.failure is not None:
                 return
+            if self.storage_error is not None:
+                continue  # read-only: their orders would be refused
             try:
                 self.traders.step(time.time())
             except Exception:

@@ -11,6 +11,9 @@ Faults on live connections (a session is chosen by id, by the user it authentica
 * ``stall``: stop reading (no replies, no pongs) and stop writing; the socket stays open;
 * ``inject``: send a raw text frame (malformed JSON, an unknown notice ...);
 * ``refuse``: answer new connections' handshakes with HTTP 503 for a while;
+* ``fill_disk``: fill the database's free pages and cap its size (``Store.fill_disk``), so that
+  a commit that needs more pages fails with SQLITE_FULL "database or disk is full", as on a
+  full disk; ``free_disk`` undoes it;
 
 and armed on the next ``count`` commands of a method (``arm``):
 
@@ -184,6 +187,26 @@ class Faults:
         """Refuse new connections for ``seconds`` (0 stops refusing)."""
         self._refuse_until = time.monotonic() + seconds if seconds > 0 else 0.0
 
+    def fill_disk(self, extra_pages: int = 0) -> None:
+        """Let the database grow by at most ``extra_pages`` pages from now (a full disk)."""
+
+        def go() -> None:
+            assert self._server is not None
+            self._server.store.fill_disk(extra_pages)
+            self.fired["fill_disk"] += 1
+
+        self._run(go)
+
+    def free_disk(self) -> None:
+        """Lift ``fill_disk``'s cap: the disk has space again."""
+
+        def go() -> None:
+            assert self._server is not None
+            self._server.store.free_disk()
+            self.fired["free_disk"] += 1
+
+        self._run(go)
+
     # -- armed faults ----------------------------------------------------------------------
 
     def arm(
@@ -217,9 +240,10 @@ class Faults:
     # -- the control command ---------------------------------------------------------------
 
     async def _control(self, sid: int, ws: ServerConnection, command: dict[str, Any]) -> None:
-        """``{"method": "TestFault", "fault": "drop"|"stall"|"inject"|"refuse"|"arm"|"clear",
-        "session"?, "user"?, ...}``: without ``session``/``user`` a live fault hits every
-        connection but this one. The reply comes first, with ``fired`` and ``sessions``."""
+        """``{"method": "TestFault", "fault": "drop"|"stall"|"inject"|"refuse"|"arm"|"clear"|
+        "fill_disk"|"free_disk", "session"?, "user"?, ...}``: without ``session``/``user`` a
+        live fault hits every connection but this one. The reply comes first, with ``fired``
+        and ``sessions``."""
         fault = command.get("fault")
         session, user = command.get("session"), command.get("user")
         code, msg = 0, ""
@@ -242,6 +266,10 @@ class Faults:
                 )
             elif fault == "clear":
                 self.clear()
+            elif fault == "fill_disk":
+                self.fill_disk(int(command.get("extra_pages", 0)))
+            elif fault == "free_disk":
+                self.free_disk()
             elif fault != "status":
                 raise ValueError(f"unknown fault {fault!r}")
         except (KeyError, TypeError, ValueError) as exc:

@@ -13,6 +13,7 @@ model of a local demo exchange, and it keeps a commit in the tens of microsecond
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,7 @@ from typing import Final
 
 SCHEMA_VERSION: Final = 1
 MEMORY: Final = ":memory:"
+PROBE_BYTES: Final = 256 * 1024
 
 Row = tuple[str, str, str | None]
 
@@ -81,7 +83,9 @@ class Store:
                 )
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # see _transaction
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
 
     @property
@@ -101,10 +105,10 @@ class Store:
         yield from self._db.execute("SELECT kind, key, value FROM state ORDER BY kind, key")
 
     def commit(self, rows: Iterable[Row]) -> None:
-        """Apply the rows in one transaction, in order: upsert, or delete when value is None."""
-        db = self._db
-        db.execute("BEGIN")
-        try:
+        """Apply the rows in one transaction, in order: upsert, or delete when value is None.
+        On an error nothing is applied and the error raised is SQLite's (e.g. "database or
+        disk is full")."""
+        with self._transaction():
             # consecutive upserts (and deletes) go in one executemany: same order, fewer calls
             run: list[Row] = []
             deleting = False
@@ -116,9 +120,32 @@ class Store:
                 run.append(row)
             if run:
                 self._apply(run, deleting)
+
+    def probe(self, size: int = PROBE_BYTES) -> None:
+        """Raise (as ``commit`` would) unless the database can grow by ``size`` bytes now: a
+        row that big is written, then deleted; its pages stay free for the next commits."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('probe', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ("x" * size,),
+            )
+        with self._transaction():
+            self._db.execute("DELETE FROM meta WHERE key = 'probe'")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            yield
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR ...):
+            # a ROLLBACK would then fail ("no transaction is active") and hide the cause
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
 
     def _apply(self, run: list[Row], deleting: bool) -> None:
@@ -132,6 +159,32 @@ class Store:
                 " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
                 run,
             )
+
+    def fill_disk(self, extra_pages: int = 0) -> None:
+        """Test-only (``Faults.fill_disk``): a full disk. A filler row takes the free pages,
+        then the database may grow by ``extra_pages`` more (``PRAGMA max_page_count``): a
+        commit that needs more fails with SQLITE_FULL "database or disk is full"."""
+        db = self._db
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        if free:
+            size = int(db.execute("PRAGMA page_size").fetchone()[0])
+            with self._transaction():
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('test_filler', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = value || excluded.value",
+                    ("x" * (free * (size - 8)),),
+                )
+        db.execute(f"PRAGMA max_page_count={self.page_count + max(0, extra_pages)}")
+
+    def free_disk(self) -> None:
+        """Undo ``fill_disk``: no cap, the filler's pages free again."""
+        self._db.execute("PRAGMA max_page_count=4294967294")
+        with self._transaction():
+            self._db.execute("DELETE FROM meta WHERE key = 'test_filler'")
+
+    @property
+    def page_count(self) -> int:
+        return int(self._db.execute("PRAGMA page_count").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()

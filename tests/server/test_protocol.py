@@ -292,30 +292,49 @@ class SlowClient:
         self.sock.close()
 
 
-def test_a_failed_commit_acknowledges_nothing(
-    exchange: ServerThread, make_client: MakeClient
-) -> None:
-    client = make_client()
+def place_with_a_broken_commit(exchange: ServerThread, client: Client, error: Exception) -> None:
+    """Authenticate, make every commit raise ``error``, send a PlaceOrder tagged 9."""
     client.authenticate()
 
     def broken(rows: object) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+        raise error
 
     exchange.call(lambda s: setattr(s.store, "commit", broken))
     client.send(
-        {
-            "method": "PlaceOrder",
-            "tag": 9,
-            "base": XBT,
-            "counter": GBP,
-            "quantity": QTY,
-            "price": PRICE,
-        }
-    )
+        {"method": "PlaceOrder", "tag": 9, "base": XBT, "counter": GBP, "quantity": QTY,
+         "price": PRICE}
+    )  # fmt: skip
+
+
+def test_a_failed_commit_acknowledges_nothing(
+    exchange: ServerThread, make_client: MakeClient
+) -> None:
+    """SQLite refuses the commit: the order is refused (error 8), nothing of it is sent or kept,
+    and the server stays up, read-only (issue 13, break 5: it used to close everyone, 1011)."""
+    client = make_client()
+    place_with_a_broken_commit(exchange, client, sqlite3.OperationalError("disk I/O error"))
+    while True:
+        msg = client.recv()
+        assert msg.get("notice") != "OrderOpened", "a notice of an uncommitted order"
+        if msg.get("tag") == 9:
+            break
+    assert msg["error_code"] == 8 and "cannot store" in msg["error_msg"], msg
+    assert client.call("GetOrders")["orders"] == []
+    assert exchange.server is not None and exchange.server.failure is None
+    assert isinstance(exchange.server.storage_error, sqlite3.OperationalError)
+
+
+def test_a_commit_that_fails_otherwise_stops_the_server(
+    exchange: ServerThread, make_client: MakeClient
+) -> None:
+    """Not SQLite refusing rows but a bug (here a TypeError): nothing is acknowledged, everyone
+    is closed (1011) and the server stops."""
+    client = make_client()
+    place_with_a_broken_commit(exchange, client, TypeError("a bug"))
     with pytest.raises(ConnectionClosed) as info:
         while True:
             msg = client.recv()
             assert msg.get("tag") != 9, "a reply for an uncommitted order"
     assert info.value.rcvd is not None and info.value.rcvd.code == 1011
     exchange.stop()
-    assert isinstance(exchange.server.failure, sqlite3.OperationalError)
+    assert isinstance(exchange.server.failure, TypeError)

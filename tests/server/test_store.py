@@ -109,3 +109,24 @@ def test_store_matches_a_dict_model(
                 else:
                     model[(k, key)] = v
         assert {(k, key): v for k, key, v in store.load()} == model
+
+
+def test_a_full_disk_raises_sqlite_full_changes_nothing_and_passes_when_freed(
+    tmp_path: Path,
+) -> None:
+    """The cause is SQLite's "database or disk is full" (it used to be hidden behind "cannot
+    rollback - no transaction is active": SQLite had already rolled back)."""
+    with Store(tmp_path / "db") as store:
+        store.commit([("order", "1", "kept")])
+        store.fill_disk()
+        big = [("order", str(i), "x" * 1000) for i in range(2, 100)]
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full") as info:
+            store.commit(big)
+        assert info.value.sqlite_errorname == "SQLITE_FULL"
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+            store.probe()
+        assert list(store.load()) == [("order", "1", "kept")]
+        store.free_disk()
+        store.probe()
+        store.commit(big)
+        assert len(list(store.load())) == 99
