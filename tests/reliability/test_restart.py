@@ -56,6 +56,7 @@ def test_client_recovers_after_the_server_is_killed_and_restarted(
         with client.lock:  # the stale book is dropped at once, never patched later
             book = client.book(XBT_GBP)
             assert book is not None and not book.synced and len(book) == 0
+        wait_until(lambda: closed)  # the close handler runs after the state is published
         assert closed == [None]
 
     with ServeProcess("--port", str(first.port), *args) as second:
