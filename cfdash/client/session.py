@@ -41,7 +41,15 @@ from .inflight import InFlightOrders, OrderOutcomeUnknown, tonce_at_risk
 from .protocol import parse_reply
 from .sync import apply_reply, before_send
 
-__all__ = ["VIEW_METHODS", "WATCHES", "Link", "RestorePlan", "Session", "definitive"]
+__all__ = [
+    "VIEW_METHODS",
+    "WATCHES",
+    "Link",
+    "MalformedOrderReply",
+    "RestorePlan",
+    "Session",
+    "definitive",
+]
 
 log = logging.getLogger("cfdash.client")
 
@@ -68,6 +76,13 @@ def definitive(exc: BaseException) -> bool:
     cookie or signature (7), no such user (1), a malformed command (8). A rate limit (6), a
     lost connection or a malformed reply may pass."""
     return isinstance(exc, AuthenticationError | NotFoundError | BadRequestError)
+
+
+class MalformedOrderReply(OrderOutcomeUnknown, ProtocolError):
+    """A PlaceOrder's reply did not fit the order sent (a market order's shape to a limit
+    order, an id out of range...): the server said something, but not whether (nor as what)
+    the order was placed. Both a ``ProtocolError`` and an ``OrderOutcomeUnknown``: check
+    ``GetOrders``, or cancel by tonce. ``tonce`` is 0 for a PlaceOrder sent without one."""
 
 
 class Link:
@@ -269,7 +284,7 @@ class Session:
         method = command["method"]
         result: Any = None
         try:
-            result = parse_reply(method, reply)
+            result = parse_reply(method, reply, command)
             exc: BaseException | None = None
         except (CoinfloorError, ProtocolError) as error:
             exc = error
@@ -278,6 +293,8 @@ class Session:
         malformed = isinstance(exc, ProtocolError)
         if malformed:
             self.report(exc)
+            if method == "PlaceOrder":  # neither placed nor refused: unknown
+                exc = self._malformed_order(command, exc)
         views = self.views
         # A malformed reply is not loaded; a malformed snapshot counts as a refusal.
         if views is not None and method in VIEW_METHODS and (not malformed or method in WATCHES):
@@ -300,6 +317,22 @@ class Session:
             settle(future, result)
         else:
             settle(future, exc=exc)
+
+    def _malformed_order(
+        self, command: Mapping[str, Any], error: BaseException | None
+    ) -> MalformedOrderReply:
+        """The failure of a PlaceOrder whose reply is malformed; its order leaves the
+        in-flight view (its notices, if it was placed, bring it back as an open order)."""
+        tonce = command.get("tonce") or 0
+        if tonce:
+            self.forget_in_flight(tonce)
+        exc = MalformedOrderReply(
+            f"Malformed reply from {self.url} to PlaceOrder (tonce {tonce or 'none'}): "
+            f"{str(error).rstrip('.')}; the order may or may not have been placed",
+            tonce,
+        )
+        exc.__cause__ = error
+        return exc
 
     def _welcome(self, link: Link, message: Mapping[str, Any]) -> None:
         if link.nonce is not None:

@@ -281,13 +281,13 @@ class DashboardApp(TypeAhead):
             self.call_from_thread(self._apply_pushed, batch)
 
     def _apply_pushed(self, batch: Batch) -> None:
-        """A batch from the source's thread, now on ours."""
-        try:
-            self.apply_batch(batch)
-        except NoMatches:
-            if self.screen.query("#ladder"):
-                raise  # the widgets are there: a real bug
-            # else the app is shutting down and its widgets are gone: nothing to show it on
+        """A batch from the source's thread, now on ours. ``call_from_thread`` runs it as a
+        task of its own, not through the message queue: if the app stopped running after
+        ``push_batch`` looked (a loaded machine deschedules that thread), the screen's widgets
+        are being removed (or are gone) and the batch has nothing to show it on."""
+        if not self.is_running:
+            return
+        self.apply_batch(batch)
 
     def load(self, snap: MarketSnapshot) -> None:
         """Show a whole snapshot (on start and after a market switch)."""

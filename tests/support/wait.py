@@ -37,10 +37,13 @@ def wait_until(
 async def until(
     pilot: Pilot[Any],
     condition: Callable[[], Any],
-    timeout: float = 5.0,
+    timeout: float = WAIT,
     interval: float = 0.02,
 ) -> Any:
-    """Let the app run (``pilot.pause``) until ``condition()`` is true; its value."""
+    """Let the app run (``pilot.pause``) until ``condition()`` is true; its value.
+
+    As generous as ``wait_until`` (it was 5 s: too short for a login and a snapshot on a
+    loaded two-core machine; a condition that holds returns at once)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()

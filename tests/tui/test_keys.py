@@ -18,7 +18,7 @@ from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.help import HelpScreen
 from cfdash.tui.screens.login import LoginScreen
 from cfdash.tui.screens.markets import MarketPicker
-from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.entry import NumberInput, OrderEntry
 
 from .conftest import (
     COOKIE,
@@ -60,6 +60,19 @@ def burst(app: DashboardApp, *keys: str) -> None:
 
 def value(app: DashboardApp, name: str) -> str:
     return app.screen.query_one(f"#{name}", Input).value
+
+
+def count_refusals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The values of the number fields each time one refused a character, from now on."""
+    refused: list[str] = []
+    restricted = NumberInput.restricted
+
+    def counting(self: NumberInput) -> None:
+        refused.append(self.value)
+        restricted(self)
+
+    monkeypatch.setattr(NumberInput, "restricted", counting)
+    return refused
 
 
 async def settle(pilot, app: DashboardApp) -> None:  # type: ignore[no-untyped-def]
@@ -191,11 +204,15 @@ async def test_editing_keys_in_a_burst_apply_in_order_in_the_login_dialog(exchan
 # -- 3. letters in a number field are refused, never commands ----------------------------------
 
 
-async def test_letters_in_number_fields_never_switch_side_kind_or_market(app, exchange) -> None:
+async def test_letters_in_number_fields_never_switch_side_kind_or_market(
+    app, exchange, monkeypatch
+) -> None:
     async with running(app, SMALL) as pilot:
         entry = app.query_one(OrderEntry)
+        refused = count_refusals(monkeypatch)
         burst(app, "b", "0", "s", ".", "t", "1", "b", "m", "q", "tab", *"4x1y0z0", "0", "s", "t")
-        await until(pilot, lambda: value(app, "price") == "41000")
+        # Every key handled: the ten letters refused, the last two after the price's last digit.
+        await until(pilot, lambda: value(app, "price") == "41000" and len(refused) == 10)
         await settle(pilot, app)
         assert value(app, "quantity") == "0.1"
         assert (entry.side, entry.kind, app.pair) == ("buy", "limit", PAIRS[0])
@@ -203,7 +220,11 @@ async def test_letters_in_number_fields_never_switch_side_kind_or_market(app, ex
         assert message(app).startswith("✗ digits only")
         assert "digits only" in screen_text(app)
         burst(app, "backspace", "0")  # the next edit takes the message away
-        await until(pilot, lambda: message(app) == "Enter to place")
+        # Both keys handled: the backspace alone already says "Enter to place" (for 4100), and
+        # its "0" would otherwise come after the paste below and take its message away.
+        await until(
+            pilot, lambda: message(app) == "Enter to place" and value(app, "price") == "41000"
+        )
         # a paste with letters is refused whole
         app.query_one("#price", Input).post_message(events.Paste("4l000"))
         await until(pilot, lambda: message(app).startswith("✗ digits only"))

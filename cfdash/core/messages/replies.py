@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..assets import WIRE_MAX
 from ..errors import ProtocolError, error_from_reply
 from ._read import MISSING, bad, get_int, get_list, get_obj, get_opt_int
 from .notices import TICKER_FIELDS
@@ -132,18 +133,75 @@ class TickerReply:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
 
+# -- ranges: what each field may hold (the spec's types are 64-bit integers) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    low: int
+    high: int
+    text: str
+    nonzero: bool = False
+
+
+ID = _Range(1, WIRE_MAX, "a positive 64-bit integer")
+"""Order ids."""
+PRICE = _Range(1, WIRE_MAX, "a positive 64-bit integer")
+TIME = _Range(0, WIRE_MAX, "a non-negative 64-bit integer")
+"""Micro-timestamps."""
+ASSET = _Range(0, WIRE_MAX, "a non-negative 64-bit integer")
+AMOUNT = _Range(0, WIRE_MAX, "a non-negative 64-bit integer")
+"""Balances, volumes, what a market order left, an estimate's quantity and total."""
+QUANTITY = _Range(-WIRE_MAX, WIRE_MAX, "a non-zero 64-bit integer", nonzero=True)
+"""An order's signed quantity (negative: an ask)."""
+TONCE = _Range(-(2**63), WIRE_MAX, "a non-zero 64-bit integer", nonzero=True)
+
+
+def _show(value: Any) -> str:
+    """``value`` for an error message, short even for a huge number or string."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a {value.bit_length()}-bit integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check(value: int, kind: _Range, name: str, where: str) -> int:
+    if kind.low <= value <= kind.high and (value or not kind.nonzero):
+        return value
+    raise ProtocolError(f"{where}: field '{name}' must be {kind.text}, not {_show(value)}.")
+
+
+def _int(d: Mapping[str, Any], name: str, where: str, kind: _Range) -> int:
+    """A required integer field within ``kind``."""
+    return _check(get_int(d, name, where), kind, name, where)
+
+
+def _opt(d: Mapping[str, Any], name: str, where: str, kind: _Range) -> int | None:
+    """An integer field within ``kind``, or null (or absent)."""
+    value = get_opt_int(d, name, where)
+    return None if value is None else _check(value, kind, name, where)
+
+
+def _at_most(value: int, limit: Any, name: str, where: str, what: str) -> None:
+    """``value`` (non-negative) must not exceed ``abs(limit)``, what the command asked for."""
+    if isinstance(limit, int) and value > abs(limit):
+        raise ProtocolError(
+            f"{where}: field '{name}' is {value}, more than the {abs(limit)} {what}."
+        )
+
+
 def _order(value: Any, where: str) -> OrderReply:
     d = get_obj(value, where)
     if "tonce" not in d:
         bad(where, "tonce", MISSING, "an integer or null")
     return OrderReply(
-        get_int(d, "id", where),
-        get_opt_int(d, "tonce", where),
-        get_int(d, "base", where),
-        get_int(d, "counter", where),
-        get_int(d, "quantity", where),
-        get_int(d, "price", where),
-        get_int(d, "time", where),
+        _int(d, "id", where, ID),
+        _opt(d, "tonce", where, TONCE),
+        _int(d, "base", where, ASSET),
+        _int(d, "counter", where, ASSET),
+        _int(d, "quantity", where, QUANTITY),
+        _int(d, "price", where, PRICE),
+        _int(d, "time", where, TIME),
         d,
     )
 
@@ -152,81 +210,130 @@ def _order_list(d: Mapping[str, Any], where: str) -> list[OrderReply]:
     return [_order(o, f"{where} order") for o in get_list(d, "orders", where)]
 
 
-def _r_authenticate(d: Mapping[str, Any]) -> None:
+Command = Mapping[str, Any] | None
+"""The command a reply answers, when known: its shape decides the reply's."""
+
+
+def _r_authenticate(d: Mapping[str, Any], command: Command) -> None:
     return None
 
 
-def _r_balances(d: Mapping[str, Any]) -> Balances:
+def _r_balances(d: Mapping[str, Any], command: Command) -> Balances:
     w = "GetBalances balance"
     balances = []
     for entry in get_list(d, "balances", "GetBalances"):
         b = get_obj(entry, w)
-        balances.append(BalanceReply(get_int(b, "asset", w), get_int(b, "balance", w), b))
+        balances.append(BalanceReply(_int(b, "asset", w, ASSET), _int(b, "balance", w, AMOUNT), b))
     return Balances(balances, d)
 
 
-def _r_orders(d: Mapping[str, Any]) -> list[OrderReply]:
+def _r_orders(d: Mapping[str, Any], command: Command) -> list[OrderReply]:
     return _order_list(d, "GetOrders")
 
 
-def _r_cancel_all(d: Mapping[str, Any]) -> list[OrderReply]:
+def _r_cancel_all(d: Mapping[str, Any], command: Command) -> list[OrderReply]:
     return _order_list(d, "CancelAllOrders")
 
 
-def _r_estimate(d: Mapping[str, Any]) -> EstimateReply:
+def _r_estimate(d: Mapping[str, Any], command: Command) -> EstimateReply:
     w = "EstimateMarketOrder"
-    return EstimateReply(get_int(d, "quantity", w), get_int(d, "total", w), d)
+    quantity, total = _int(d, "quantity", w, AMOUNT), _int(d, "total", w, AMOUNT)
+    if command is not None:  # it cannot trade more than it was asked to
+        _at_most(quantity, command.get("quantity"), "quantity", w, "asked for")
+        _at_most(total, command.get("total"), "total", w, "asked for")
+    return EstimateReply(quantity, total, d)
 
 
-def _r_place(d: Mapping[str, Any]) -> PlacedOrder | MarketResult:
+def _r_place(d: Mapping[str, Any], command: Command) -> PlacedOrder | MarketResult:
+    """A limit order (``price`` given) gets ``id`` and ``time``, a market order ``remaining``
+    (no more than it asked to trade); without the command, whichever shape came."""
     w = "PlaceOrder"
-    if "remaining" in d and "id" not in d:
-        return MarketResult(get_int(d, "remaining", w), d)
-    if "id" in d and "remaining" not in d:
-        return PlacedOrder(get_int(d, "id", w), get_int(d, "time", w), d)
-    raise ProtocolError(f"{w}: a reply needs either 'id' and 'time' or 'remaining'.")
+    if command is None:
+        limit = "id" in d
+        if limit == ("remaining" in d):
+            raise ProtocolError(f"{w}: a reply needs either 'id' and 'time' or 'remaining'.")
+    else:
+        limit = command.get("price") is not None
+        kind, wanted, unwanted = (
+            ("a limit order", "'id' and 'time'", ("remaining",))
+            if limit
+            else ("a market order", "'remaining'", ("id", "time"))
+        )
+        for name in unwanted:
+            if name in d:
+                raise ProtocolError(
+                    f"{w}: the reply to {kind} must carry {wanted}, not field '{name}'."
+                )
+    if limit:
+        return PlacedOrder(_int(d, "id", w, ID), _int(d, "time", w, TIME), d)
+    remaining = _int(d, "remaining", w, AMOUNT)
+    if command is not None:
+        asked = command.get("quantity")
+        _at_most(
+            remaining,
+            command.get("total") if asked is None else asked,
+            "remaining",
+            w,
+            "the order was for",
+        )
+    return MarketResult(remaining, d)
 
 
-def _r_cancel(d: Mapping[str, Any]) -> OrderReply:
-    return _order(d, "CancelOrder")
+def _r_cancel(d: Mapping[str, Any], command: Command) -> OrderReply:
+    w = "CancelOrder"
+    order = _order(d, w)
+    for name in ("id", "tonce"):  # the order cancelled is the one named
+        asked = None if command is None else command.get(name)
+        if asked is not None and getattr(order, name) != asked:
+            raise ProtocolError(
+                f"{w}: field '{name}' is {_show(getattr(order, name))}, "
+                f"not the {asked} whose cancel was asked."
+            )
+    return order
 
 
-def _r_trade_volume(d: Mapping[str, Any]) -> TradeVolume:
-    return TradeVolume(get_int(d, "volume", "GetTradeVolume"), d)
+def _r_trade_volume(d: Mapping[str, Any], command: Command) -> TradeVolume:
+    return TradeVolume(_int(d, "volume", "GetTradeVolume", AMOUNT), d)
 
 
-def _r_watch_orders(d: Mapping[str, Any]) -> BookSnapshot | None:
+def _unwatching(d: Mapping[str, Any], command: Command, present: bool) -> bool:
+    """The reply to unwatching (no snapshot): the command said so, or (unknown) none came."""
+    return not present if command is None else not command.get("watch", True)
+
+
+def _r_watch_orders(d: Mapping[str, Any], command: Command) -> BookSnapshot | None:
     w = "WatchOrders"
-    if "orders" not in d:
-        return None  # the reply to unwatching
+    if _unwatching(d, command, "orders" in d):
+        return None
+    wo = f"{w} order"
     orders = []
     for entry in get_list(d, "orders", w):
-        o = get_obj(entry, f"{w} order")
+        o = get_obj(entry, wo)
         orders.append(
             BookOrder(
-                get_int(o, "id", f"{w} order"),
-                get_int(o, "quantity", f"{w} order"),
-                get_int(o, "price", f"{w} order"),
-                get_int(o, "time", f"{w} order"),
+                _int(o, "id", wo, ID),
+                _int(o, "quantity", wo, QUANTITY),
+                _int(o, "price", wo, PRICE),
+                _int(o, "time", wo, TIME),
                 o,
             )
         )
     return BookSnapshot(orders, d)
 
 
-def _r_watch_ticker(d: Mapping[str, Any]) -> TickerReply | None:
+def _r_watch_ticker(d: Mapping[str, Any], command: Command) -> TickerReply | None:
     w = "WatchTicker"
     present = [name for name in TICKER_FIELDS if name in d]
-    if not present:
-        return None  # the reply to unwatching
+    if _unwatching(d, command, bool(present)):
+        return None
     if len(present) != len(TICKER_FIELDS):
         missing = next(name for name in TICKER_FIELDS if name not in d)
         raise ProtocolError(f"{w}: missing field '{missing}'.")
-    last, bid, ask, low, high, volume = (get_opt_int(d, name, w) for name in TICKER_FIELDS)
-    return TickerReply(last, bid, ask, low, high, volume, d)
+    last, bid, ask, low, high = (_opt(d, name, w, PRICE) for name in TICKER_FIELDS[:5])
+    return TickerReply(last, bid, ask, low, high, _opt(d, "volume", w, AMOUNT), d)
 
 
-_REPLY_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+_REPLY_PARSERS: dict[str, Callable[[Mapping[str, Any], Command], Any]] = {
     "Authenticate": _r_authenticate,
     "GetBalances": _r_balances,
     "GetOrders": _r_orders,
@@ -240,15 +347,20 @@ _REPLY_PARSERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 }
 
 
-def parse_reply(method: str, d: Mapping[str, Any]) -> Any:
+def parse_reply(method: str, d: Mapping[str, Any], command: Command = None) -> Any:
     """The typed result of a success reply to ``method``; raises for an error reply.
 
     An error reply raises its ``CoinfloorError`` subclass (``error_from_reply``); a malformed
-    success reply raises ``ProtocolError``. Results: Authenticate None; GetBalances
-    ``Balances``; GetOrders and CancelAllOrders ``list[OrderReply]``; EstimateMarketOrder
-    ``EstimateReply``; PlaceOrder ``PlacedOrder`` (limit) or ``MarketResult`` (market);
-    CancelOrder ``OrderReply``; GetTradeVolume ``TradeVolume``; WatchOrders ``BookSnapshot``,
-    WatchTicker ``TickerReply``
+    success reply raises ``ProtocolError`` naming the field: a missing field, a wrong type, a
+    value out of its range (ids and prices positive, times, balances, volumes and amounts
+    traded non-negative, quantities and tonces non-zero, all within 64 bits). Given the
+    ``command`` it answers, the reply must also fit it: a limit PlaceOrder gets ``id`` and
+    ``time`` and a market one ``remaining`` (no more than it asked for), a CancelOrder the
+    order it named, an estimate no more than it asked for, a Watch with ``watch`` true its
+    snapshot. Results: Authenticate None; GetBalances ``Balances``; GetOrders and
+    CancelAllOrders ``list[OrderReply]``; EstimateMarketOrder ``EstimateReply``; PlaceOrder
+    ``PlacedOrder`` (limit) or ``MarketResult`` (market); CancelOrder ``OrderReply``;
+    GetTradeVolume ``TradeVolume``; WatchOrders ``BookSnapshot``, WatchTicker ``TickerReply``
     (None for the reply to unwatching).
     """
     parser = _REPLY_PARSERS.get(method)
@@ -261,4 +373,4 @@ def parse_reply(method: str, d: Mapping[str, Any]) -> Any:
         bad(method, "error_code", code, "an integer")
     if code != 0:
         raise error_from_reply(d, method)
-    return parser(d)
+    return parser(d, command)

@@ -335,8 +335,10 @@ class OrderEntry(Vertical):
 
     def revalidate(self, *, ask_estimate: bool = True) -> OrderRequest | None:
         """Check the form, show the preview and the message; the valid order or ``None``."""
+        if not self.is_mounted:  # its fields are not there yet: ``on_mount`` revalidates
+            return None
         form = self.form()
-        if form is None or not self.is_mounted:
+        if form is None:
             return None
         message = self.query_one("#message", Parts)
         preview = self.query_one("#preview", Parts)
