@@ -39,6 +39,7 @@ from cfdash.core.errors import (
     CoinfloorError,
     Msg,
     NotFoundError,
+    ProtocolError,
 )
 from cfdash.core.views import OwnOrders, Views
 from cfdash.tui.batches import ALL, BatchBuilder, cancelled_row
@@ -550,9 +551,14 @@ class ClientSource:
             return as_coinfloor(exc)
         self.rows.unknown(tonce)
         self.bridge.changed({OwnOrders.fills_name, OwnOrders.name})
+        why = (
+            "the exchange's answer did not fit the order"
+            if isinstance(exc, ProtocolError)  # MalformedOrderReply
+            else "the connection was lost before the exchange answered"
+        )
         return OutcomeUnknown(
-            f"Order outcome unknown (tonce {tonce}): the connection was lost before the "
-            "exchange answered, and the order is neither open nor known to have traded. It may "
+            f"Order outcome unknown (tonce {tonce}): {why}, and the order is neither open nor "
+            "known to have traded. It may "
             "have been placed (and have traded, or been cancelled elsewhere) or never have "
             "reached the exchange; it was not sent again. Check your balances and fills before "
             'placing it again. It is listed as "unknown" in Open orders (c removes it).',
