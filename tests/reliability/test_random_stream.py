@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cfdash.client import OrderOutcomeUnknown
 from cfdash.core.messages import PlacedOrder
 from cfdash.server.faults import Faults
 from tests.support.servers import Client
@@ -36,6 +37,14 @@ def random_operation(rng: random.Random, trader: Client, open_ids: list[int]) ->
         assert reply["error_code"] == 0, reply
 
 
+def outcome(future: Future[Any]) -> Any:
+    """The future's result, or its ``OrderOutcomeUnknown``."""
+    try:
+        return future.result(WAIT)
+    except OrderOutcomeUnknown as exc:
+        return exc
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_views_match_the_server_after_drops(
     exchange, faults: Faults, make_client, seed: int
@@ -58,12 +67,17 @@ def test_views_match_the_server_after_drops(
             price = Decimal(rng.randint(500, 600))
             own.append(client.place_order(XBT_GBP, Decimal("0.01"), price))
     trader.close()
-    results = [f.result(WAIT) for f in own]
+    # An order written to a connection the server had just dropped may or may not have
+    # reached it: it is settled as placed (found open) or unknown, never sent twice (issue 13).
+    results = [outcome(f) for f in own]
     assert faults.fired["drop"] == DROPS
-    assert all(isinstance(r, PlacedOrder) for r in results)
+    assert all(isinstance(r, PlacedOrder | OrderOutcomeUnknown) for r in results), results
+    placed = sorted(r.id for r in results if isinstance(r, PlacedOrder))
+    unknown = sum(isinstance(r, OrderOutcomeUnknown) for r in results)
     truth = recovered(client, exchange.url)
     assert len(truth["book"]) > len(truth["orders"])  # the trader's orders are there too
-    assert sorted(truth["orders"]) == sorted(r.id for r in results)  # each exactly once
+    assert set(placed) <= set(truth["orders"])  # each placed one is there, once
+    assert len(truth["orders"]) <= len(placed) + unknown  # and nothing placed twice
     with client.lock:
         book = client.book(XBT_GBP)
         assert book is not None and book.synced
