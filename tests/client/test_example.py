@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from tests.support.processes import interruptible
+
 from .scripted_server import COOKIE, PASSPHRASE, USER_ID, ScriptedServer
 
 
@@ -21,6 +23,7 @@ def _run_example(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
         env={**os.environ, **(env or {})},
     )
     try:
@@ -97,6 +100,7 @@ def test_example_asks_for_the_passphrase(server: ScriptedServer) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
         env={k: v for k, v in os.environ.items() if k != "COINFLOOR_PASSPHRASE"},
         start_new_session=True,  # no controlling terminal: getpass would warn and fall back
     )

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from typing import Any
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test stops with SIGINT (Ctrl-C): a test run started in
+    the background of a non-interactive shell ignores SIGINT, and its children would inherit
+    that (Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cfdash_command(*args: str) -> list[str]:
@@ -30,6 +38,7 @@ def start_cfdash(*args: str, **options: Any) -> subprocess.Popen[str]:
     """Start ``cfdash *args`` with its stdout and stderr piped (text, unbuffered); ``options``
     go to ``subprocess.Popen``. The caller waits for it, or kills it."""
     options.setdefault("env", {**os.environ, "PYTHONUNBUFFERED": "1"})
+    options.setdefault("preexec_fn", interruptible)
     return subprocess.Popen(
         cfdash_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options
     )
