@@ -53,6 +53,11 @@ def toasts(app: DashboardApp) -> list[Toast]:
     return [t for t in app.screen.query(Toast) if t.region.area]
 
 
+def keys_done(app: DashboardApp) -> bool:
+    """Every key sent so far is read and applied (``TypeAhead`` holds none, awaits none)."""
+    return app._message_queue.empty() and app._held is None and app._awaiting is None
+
+
 def history_text(screen: MessagesScreen) -> str:
     """The history's table as plain text, wide enough for every message on one line."""
     console = Console(width=300, file=StringIO(), record=True, color_system=None)
@@ -120,9 +125,9 @@ async def test_the_history_keeps_what_the_toasts_said(exchange) -> None:
         app.notify("order 99 placed", title="Order")
         await until(pilot, lambda: "Order: order 99 placed" in history_text(screen))
         # a burst of closing keys closes it once, and nothing else
+        # (in order: the h reopens it and the escape after it closes that one)
         type_ahead(app, ["escape", "escape", "h", "escape", "escape"])
-        await until(pilot, lambda: not isinstance(app.screen, MessagesScreen))
-        await pilot.pause(0.2)
+        await until(pilot, lambda: keys_done(app) and not isinstance(app.screen, MessagesScreen))
         assert len(app.screen_stack) == 1 and app.is_running
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, MessagesScreen))
