@@ -166,8 +166,10 @@ class DashboardApp(TypeAhead):
         theme: str = "textual-dark",
         private: bool = False,
         color_system: str | None = None,
+        show_expired: bool = False,
     ) -> None:
-        """``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
+        """``show_expired`` lists the expired 2018 futures (market picker, balances) from the
+        start. ``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
         terminal's, once running (headless runs, as in tests, use truecolor)."""
         self.color_system = color_system or "truecolor"
         self._detect_colors = color_system is None
@@ -182,6 +184,7 @@ class DashboardApp(TypeAhead):
         self.user_keymap = dict(keymap or {})
         self.theme = theme
         self._private = private
+        self._show_expired = show_expired
         self._thread: int | None = None
         self.applied = 0
         """Batches applied so far (for tests and the bridge's statistics)."""
@@ -197,13 +200,24 @@ class DashboardApp(TypeAhead):
     # -- layout ----------------------------------------------------------------------------
     def get_default_screen(self) -> DashboardScreen:
         login_key = self.key_for(self.binding("login"))
-        return DashboardScreen(
+        screen = DashboardScreen(
             self.clock,
             read_only=self.read_only,
             private=self._private,
             login_key=login_key,
             ready=self._start,
         )
+        screen.set_reactive(DashboardScreen.show_expired, self._show_expired)
+        return screen
+
+    @property
+    def show_expired(self) -> bool:
+        """The expired 2018 futures are listed (the market picker's Ctrl+O, or the settings)."""
+        return self.dashboard.show_expired
+
+    @show_expired.setter
+    def show_expired(self, shown: bool) -> None:
+        self.dashboard.show_expired = shown
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -543,7 +557,11 @@ class DashboardApp(TypeAhead):
             if pair is not None:
                 self.switch_pair(pair)
 
-        self.push_screen(MarketPicker(self.pair), chosen)
+        picker = MarketPicker(self.pair, expired=self.show_expired, toggled=self._toggled_expired)
+        self.push_screen(picker, chosen)
+
+    def _toggled_expired(self, shown: bool) -> None:
+        self.show_expired = shown
 
     def action_next_panel(self) -> None:
         self._panel_shown(self.dashboard.next_panel())

@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from cfdash.core.assets import PAIRS
+from cfdash.tui.pairs import listed
 from cfdash.tui.screens.help import HelpRow
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -89,7 +90,7 @@ def palette_commands(app: DashboardApp) -> list[Command]:
         if app.available(b.action) and b.id != "help"
     ]
     commands.append(Command("Help", "list every key", app.action_help))
-    for pair in PAIRS:
+    for pair in listed(PAIRS, expired=app.show_expired):
         if pair != app.pair:
             commands.append(
                 Command(

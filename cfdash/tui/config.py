@@ -7,6 +7,7 @@ Every key is optional; a missing file means the defaults. Example::
     endpoint = "wss://example.org/"   # used when no URL is given on the command line
     user_id = 1                 # pre-filled in the login dialog
     cookie = "HGREqcILTz8blHa/jsUTVTNBJlg="
+    show_expired = true         # list the expired 2018 futures (market picker, balances)
 
     [keymap]                    # binding id -> key(s), e.g. "B" or "f2,B"
     buy = "B"
@@ -40,7 +41,7 @@ from cfdash.core.assets import PAIRS, Pair, parse_pair
 Theme = Literal["dark", "light"]
 THEMES: dict[str, str] = {"dark": "textual-dark", "light": "textual-light"}
 """Theme names in the file and on the command line -> Textual theme names."""
-_KEYS = frozenset({"market", "theme", "endpoint", "keymap", "user_id", "cookie"})
+_KEYS = frozenset({"market", "theme", "endpoint", "keymap", "user_id", "cookie", "show_expired"})
 _SECRETS = frozenset({"passphrase", "password", "secret"})
 
 
@@ -56,6 +57,8 @@ class Config:
     keymap: Mapping[str, str] = field(default_factory=dict)
     user_id: int | None = None
     cookie: str | None = None
+    show_expired: bool = False
+    """List the expired 2018 futures (hidden by default; Ctrl+O in the market picker)."""
     path: Path | None = None
     """The file the settings came from (None: defaults only)."""
 
@@ -195,6 +198,10 @@ def parse(text: str, path: Path | None = None) -> Config:
         if not isinstance(data["cookie"], str) or not data["cookie"].strip():
             raise bad("cookie", "expected a non-empty string")
         options["cookie"] = data["cookie"].strip()
+    if "show_expired" in data:
+        if not isinstance(data["show_expired"], bool):
+            raise bad("show_expired", f"{data['show_expired']!r}: expected true or false")
+        options["show_expired"] = data["show_expired"]
     if "keymap" in data:
         keymap = data["keymap"]
         if not isinstance(keymap, dict):

@@ -230,7 +230,13 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     ask_login = not args.read_only and credentials is None
     del credentials
     app = _app_class()(
-        source, pair=pair, read_only=args.read_only, login=ask_login, keymap=keymap, theme=theme
+        source,
+        pair=pair,
+        read_only=args.read_only,
+        login=ask_login,
+        keymap=keymap,
+        theme=theme,
+        show_expired=conf.show_expired,
     )
     app.remember = _remembering(state_file)
     app.login_user_id = conf.user_id

@@ -46,6 +46,8 @@ class DashboardScreen(Screen[None]):
     """Private mode: no balance shown (bound by the balances and the form)."""
     read_only: reactive[bool] = reactive(False)
     """No account and no trading (bound by the panels that would show the account)."""
+    show_expired: reactive[bool] = reactive(False)
+    """List the expired 2018 futures (bound by the balances; the market picker follows it)."""
 
     def __init__(
         self,
@@ -78,7 +80,9 @@ class DashboardScreen(Screen[None]):
                 with Horizontal(id="panels"):  # wide: open orders span the bottom row
                     yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
                     balances = BalancesView(id="balances", classes="panel")
-                    yield balances.data_bind(screen.private, screen.read_only, **stale)
+                    yield balances.data_bind(
+                        screen.private, screen.read_only, screen.show_expired, **stale
+                    )
                     chart = Sparkline([], id="chart", classes="panel")
                     chart.border_title = "Price"
                     yield chart
