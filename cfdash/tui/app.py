@@ -53,6 +53,7 @@ from cfdash.tui.source import (
 from cfdash.tui.typeahead import TypeAhead
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.watch import WatchlistView
 
 CSS_FILE = Path(__file__).with_name("cfdash.tcss")
 TRADING_ACTIONS: Final = frozenset({"buy", "sell", "cancel", "cancel_all"})
@@ -128,6 +129,7 @@ class DashboardApp(TypeAhead):
         Binding("C", "cancel_all", "Cancel all", id="cancel_all", key_display="C", priority=True),
         Binding("m", "market", "Market", id="market", priority=True),
         Binding("v", "next_panel", "Panel", id="panel"),
+        Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
         Binding("g", "group", "Group", show=False, id="group"),
         Binding("p", "private", "Private", show=False, id="private"),
         Binding("l", "login", "Log in", show=False, id="login", priority=True),
@@ -143,7 +145,8 @@ class DashboardApp(TypeAhead):
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
-        "panel": "show the next panel (trades, orders, balances, chart)",
+        "panel": "next panel (trades, orders, balances, chart, watchlist)",
+        "watchlist": "watchlist: every market's last, change, spread",
         "group": "group the book by the next price increment",
         "private": "private mode: hide balances",
         "login": "log in",
@@ -562,6 +565,15 @@ class DashboardApp(TypeAhead):
 
     def _toggled_expired(self, shown: bool) -> None:
         self.show_expired = shown
+
+    def action_watchlist(self) -> None:
+        """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""
+        self.show_panel("watch")
+        self.query_one("#watch").focus()
+
+    @on(WatchlistView.Picked)
+    def _picked(self, event: WatchlistView.Picked) -> None:
+        self.switch_pair(event.pair)
 
     def action_next_panel(self) -> None:
         self._panel_shown(self.dashboard.next_panel())

@@ -18,7 +18,7 @@ from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any, Final
 
-from cfdash.core.assets import SPOT_PAIRS, Pair, Scales
+from cfdash.core.assets import PAIRS, SPOT_PAIRS, Pair, Scales
 from cfdash.core.views import Fill as ViewFill
 from cfdash.core.views import OwnOrder, OwnOrders, Views
 from cfdash.tui.source import (
@@ -31,10 +31,13 @@ from cfdash.tui.source import (
     OpenOrder,
     OrderRequest,
     OrderState,
+    PairTicker,
     TickerRow,
     TradeRow,
 )
 
+TICKER: Final = "ticker:"
+"""The prefix of the ticker views' names."""
 ALL: Final = "*"
 """A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
 
@@ -53,6 +56,11 @@ class BatchBuilder:
         self.names: frozenset[str] = frozenset()
         """Its views' names."""
         self._reference: dict[Pair, int] = {}
+        self.watchlist: tuple[Pair, ...] = SPOT_PAIRS
+        """The markets whose tickers are watched whatever the market on screen (the
+        watchlist panel); that market's too."""
+        self._since: dict[Pair, int] = {}
+        """Each watched market's first last price this session (the watchlist's change)."""
         # Own fills (under ``mu``; taken from the views under ``client.lock``, see take_fills)
         self._fills_seen = views.own.fills_version
         self._fresh: list[Fill] = []
@@ -158,6 +166,7 @@ class BatchBuilder:
             orders=self.orders() if private else (),
             status=status,
             fee_rate=fee_rate,
+            tickers=self.tickers(),
         )
 
     def build(
@@ -184,6 +193,9 @@ class BatchBuilder:
                 trades = self.trades(pair)
             if full or ticker_name in dirty:
                 ticker = self.ticker(pair)
+        tickers = None
+        if full or any(name.startswith(TICKER) for name in dirty):
+            tickers = self.tickers()
         if own or "balances" in dirty:
             balances = self.balances() if private else None
         if own:
@@ -191,7 +203,8 @@ class BatchBuilder:
         self.take_fills()
         with self.mu:
             fills, self._fresh = tuple(self._fresh), []
-        if not full and not fills and (book, trades, ticker, balances, orders) == (None,) * 5:
+        parts = (book, trades, ticker, balances, orders, tickers)
+        if not full and not fills and parts == (None,) * 6:
             return None
         return Batch(
             pair=pair,
@@ -202,6 +215,7 @@ class BatchBuilder:
             orders=orders,
             status=status if full else None,
             fills=fills,
+            tickers=tickers,
         )
 
     def book(self, pair: Pair) -> BookRows:
@@ -230,6 +244,28 @@ class BatchBuilder:
         if reference is None and view.last is not None:
             reference = self._reference[pair] = view.last  # the last price when watching began
         return TickerRow(view.last, view.bid, view.ask, view.low, view.high, view.volume, reference)
+
+    def watched_tickers(self) -> tuple[Pair, ...]:
+        """The markets whose tickers are watched: the watchlist's and the one on screen, in
+        ``PAIRS`` order."""
+        shown = self.shown()[0]
+        wanted = set(self.watchlist) | ({shown} if shown is not None else set())
+        return tuple(p for p in PAIRS if p in wanted)
+
+    def tickers(self) -> tuple[PairTicker, ...]:
+        """Every watched market's ticker, its reference the first last price seen this
+        session (kept across market switches)."""
+        rows = []
+        for pair in self.watched_tickers():
+            view = self.views.ticker(pair)
+            if view is None:
+                continue
+            since = self._since.get(pair)
+            if since is None and view.last is not None:
+                since = self._since[pair] = view.last
+            row = TickerRow(view.last, view.bid, view.ask, view.low, view.high, view.volume, since)
+            rows.append(PairTicker(pair, row))
+        return tuple(rows)
 
     def balances(self) -> tuple[BalanceRow, ...]:
         b = self.views.balances

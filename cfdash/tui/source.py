@@ -109,6 +109,15 @@ class TickerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PairTicker:
+    """One market's ticker for the watchlist; ``ticker.reference`` is its last price when the
+    session first saw one (the watchlist's change is since then)."""
+
+    pair: Pair
+    ticker: TickerRow
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceRow:
     asset: int
     available: int
@@ -189,6 +198,8 @@ class MarketSnapshot:
     status: ConnectionStatus = field(default_factory=ConnectionStatus)
     fee_rate: Decimal | None = None
     """The taker fee rate (e.g. ``Decimal("0.0025")``), if known."""
+    tickers: tuple[PairTicker, ...] = ()
+    """Every watched market's ticker (the watchlist), in ``PAIRS`` order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +221,8 @@ class Batch:
     fills: tuple[Fill, ...] = ()
     """The user's fills since the previous batch (every market), oldest first: news to report
     once, so merging batches keeps them all."""
+    tickers: tuple[PairTicker, ...] | None = None
+    """Every watched market's ticker (the watchlist; any market), when one of them changed."""
 
     def merge(self, newer: Batch) -> Batch:
         """This batch followed by ``newer`` (for a bridge coalescing pushes)."""
@@ -226,6 +239,7 @@ class Batch:
             status=_later(self.status, newer.status),
             fee_rate=_later(self.fee_rate, newer.fee_rate),
             fills=self.fills + newer.fills,
+            tickers=_later(self.tickers, newer.tickers),
         )
 
 

@@ -28,8 +28,9 @@ from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
+from cfdash.tui.widgets.watch import WatchlistView
 
-PANELS: Final = ("tape", "orders", "balances", "chart")
+PANELS: Final = ("tape", "orders", "balances", "chart", "watch")
 """The panels beside the ladder, in the order ``v`` shows them."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
@@ -88,6 +89,7 @@ class DashboardScreen(Screen[None]):
                     yield chart
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
                     yield orders.data_bind(screen.read_only, **stale)
+                    yield WatchlistView(id="watch", classes="panel").data_bind(**stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
         yield KeyFooter()
 
@@ -96,6 +98,7 @@ class DashboardScreen(Screen[None]):
         balances = self.query_one("#balances", BalancesView)
         balances.border_title = "Balances"
         balances.login_key = self.login_key
+        self.query_one("#watch", WatchlistView).border_title = "Markets · change since start"
         self.query_one("#entry", OrderEntry).display = not self.read_only
         if self._ready is not None:
             self._ready()
@@ -123,6 +126,7 @@ class DashboardScreen(Screen[None]):
                 orders=snap.orders,
                 status=snap.status,
                 fee_rate=snap.fee_rate,
+                tickers=snap.tickers,
             )
             self.apply_batch(batch, scales, pair, force=True)
 
@@ -132,6 +136,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#tape", TradeTape).set_market(scales, pair)
         self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
         self.query_one("#entry", OrderEntry).set_market(scales, pair)
+        self.query_one("#watch", WatchlistView).set_market(scales, pair)
 
     def apply_batch(
         self, batch: Batch, scales: Scales, shown: Pair, *, force: bool = False
@@ -166,6 +171,8 @@ class DashboardScreen(Screen[None]):
                     tape.update_trades(batch.trades)
                     chart = self.query_one("#chart", Sparkline)
                     chart.data = [t.price for t in reversed(batch.trades)]
+            if batch.tickers is not None:
+                self.query_one("#watch", WatchlistView).update_tickers(scales, batch.tickers)
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
             entry = self.query_one("#entry", OrderEntry)
@@ -185,6 +192,7 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        self.query_one("#panels").set_class(name == "watch", "-watch")  # a row for it (wide)
 
     def next_panel(self) -> str:
         """Show the next panel; its name."""
