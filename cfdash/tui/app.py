@@ -52,6 +52,7 @@ from cfdash.tui.source import (
 )
 from cfdash.tui.typeahead import TypeAhead
 from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.watch import WatchlistView
 
@@ -171,8 +172,7 @@ class DashboardApp(TypeAhead):
         color_system: str | None = None,
         show_expired: bool = False,
     ) -> None:
-        """``show_expired`` lists the expired 2018 futures (market picker, balances) from the
-        start. ``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
+        """``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
         terminal's, once running (headless runs, as in tests, use truecolor)."""
         self.color_system = color_system or "truecolor"
         self._detect_colors = color_system is None
@@ -187,7 +187,7 @@ class DashboardApp(TypeAhead):
         self.user_keymap = dict(keymap or {})
         self.theme = theme
         self._private = private
-        self._show_expired = show_expired
+        self._show_expired = show_expired  # the 2018 futures listed (picker, balances)
         self._thread: int | None = None
         self.applied = 0
         """Batches applied so far (for tests and the bridge's statistics)."""
@@ -212,15 +212,6 @@ class DashboardApp(TypeAhead):
         )
         screen.set_reactive(DashboardScreen.show_expired, self._show_expired)
         return screen
-
-    @property
-    def show_expired(self) -> bool:
-        """The expired 2018 futures are listed (the market picker's Ctrl+O, or the settings)."""
-        return self.dashboard.show_expired
-
-    @show_expired.setter
-    def show_expired(self, shown: bool) -> None:
-        self.dashboard.show_expired = shown
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -461,8 +452,10 @@ class DashboardApp(TypeAhead):
         self._open_form("sell")
 
     def _open_form(self, side: Side) -> None:
-        """Open the form for ``side``, always as a limit order, on its quantity field."""
-        self.query_one("#entry", OrderEntry).open(side)
+        """Open the form for ``side`` (a limit), at the ladder's selected level if focused."""
+        ladder = self.query_one("#ladder", OrderBookLadder)
+        price = ladder.selected_price if ladder.has_focus else None
+        self.query_one("#entry", OrderEntry).open(side, price)
 
     def action_cancel(self) -> None:
         self.when_logged_in(self._cancel_shown)
@@ -560,11 +553,9 @@ class DashboardApp(TypeAhead):
             if pair is not None:
                 self.switch_pair(pair)
 
-        picker = MarketPicker(self.pair, expired=self.show_expired, toggled=self._toggled_expired)
+        screen = self.dashboard
+        picker = MarketPicker(self.pair, expired=screen.show_expired, toggled=screen.set_expired)
         self.push_screen(picker, chosen)
-
-    def _toggled_expired(self, shown: bool) -> None:
-        self.show_expired = shown
 
     def action_watchlist(self) -> None:
         """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""

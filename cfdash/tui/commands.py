@@ -73,6 +73,12 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
     rows.append((switch, "order form: switch side (its fields take digits only)", ""))
     for b in bindings(OpenOrdersView):
         rows.append((key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
+    rows.append(("↑ ↓", "book (focused): select a level for b/s (at its price)", ""))
+    rows.append(("esc", "book (focused): clear the selected level", ""))
+    rows.append(("w ↑↓ ⏎", "watchlist: pick a market and switch to it", ""))
+    rows.append(("tab ↑↓", "balances (focused): scroll", ""))
+    rows.append(("m a-z", "market picker: type to filter, Enter picks", ""))
+    rows.append(("m ^o", "market picker: show/hide the expired 2018 futures", ""))
     rows.append((app.COMMAND_PALETTE_BINDING, "command palette: every action", ""))
     return rows
 
@@ -90,7 +96,7 @@ def palette_commands(app: DashboardApp) -> list[Command]:
         if app.available(b.action) and b.id != "help"
     ]
     commands.append(Command("Help", "list every key", app.action_help))
-    for pair in listed(PAIRS, expired=app.show_expired):
+    for pair in listed(PAIRS, expired=app.dashboard.show_expired):
         if pair != app.pair:
             commands.append(
                 Command(

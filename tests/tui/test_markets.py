@@ -90,7 +90,7 @@ async def test_ctrl_o_shows_the_expired_futures_in_the_picker_and_the_balances(
         picker = await until(pilot, lambda: isinstance(app.screen, MarketPicker) and app.screen)
         await pilot.press(*"jan", "ctrl+o")
         assert shown_pairs(picker) == ["XBTJAN18:USDJAN18"]
-        assert app.show_expired  # the app keeps the choice: the balances follow
+        assert app.dashboard.show_expired  # the app keeps the choice: the balances follow
         await until(pilot, lambda: "XBTJAN18" in "\n".join(lines(view)))
         await pilot.press("enter")
         await until(pilot, lambda: app.pair == FUTURES)
@@ -118,7 +118,7 @@ async def test_the_balances_scroll_to_every_funded_asset(app, exchange) -> None:
         exchange.server.call(lambda s, a=Assets[name]: s.core.credit(USER, a, 500))
     async with running(app, SMALL) as pilot:
         app.show_panel("balances")
-        app.show_expired = True
+        app.dashboard.show_expired = True
         view = app.query_one(BalancesView)
         await until(pilot, lambda: len(view.funded()[0]) == 2 + len(names))
         await pilot.pause()

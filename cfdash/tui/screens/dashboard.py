@@ -194,6 +194,10 @@ class DashboardScreen(Screen[None]):
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
         self.query_one("#panels").set_class(name == "watch", "-watch")  # a row for it (wide)
 
+    def set_expired(self, shown: bool) -> None:
+        """List the expired 2018 futures, or not (the market picker's Ctrl+O)."""
+        self.show_expired = shown
+
     def next_panel(self) -> str:
         """Show the next panel; its name."""
         self.show_panel(PANELS[(PANELS.index(self.panel) + 1) % len(PANELS)])
