@@ -107,6 +107,8 @@ class WatchlistView(LineWidget, can_focus=True):
         return (height, self.tickers, self.scales, self.pair, self.cursor, self.has_focus)
 
     def layout_rows(self, height: int) -> list[Hashable]:
+        if height <= 0:  # not displayed (the compact layout's other panel): nothing to lay out
+            return []
         if not self.tickers:
             return [("note", "no tickers yet")]
         lines = watch_lines(self.scales, self.tickers)
