@@ -143,3 +143,15 @@ def text(quantity: int) -> str:
 
 def money(amount: int) -> str:
     return format(PAIR_SCALES.total_from_wire(PAIR, amount), ",.2f")
+
+
+async def test_a_market_buy_fills_a_share_of_its_total(app) -> None:
+    async with running(app, SMALL) as pilot:
+        await pilot.press("b", "ctrl+t", "f6")  # half the GBP, the fee beside it
+        total = sizing.buy_total(gbp("20905"), FEE)
+        wanted = format(V2.total_from_wire(PAIR, total).normalize(), "f")
+        assert (value(app, "quantity"), value(app, "total")) == ("", wanted)
+        entry = app.query_one(OrderEntry)
+        await until(pilot, lambda: "≈" in entry.preview_text)  # estimated
+        await pilot.press("plus")  # no price to move in a market order
+        assert value(app, "price") == "" and value(app, "total") == wanted
