@@ -58,6 +58,7 @@ SLACK: Final = 3
 QUOTE_MEDIAN: dict[int, float] = {Assets["XBT"]: 0.12, Assets["BCH"]: 4.0}
 TAKE_MEDIAN: dict[int, float] = {Assets["XBT"]: 0.03, Assets["BCH"]: 1.0}
 WALL_CHANCE: Final = 0.04  # a quoted level is a "wall" 5 to 15 times the usual size
+MAX_QUOTE: Final = 40  # no level is quoted larger than this many medians
 
 # Seconds between a market maker's turns: the deep book is tended more often.
 MAKER_INTERVAL: dict[Pair, tuple[float, float]] = {Pair(Assets["XBT"], Assets["GBP"]): (0.3, 0.9)}
@@ -84,9 +85,10 @@ SWEEP_BAND: Final = 0.005  # a sweep no further than 0.5 %
 IMPACT: Final = 0.3  # share of the way the fair price moves towards a taker's last price
 FLOW_BIAS: Final = 0.15  # takers lean towards the side the price is moving
 
-# Whole units a trader holds per asset (and is topped up to when it runs low).
+# Whole units of the base asset a trader holds (and is topped up to when it runs low), and
+# counter funds worth twice that at the start mid.
 FUNDS_BASE: Final = 1_000
-FUNDS_COUNTER_MIDS: Final = 2_000  # counter funds worth this many base units at the start mid
+FUNDS_QUOTES: Final = 2_000  # ...or this many typical quotes, whichever is more
 LOW_WATER: Final = 5  # top up when available falls below 1/LOW_WATER of the target
 
 
@@ -119,10 +121,9 @@ class _Agent:
         self.unit = scales.asset(pair.base)
         self.lot = max(1, self.unit // 10_000)  # 0.0001 base unit
         mid = START_MID.get(pair, DEFAULT_MID)
-        self.targets[pair.base] = FUNDS_BASE * self.unit
-        self.targets[pair.counter] = scales.bid_reservation(
-            pair, FUNDS_COUNTER_MIDS * self.unit, mid
-        )
+        units = max(FUNDS_BASE, int(FUNDS_QUOTES * QUOTE_MEDIAN.get(pair.base, 1.0)))
+        self.targets[pair.base] = units * self.unit
+        self.targets[pair.counter] = scales.bid_reservation(pair, 2 * units * self.unit, mid)
 
     def ensure_user(self) -> None:
         """Create and fund the user if missing (a key from a random secret: nobody logs in)."""
@@ -205,25 +206,44 @@ class MarketMaker(_Agent):
         for order in self.core.open_orders(self.user_id):
             if order.pair == self.pair:
                 ladders[order.is_bid].setdefault(order.price, []).append(order)
+        # both sides' stale quotes go first: a new bid must not meet the maker's own old ask
+        dists = {
+            side: self._clear_inside(now, side, ladder, inner) for side, ladder in ladders.items()
+        }
         for is_bid, ladder in ladders.items():
-            self._tend(now, is_bid, ladder, inner)
+            self._tend(now, is_bid, ladder, dists[is_bid], inner)
         if rng.random() < RESIZE_CHANCE:
             self._resize(now, ladders)
 
-    def _tend(self, now: float, is_bid: bool, ladder: dict[int, list[Order]], inner: int) -> None:
-        """Cancel what the move left inside ``inner`` ticks, fill the inside, keep the length.
-
-        Works in ticks from the mid (``d``): a bid's price is ``mid - d * tick``."""
+    def _clear_inside(
+        self, now: float, is_bid: bool, ladder: dict[int, list[Order]], inner: int
+    ) -> dict[int, int]:
+        """Cancel the quotes the move left closer than ``inner`` ticks to the mid (or across
+        it); returns the others as ticks from the mid -> price."""
         sign = -1 if is_bid else 1
-        tick, mid = self.tick, self.mid
-        dists: dict[int, int] = {}  # ticks from the mid -> price
+        dists: dict[int, int] = {}
         for price, orders in ladder.items():
-            d = (price - mid) * sign // tick
+            d = (price - self.mid) * sign // self.tick
             if d < inner:
                 for order in orders:
                     self.send(now, method="CancelOrder", id=order.id)
             else:
                 dists[d] = price
+        return dists
+
+    def _tend(
+        self,
+        now: float,
+        is_bid: bool,
+        ladder: dict[int, list[Order]],
+        dists: dict[int, int],
+        inner: int,
+    ) -> None:
+        """Fill the inside from ``inner`` ticks out, then keep the ladder's length.
+
+        Works in ticks from the mid (``d``): a bid's price is ``mid - d * tick``."""
+        sign = -1 if is_bid else 1
+        tick, mid = self.tick, self.mid
         nearest = min(dists, default=None)
         stop = math.inf if nearest is None else nearest
         d = inner + int(self.rng.random() < 0.25)
@@ -259,7 +279,7 @@ class MarketMaker(_Agent):
         size = lognormal(rng, self.median * (1 + depth / 25), 0.8)
         if rng.random() < WALL_CHANCE * (1 + depth / 10):
             size *= rng.uniform(5, 15)
-        quantity = round_size(size, self.lot)
+        quantity = round_size(min(size, MAX_QUOTE * self.median), self.lot)
         self.tonce += 1
         self.send(
             now,
