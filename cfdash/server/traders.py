@@ -246,10 +246,10 @@ class MarketMaker(_Agent):
         tick, mid = self.tick, self.mid
         nearest = min(dists, default=None)
         stop = math.inf if nearest is None else nearest
-        d = inner + int(self.rng.random() < 0.25)
+        d, k = inner + int(self.rng.random() < 0.25), 0
         while d < stop and (nearest is not None or len(dists) < self.target):
-            dists[d] = self._quote(now, is_bid, mid + sign * d * tick, len(dists))
-            d += gap(self.rng)
+            dists[d] = self._quote(now, is_bid, mid + sign * d * tick, k)
+            d, k = d + gap(self.rng), k + 1
         while len(dists) < self.target:
             d = max(dists) + gap(self.rng)
             dists[d] = self._quote(now, is_bid, mid + sign * d * tick, len(dists))

@@ -274,3 +274,44 @@ def test_a_client_of_cfdash_serve_sees_deep_books_within_seconds() -> None:
         deadline = time.monotonic() + 30
         while not _deep_enough(client, books):
             assert time.monotonic() < deadline, {p.name: len(b) for p, b in books.items()}
+
+
+def test_a_taker_never_reaches_a_resting_order_far_from_the_market() -> None:
+    """An otherwise empty book holds the demo user's bid and ask 1 % off the fair price (past
+    the sweep band): neither a small order nor a sweep reaches them; at 0.2 % a sweep does."""
+    core = ExchangeCore(seed=1)
+    bootstrap(core)
+    traders = Traders(core, 1)
+    traders.start(T0)  # the makers have not quoted yet: nothing else rests
+    demo = core.connect(T0)
+    core.login(demo, DEMO_USER_ID)
+    taker = traders.takers[0]
+    fair = traders.market.fair(XBT_GBP)
+    for quantity, price in [(10**8, int(fair * 0.99)), (-(10**8), int(fair * 1.01))]:
+        _send(
+            core,
+            demo,
+            T0,
+            method="PlaceOrder",
+            base=XBT_GBP.base,
+            counter=XBT_GBP.counter,
+            quantity=quantity,
+            price=price,
+        )
+    core.take_output()
+    for i in range(200):
+        assert not taker._trade(T0 + i, sweep=i % 2 == 0)
+    assert [o.remaining for o in core.open_orders(DEMO_USER_ID)] == [10**8, 10**8]
+    _send(
+        core,
+        demo,
+        T0,
+        method="PlaceOrder",
+        base=XBT_GBP.base,
+        counter=XBT_GBP.counter,
+        quantity=10**7,
+        price=int(fair * 0.998),
+    )
+    while not taker._trade(T0 + 300, sweep=True):  # a sweep that sells reaches it
+        pass
+    assert len(core.open_orders(DEMO_USER_ID)) == 2
