@@ -53,6 +53,22 @@ def _send(core: ExchangeCore, sid: int, now: float, **command: Any) -> None:
     core.receive(sid, json.dumps(command), now)
 
 
+def _place(core: ExchangeCore, sid: int, now: float, quantity: int, price: int, **kw: Any) -> None:
+    """A limit order on XBT:GBP."""
+    base, counter = XBT_GBP.base, XBT_GBP.counter
+    _send(
+        core,
+        sid,
+        now,
+        method="PlaceOrder",
+        base=base,
+        counter=counter,
+        quantity=quantity,
+        price=price,
+        **kw,
+    )
+
+
 def simulate(seed: int, minutes: float, *, demo_orders: bool = False) -> Run:
     core = ExchangeCore(seed=seed)
     bootstrap(core)
@@ -86,17 +102,7 @@ def simulate(seed: int, minutes: float, *, demo_orders: bool = False) -> Run:
             for tonce, (quantity, price) in enumerate(
                 [(10**8, far_bid), (-(10**8), far_ask), (10**6, best_bid)], 1
             ):
-                _send(
-                    core,
-                    demo,
-                    now,
-                    method="PlaceOrder",
-                    base=XBT_GBP.base,
-                    counter=XBT_GBP.counter,
-                    quantity=quantity,
-                    price=price,
-                    tonce=tonce,
-                )
+                _place(core, demo, now, quantity, price, tonce=tonce)
         for sid, text in core.take_output():
             if sid in sessions:
                 traders.on_frame(sid, text)
@@ -288,30 +294,12 @@ def test_a_taker_never_reaches_a_resting_order_far_from_the_market() -> None:
     taker = traders.takers[0]
     fair = traders.market.fair(XBT_GBP)
     for quantity, price in [(10**8, int(fair * 0.99)), (-(10**8), int(fair * 1.01))]:
-        _send(
-            core,
-            demo,
-            T0,
-            method="PlaceOrder",
-            base=XBT_GBP.base,
-            counter=XBT_GBP.counter,
-            quantity=quantity,
-            price=price,
-        )
+        _place(core, demo, T0, quantity, price)
     core.take_output()
     for i in range(200):
         assert not taker._trade(T0 + i, sweep=i % 2 == 0)
     assert [o.remaining for o in core.open_orders(DEMO_USER_ID)] == [10**8, 10**8]
-    _send(
-        core,
-        demo,
-        T0,
-        method="PlaceOrder",
-        base=XBT_GBP.base,
-        counter=XBT_GBP.counter,
-        quantity=10**7,
-        price=int(fair * 0.998),
-    )
+    _place(core, demo, T0, 10**7, int(fair * 0.998))
     while not taker._trade(T0 + 300, sweep=True):  # a sweep that sells reaches it
         pass
     assert len(core.open_orders(DEMO_USER_ID)) == 2
