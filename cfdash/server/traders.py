@@ -61,10 +61,11 @@ WALL_CHANCE: Final = 0.04  # a quoted level is a "wall" 5 to 15 times the usual 
 MAX_QUOTE: Final = 40  # no level is quoted larger than this many medians
 
 # Seconds between a market maker's turns: the deep book is tended more often.
-MAKER_INTERVAL: dict[Pair, tuple[float, float]] = {Pair(Assets["XBT"], Assets["GBP"]): (0.3, 0.9)}
-DEFAULT_MAKER_INTERVAL: Final = (0.6, 1.6)
+MAKER_INTERVAL: dict[Pair, tuple[float, float]] = {Pair(Assets["XBT"], Assets["GBP"]): (0.5, 1.2)}
+DEFAULT_MAKER_INTERVAL: Final = (0.8, 2.0)
 MAKER_REACTION: Final = 0.2  # seconds: a market maker refills soon after a trade
-RESIZE_CHANCE: Final = 0.3  # per turn: replace one level with a fresh size
+SPREAD_SLACK: Final = 2  # ticks the touch may drift out before the maker quotes inside it
+RESIZE_CHANCE: Final = 0.15  # per turn: replace one level with a fresh size
 
 # Taker orders per second in the normal regime, before self-excitation.
 TAKER_RATE: dict[Pair, float] = {
@@ -201,7 +202,7 @@ class MarketMaker(_Agent):
         if rng.random() < 0.03:
             self.target = rng.randint(*self.depth)
         wild = self.market.regime(self.pair) is REGIMES[-1]
-        inner = 1 + int(wild) + int(rng.random() < 0.3)  # ticks from the mid to the touch
+        inner = 2 if wild else 1  # the touch is at least this many ticks from the mid
         ladders: dict[bool, dict[int, list[Order]]] = {True: {}, False: {}}
         for order in self.core.open_orders(self.user_id):
             if order.pair == self.pair:
@@ -246,6 +247,8 @@ class MarketMaker(_Agent):
         tick, mid = self.tick, self.mid
         nearest = min(dists, default=None)
         stop = math.inf if nearest is None else nearest
+        if nearest is not None and nearest <= inner + SPREAD_SLACK:
+            stop = inner  # the touch is close enough: let the spread breathe
         d, k = inner + int(self.rng.random() < 0.25), 0
         while d < stop and (nearest is not None or len(dists) < self.target):
             dists[d] = self._quote(now, is_bid, mid + sign * d * tick, k)
