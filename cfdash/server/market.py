@@ -118,8 +118,9 @@ class Market:
 
     def advance(self, now: float) -> None:
         """Bring every fair price to ``now`` (the first call only sets the clock)."""
-        if self.now is None or now <= self.now:
-            self.now = now if self.now is None else self.now
+        if self.now is None:
+            self.now = now
+        if now <= self.now:
             return
         dt = min(now - self.now, MAX_DT)
         self.now = now

@@ -6,9 +6,10 @@ to several ticks and heavy-tailed sizes, and tends it as the price moves: it can
 the move left too close, fills the inside again and keeps the ladder's length, and now and then
 resizes a level. A taker per pair trades in bursts (a self-exciting arrival rate scaled by the
 volatility regime): mostly small market orders at the touch, now and then a large one that
-sweeps several levels. Takers only trade near the fair price (never further than ``TAKE_BAND``,
-or ``SWEEP_BAND`` for a sweep): a user's order resting far from the market fills only if the
-market itself wanders there.
+sweeps several levels; the maker refills soon after. Takers only trade near the fair price
+(never further than ``TAKE_BAND``, or ``SWEEP_BAND`` for a sweep), so a user's order resting far
+from the market fills only if the fair price itself wanders there: then the maker's quotes,
+placed around the fair price, cross it and it trades at its own price, as on a real exchange.
 
 They are ordinary users (ids from 1001, never the demo user) acting through in-process sessions:
 commands go in through ``ExchangeCore.receive`` and their own frames come back through
