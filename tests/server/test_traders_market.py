@@ -22,7 +22,7 @@ import pytest
 from cfdash.core.assets import SPOT_PAIRS, Pair
 from cfdash.core.engine.exchange import ExchangeCore
 from cfdash.core.views.book import OrderBook
-from cfdash.server.traders import START_MID, Traders, trader_ids
+from cfdash.server.traders import START_MID, Traders, anchor, trader_ids
 from cfdash.server.users import DEMO_USER_ID, bootstrap
 from tests.support.processes import ServeProcess
 from tests.support.servers import XBT_GBP, Client
@@ -314,3 +314,23 @@ def test_a_taker_never_reaches_a_resting_order_far_from_the_market() -> None:
     while not taker._trade(T0 + 300, sweep=True):  # a sweep that sells reaches it
         pass
     assert len(core.open_orders(DEMO_USER_ID)) == 2
+
+
+def test_after_a_restart_the_market_goes_on_from_its_last_price() -> None:
+    fresh = ExchangeCore(seed=1)
+    assert anchor(fresh, XBT_GBP) == START_MID[XBT_GBP]
+    run = simulate(4, 2)
+    last = run.core.ticker(XBT_GBP)["last"]
+    assert isinstance(last, int) and last != START_MID[XBT_GBP]
+    run.traders.stop(T0 + 200)
+    again = Traders(run.core, 4)
+    assert again.market.fair(XBT_GBP) == last
+    maker = again.makers[0]
+    assert abs(maker.mid - last) <= maker.tick  # on its tick grid
+    sessions = set(again.start(T0 + 200))
+    for i in range(100):
+        again.step(T0 + 200 + i * STEP)
+        for sid, text in run.core.take_output():
+            if sid in sessions:
+                assert json.loads(text).get("error_code") in (None, 0), text
+    assert min(len(run.core.book(XBT_GBP).bids.keys), len(run.core.book(XBT_GBP).asks.keys)) >= 20
