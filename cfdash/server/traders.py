@@ -60,6 +60,7 @@ QUOTE_MEDIAN: dict[int, float] = {Assets["XBT"]: 0.12, Assets["BCH"]: 4.0}
 TAKE_MEDIAN: dict[int, float] = {Assets["XBT"]: 0.03, Assets["BCH"]: 1.0}
 WALL_CHANCE: Final = 0.04  # a quoted level is a "wall" 5 to 15 times the usual size
 MAX_QUOTE: Final = 40  # no level is quoted larger than this many medians
+SHARED_LEVEL_CHANCE: Final = 0.2  # a new level holds a second, smaller order
 
 # Seconds between a market maker's turns: the deep book is tended more often.
 MAKER_INTERVAL: dict[Pair, tuple[float, float]] = {Pair(Assets["XBT"], Assets["GBP"]): (0.5, 1.2)}
@@ -278,23 +279,28 @@ class MarketMaker(_Agent):
         self._quote(now, is_bid, price, depth)
 
     def _quote(self, now: float, is_bid: bool, price: int, depth: int) -> int:
-        """Place one level ``depth`` levels from the touch; returns its price."""
+        """Place one level ``depth`` levels from the touch (now and then as two orders, as
+        when several traders quote one price); returns its price."""
         rng = self.rng
         size = lognormal(rng, self.median * (1 + depth / 25), 0.8)
         if rng.random() < WALL_CHANCE * (1 + depth / 10):
             size *= rng.uniform(5, 15)
-        quantity = round_size(min(size, MAX_QUOTE * self.median), self.lot)
-        self.tonce += 1
-        self.send(
-            now,
-            method="PlaceOrder",
-            tonce=self.tonce,
-            base=self.pair.base,
-            counter=self.pair.counter,
-            quantity=quantity if is_bid else -quantity,
-            price=price,
-            persist=False,
-        )
+        sizes = [size]
+        if rng.random() < SHARED_LEVEL_CHANCE:
+            sizes.append(lognormal(rng, self.median / 2, 0.8))
+        for part in sizes:
+            quantity = round_size(min(part, MAX_QUOTE * self.median), self.lot)
+            self.tonce += 1
+            self.send(
+                now,
+                method="PlaceOrder",
+                tonce=self.tonce,
+                base=self.pair.base,
+                counter=self.pair.counter,
+                quantity=quantity if is_bid else -quantity,
+                price=price,
+                persist=False,
+            )
         return price
 
 

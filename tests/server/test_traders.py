@@ -48,7 +48,9 @@ def test_traders_quote_every_spot_pair_and_trade() -> None:
         mid = START_MID[pair]
         assert mid * 9 // 10 < bid < ask < mid * 11 // 10
         maker = traders.makers[SPOT_PAIRS.index(pair)]
-        assert len(core.open_orders(maker.user_id)) <= 2 * (maker.depth[1] + SLACK)
+        quotes = core.open_orders(maker.user_id)
+        levels = {(o.is_bid, o.price) for o in quotes}
+        assert len(levels) <= 2 * (maker.depth[1] + SLACK) and len(quotes) <= 2 * len(levels)
     assert any(n.get("notice") == "OrdersMatched" for n in notices)
     assert not [n for n in notices if n.get("error_code") not in (None, 0, 1)]  # 1: filled
     assert core.open_orders(DEMO_USER_ID) == []
