@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -26,7 +27,7 @@ from textual.notifications import Notify
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from cfdash.core.assets import PAIRS, Pair, asset_name
+from cfdash.core.assets import PAIRS, Assets, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
 from cfdash.tui import commands, fmt, outcomes
 from cfdash.tui.commands import Command, DashboardCommands, bindings
@@ -57,7 +58,7 @@ from cfdash.tui.widgets.orders import OpenOrdersView
 CSS_FILE = Path(__file__).with_name("cfdash.tcss")
 TRADING_ACTIONS: Final = frozenset({"buy", "sell", "cancel", "cancel_all"})
 PENDING_NOTE: Final = "order pending: outcome not known yet"
-PRIVATE_PANELS: Final = frozenset({"orders", "balances"})
+PRIVATE_PANELS: Final = frozenset({"orders", "balances", "fills", "positions", "closed"})
 MAX_TOASTS: Final = 2
 """Notifications shown at once (the newest): older ones stay in the message history (``h``)."""
 HISTORY: Final = 1000
@@ -143,9 +144,9 @@ class DashboardApp(TypeAhead):
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
-        "panel": "show the next panel (trades, orders, balances, chart)",
+        "panel": "show the next panel (trades, orders, fills, P&L, …)",
         "group": "group the book by the next price increment",
-        "private": "private mode: hide balances",
+        "private": "private mode: hide balances and P&L",
         "login": "log in",
         "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
         "theme": "switch between the light and the dark theme",
@@ -188,6 +189,9 @@ class DashboardApp(TypeAhead):
         self.login_user_id: int | None = None
         self.login_cookie = ""
         """Pre-filled in the login dialog (from the settings file)."""
+        self.currency = Assets["GBP"]
+        self.start_costs: dict[Pair, Decimal] = {}
+        """The positions panel's valuation currency and starting costs (settings file)."""
         self.messages: deque[Notice] = deque(maxlen=HISTORY)
         """Every notification so far, oldest first (the message history, ``h``)."""
         if self.no_color:  # NO_COLOR: no colour at all, not Textual's shades of grey
