@@ -32,6 +32,7 @@ from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundErro
 from cfdash.tui import commands, fmt, outcomes
 from cfdash.tui.commands import Command, DashboardCommands, bindings
 from cfdash.tui.orderform import far_through
+from cfdash.tui.screens import account
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
@@ -484,6 +485,7 @@ class DashboardApp(TypeAhead):
         if order.state == "unknown" and order.tonce is not None:
             view.arm(None)
             self.source.dismiss(order.tonce)
+            account.dismissed(self.dashboard, self.source.scales, order)
             self.notify(
                 f"{self.describe(order)}: its outcome is unknown (it is not among the open "
                 "orders: nothing to cancel). Removed from the list.",

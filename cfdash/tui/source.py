@@ -103,7 +103,7 @@ class ClosedOrderRow:
     ``time`` (epoch seconds) is when the dashboard learnt it (the app stamps it).
     """
 
-    id: int
+    id: int | None
     pair: Pair
     side: Side
     price: int | None

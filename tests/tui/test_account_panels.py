@@ -23,6 +23,7 @@ from decimal import Decimal
 from cfdash.core.assets import PAIRS
 from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.fills import FillsView
+from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.positions import PositionsView
 
 from .conftest import (
@@ -233,4 +234,32 @@ async def test_closed_orders_say_how_they_ended(app, exchange) -> None:
                 "XBT:GBP",
             ],
             ["22:16:20", "SELL", "41,005.00", "0.10", "0.10", "filled", str(filled), "XBT:GBP"],
+        ]
+
+
+async def test_a_dismissed_order_of_unknown_outcome_is_closed_as_unknown(faulty_exchange) -> None:
+    """The exchange drops the connection before it sees the order: its outcome is unknown;
+    once the user removes it from Open orders (c) it is listed as closed, outcome unknown."""
+    exchange, faults = faulty_exchange
+    exchange.seed_market(book=False)
+    app = exchange.dashboard().app
+    async with running(app, WIDE) as pilot:
+        orders = app.query_one(OpenOrdersView)
+        faults.arm("PlaceOrder", "drop_before")
+        await pilot.press("b", *"0.1", "tab", *"40000", "enter")
+        await until(pilot, lambda: any(o.state == "unknown" for o in orders.orders))
+        await pilot.press("escape", "c")
+        await until(pilot, lambda: orders.armed is not None)
+        below = next(n for n, o in enumerate(orders.orders) if o.state == "unknown")
+        await pilot.press(*"j" * below)
+        await until(pilot, lambda: orders.selected is not None)
+        assert orders.selected is not None and orders.selected.state == "unknown"
+        await pilot.press("c")
+        closed = app.query_one(ClosedOrdersView)
+        await until(pilot, lambda: closed.orders)
+        app.show_panel("closed")
+        await pilot.pause()
+        assert [line.split() for line in text(closed)] == [
+            ["Side", "Price", "Filled", "Outcome", "Market"],
+            ["B", "40,000.00", "—", "unknown", "XBT:GBP"],
         ]

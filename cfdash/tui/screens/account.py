@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from cfdash.core.assets import Assets, Pair, Scales
-from cfdash.tui.source import Batch
+from cfdash.tui.source import Batch, ClosedOrderRow, OpenOrder
 from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.fills import FillsView
 from cfdash.tui.widgets.positions import PositionsView
@@ -49,3 +49,20 @@ def apply_batch(screen: DashboardScreen, batch: Batch, scales: Scales, *, force:
         positions.update(scales, balances=batch.balances)
     if batch.quotes is not None:
         positions.update(scales, quotes=batch.quotes)
+
+
+def dismissed(screen: DashboardScreen, scales: Scales, order: OpenOrder) -> None:
+    """The user dismissed an order of unknown outcome: listed as closed, "unknown"."""
+    amount = abs(order.quantity)  # 0 for a market order by total: its size is not known
+    row = ClosedOrderRow(
+        order.id,
+        order.pair,
+        order.side,
+        order.price,
+        amount,
+        0,
+        amount,
+        order.tonce,
+        outcome="unknown",
+    )
+    screen.query_one("#closed", ClosedOrdersView).add_closed(scales, [row], screen.clock())

@@ -71,10 +71,10 @@ class ClosedOrdersView(TableView):
             parts += [
                 o.side.upper() if wide else o.side[0].upper(),
                 "market" if o.price is None else fmt.price(self.scales, o.pair, o.price),
-                fmt.trimmed(o.filled, scale),
+                fmt.DASH if o.result == "unknown" else fmt.trimmed(o.filled, scale),
             ]
             if wide:
-                parts.append(fmt.trimmed(o.original, scale))
+                parts.append(fmt.trimmed(o.original, scale) if o.original else fmt.DASH)
             parts.append((OUTCOMES if wide else SHORT)[o.result])
             if wide:
                 parts.append("—" if o.id is None else str(o.id))
