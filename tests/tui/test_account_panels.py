@@ -263,3 +263,40 @@ async def test_a_dismissed_order_of_unknown_outcome_is_closed_as_unknown(faulty_
             ["Side", "Price", "Filled", "Outcome", "Market"],
             ["B", "40,000.00", "—", "unknown", "XBT:GBP"],
         ]
+
+
+async def test_v_reaches_every_panel_one_at_a_time_at_80x24(app) -> None:
+    async with running(app, SMALL) as pilot:
+        seen = []
+        for _ in range(8):
+            await pilot.pause()
+            shown = [w.id for w in app.query(".panel") if w.region.area > 0]
+            assert len(shown) == 1
+            seen.append(shown[0])
+            await pilot.press("v")
+        assert seen == [
+            "tape",
+            "orders",
+            "balances",
+            "chart",
+            "fills",
+            "positions",
+            "closed",
+            "tape",
+        ]
+
+
+async def test_in_the_wide_layout_the_chosen_account_panel_takes_the_charts_place(app) -> None:
+    async with running(app, WIDE) as pilot:
+        everything = ["tape", "balances", "chart", "orders"]
+        assert [w.id for w in app.query(".panel") if w.region.area > 0] == everything
+        chart_region = app.query_one("#chart").region
+        for name in ("fills", "positions", "closed"):
+            app.show_panel(name)
+            await pilot.pause()
+            shown = [w.id for w in app.query(".panel") if w.region.area > 0]
+            assert shown == ["tape", "balances", name, "orders"]
+            assert app.query_one(f"#{name}").region == chart_region
+        app.show_panel("tape")
+        await pilot.pause()
+        assert [w.id for w in app.query(".panel") if w.region.area > 0] == everything
