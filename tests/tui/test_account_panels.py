@@ -126,14 +126,23 @@ async def test_fills_of_a_resting_order_name_it(app, exchange) -> None:
         assert fills.fills[0].order_id == bid and fills.fills[0].fee == 0
 
 
+async def positions_after_the_scenario(pilot, exchange: Exchange) -> PositionsView:
+    """``trade_and_sell``, then the positions panel shown once its fills, the book back at
+    40,990 / 41,010 and the total are in."""
+    app = pilot.app
+    await asyncio.to_thread(trade_and_sell, exchange)
+    view = app.query_one(PositionsView)
+    await until(pilot, lambda: len(view.fills) == 3)
+    await until(pilot, lambda: app.book.best_bid == p("40990"))
+    app.show_panel("positions")
+    await until(pilot, lambda: any("Total 131,850.26" in line for line in text(view)))
+    return view
+
+
 async def test_positions_match_the_hand_computed_pnl_with_fees(app, exchange) -> None:
     async with running(app, SMALL) as pilot:
-        await asyncio.to_thread(trade_and_sell, exchange)
-        view = app.query_one(PositionsView)
-        await until(pilot, lambda: len(view.fills) == 3)
-        await until(pilot, lambda: app.book.best_bid == p("40990"))
-        app.show_panel("positions")
-        await until(pilot, lambda: " Total 131,850.26 GBP" in text(view))
+        view = await positions_after_the_scenario(pilot, exchange)
+        assert " Total 131,850.26 GBP" in text(view)
         assert text(view) == [
             " Asset   Holding  Value GBP",
             " XBT        2.50 102,500.00",
@@ -158,12 +167,7 @@ async def test_a_starting_cost_from_the_settings(exchange) -> None:
     app = exchange.dashboard().app
     app.start_costs = {PAIR: D("40000")}
     async with running(app, BIG) as pilot:
-        await asyncio.to_thread(trade_and_sell, exchange)
-        view = app.query_one(PositionsView)
-        await until(pilot, lambda: len(view.fills) == 3)
-        await until(pilot, lambda: app.book.best_bid == p("40990"))
-        app.show_panel("positions")
-        await until(pilot, lambda: any("Total" in line for line in text(view)))
+        view = await positions_after_the_scenario(pilot, exchange)
         assert [line.split() for line in text(view)] == [
             ["Asset", "Holding", "Avg", "cost", "Mid", "Unrealised", "Realised", "Value", "GBP"],
             ["XBT", "2.50", "40,366.16", "41,000.00", "+1,584.59", "+265.67", "102,500.00"],
