@@ -72,6 +72,9 @@ class BatchBuilder:
         """Every own fill seen (under ``mu``), oldest first; ``_history_sent``: pushed."""
         self._history_version = self._history_sent = 0
         self._closed_seen = views.own.closed_version
+        self._closed_news: list[ClosedOrderRow] = []
+        """Market orders placed here that are done (under ``mu``): no ``OrderClosed`` names
+        them, so their outcome does."""
         self._quotes: tuple[Quote, ...] = ()
         """The quotes last pushed."""
 
@@ -110,6 +113,29 @@ class BatchBuilder:
         with self.mu:
             self._placing.pop(tonce, None)
             return tuple(self._held.pop(tonce, ()))
+
+    def market_done(self, tonce: int, remaining: int) -> None:
+        """The market order placed with ``tonce`` is done, ``remaining`` not traded (its
+        reply): list it with the closed orders. Under ``client.lock``, before ``settled``."""
+        self.take_fills()
+        with self.mu:
+            entry = self._placing.get(tonce)
+            if entry is None or not entry[1].is_market:
+                return
+            request = entry[1]
+            filled = sum(f.quantity for f in self._held.get(tonce, ()))
+            self._closed_news.append(
+                ClosedOrderRow(
+                    None,
+                    request.pair,
+                    request.side,
+                    None,
+                    request.quantity or 0,  # by total: its size is not known (0)
+                    filled,
+                    abs(remaining),
+                    tonce,
+                )
+            )
 
     def release(self, tonce: int) -> None:
         """The order failed, or its outcome is unknown: its fills held are pushed."""
@@ -242,10 +268,12 @@ class BatchBuilder:
         """The own orders the views saw close since the last call. Under ``client.lock``."""
         own = self.views.own
         new = own.closed_version - self._closed_seen
+        with self.mu:
+            news, self._closed_news = tuple(self._closed_news), []
         if new <= 0:
-            return ()
+            return news
         self._closed_seen = own.closed_version
-        return tuple(closed_row(c) for c in list(own.closed_orders)[-new:])
+        return tuple(closed_row(c) for c in list(own.closed_orders)[-new:]) + news
 
     def quotes(self) -> tuple[Quote, ...]:
         """Every market with a book or a ticker view: its best bid and ask (from the book if

@@ -111,3 +111,23 @@ def test_a_starting_cost_opens_what_was_held_before_the_session() -> None:
     assert rows[0].price is None and rows[0].unrealised is None
     rows, valuation = pnl.summary(V2, ledger, balances, [Quote(PAIR, None, None, 30_000_00)], GBP)
     assert valuation.total == D("60100") and rows[0].unrealised == D("60000") - position.cost
+
+
+def test_a_market_order_placed_here_is_closed_by_its_outcome() -> None:
+    views, rows = watched()
+    order = OrderRequest(PAIR, "buy", quantity=COIN // 2)
+    rows.placing(5, "sending", order)
+    views.route(match(bid=None, bid_rem=None, bid_tonce=5, quantity=COIN // 4))
+    rows.market_done(5, COIN // 4)  # the reply: a quarter not traded (the book ran out)
+    assert [f.tonce for f in rows.settled(5)] == [5]
+    batch = rows.build({OwnOrders.name}, LIVE, status_changed=False, private=True)
+    assert batch is not None
+    assert batch.closed == (
+        ClosedOrderRow(None, PAIR, "buy", None, COIN // 2, COIN // 4, COIN // 4, 5),
+    )
+    assert batch.closed[0].result == "partly filled"
+    limit = OrderRequest(PAIR, "buy", quantity=COIN, price=1)
+    rows.placing(6, "sending", limit)
+    rows.market_done(6, 0)  # not a market order: its OrderClosed will list it
+    rows.settled(6)
+    assert rows.take_closed() == ()

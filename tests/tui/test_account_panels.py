@@ -304,3 +304,31 @@ async def test_in_the_wide_layout_the_chosen_account_panel_takes_the_charts_plac
         app.show_panel("tape")
         await pilot.pause()
         assert [w.id for w in app.query(".panel") if w.region.area > 0] == everything
+
+
+async def test_a_market_order_placed_here_is_listed_closed_when_done(app, exchange) -> None:
+    """No OrderClosed names a market order: its outcome does (0.6 bought: filled)."""
+    from cfdash.tui.screens.confirm import ConfirmScreen
+
+    async with running(app, BIG) as pilot:
+        await pilot.press("b", "ctrl+t", *"0.6", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        closed = app.query_one(ClosedOrdersView)
+        await until(pilot, lambda: closed.orders)
+        (order,) = closed.orders
+        assert (order.id, order.price, order.result) == (None, None, "filled")
+        assert (order.original, order.filled, order.remaining) == (60_000_000, 60_000_000, 0)
+        await pilot.press("escape")
+        app.show_panel("closed")
+        await pilot.pause()
+        assert [line.split() for line in text(closed)][1] == [
+            "22:16:20",
+            "BUY",
+            "market",
+            "0.60",
+            "0.60",
+            "filled",
+            "—",
+            "XBT:GBP",
+        ]
