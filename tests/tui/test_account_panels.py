@@ -25,6 +25,7 @@ from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.fills import FillsView
 from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.positions import PositionsView
+from cfdash.tui.widgets.table import Table
 
 from .conftest import (
     COOKIE,
@@ -112,11 +113,19 @@ async def test_fills_of_a_resting_order_name_it(app, exchange) -> None:
     """User 7's seeded bid (0.2 at 40,950) filled by the taker: a maker fill, no fee, its id;
     in the compact layout (one panel at a time)."""
     bid = next(oid for price, _, oid in exchange.open_orders() if price == p("40950"))
+    built: list[int] = []
     async with running(app, SMALL) as pilot:
-        await asyncio.to_thread(exchange.trade, "-1.2")  # 0.7 @ 40,990, 0.3 + 0.2 @ 40,950
         fills = app.query_one(FillsView)
+        table = fills.table
+
+        def counted(width: int, rows: int) -> Table:
+            built.append(width)
+            return table(width, rows)
+
+        fills.table = counted  # type: ignore[method-assign]
+        await asyncio.to_thread(exchange.trade, "-1.2")  # 0.7 @ 40,990, 0.3 + 0.2 @ 40,950
         await until(pilot, lambda: fills.fills)
-        assert not fills.display  # not shown: nothing laid out
+        assert not fills.display and built == []  # not shown: no text laid out
         app.show_panel("fills")
         await pilot.pause()
         assert text(fills) == [
@@ -124,6 +133,7 @@ async def test_fills_of_a_resting_order_name_it(app, exchange) -> None:
             " 22:13:20 B    40,950.00 0.20 XBT:GBP",
         ]
         assert fills.fills[0].order_id == bid and fills.fills[0].fee == 0
+        assert built  # laid out once shown
 
 
 async def positions_after_the_scenario(pilot, exchange: Exchange) -> PositionsView:
