@@ -134,7 +134,8 @@ def rows(
     for asset in sorted(assets, key=lambda a: (a < SPOT, a)):  # spot assets first
         holding = held.get(asset)
         worth = valuation.values.get(asset)
-        keys = by_asset.get(asset, [])
+        # the market in the valuation currency first: its row has the holding and value
+        keys = sorted(by_asset.get(asset, []), key=lambda k: (k[1] != valuation.currency, k))
         if not keys:
             result.append(Row(asset, None, holding, None, None, worth))
         for n, key in enumerate(keys):

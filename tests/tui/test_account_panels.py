@@ -107,6 +107,14 @@ async def test_the_fills_panel_lists_every_fill_newest_first(app, exchange) -> N
         ]
         tape = app.query_one("#tape")
         assert sum(t.own for t in tape.trades) == 3  # the tape marks them (not shown now)
+        # XBT:EUR is not watched: no price, so no unrealised P&L and no value for the euros
+        app.show_panel("positions")
+        view = app.query_one(PositionsView)
+        await until(pilot, lambda: any("not valued" in line for line in text(view)))
+        rows = [line.split() for line in text(view)]
+        assert ["XBT:EUR", "34,912.50", "—", "—", "+0.00"] in rows  # short 0.1: no P&L yet
+        assert ["EUR", "3,491.25", "—"] in rows
+        assert rows[-1] == ["not", "valued", "(no", "price):", "EUR"]
 
 
 async def test_fills_of_a_resting_order_name_it(app, exchange) -> None:
