@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -26,11 +27,12 @@ from textual.notifications import Notify
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from cfdash.core.assets import PAIRS, Pair, asset_name
+from cfdash.core.assets import PAIRS, Assets, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
 from cfdash.tui import commands, fmt, outcomes
 from cfdash.tui.commands import Command, DashboardCommands, bindings
 from cfdash.tui.orderform import far_through
+from cfdash.tui.screens import account
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
@@ -57,7 +59,7 @@ from cfdash.tui.widgets.orders import OpenOrdersView
 CSS_FILE = Path(__file__).with_name("cfdash.tcss")
 TRADING_ACTIONS: Final = frozenset({"buy", "sell", "cancel", "cancel_all"})
 PENDING_NOTE: Final = "order pending: outcome not known yet"
-PRIVATE_PANELS: Final = frozenset({"orders", "balances"})
+PRIVATE_PANELS: Final = frozenset({"orders", "balances", "fills", "positions", "closed"})
 MAX_TOASTS: Final = 2
 """Notifications shown at once (the newest): older ones stay in the message history (``h``)."""
 HISTORY: Final = 1000
@@ -143,9 +145,9 @@ class DashboardApp(TypeAhead):
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
-        "panel": "show the next panel (trades, orders, balances, chart)",
+        "panel": "show the next panel (trades, orders, fills, P&L, …)",
         "group": "group the book by the next price increment",
-        "private": "private mode: hide balances",
+        "private": "private mode: hide balances and P&L",
         "login": "log in",
         "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
         "theme": "switch between the light and the dark theme",
@@ -188,6 +190,9 @@ class DashboardApp(TypeAhead):
         self.login_user_id: int | None = None
         self.login_cookie = ""
         """Pre-filled in the login dialog (from the settings file)."""
+        self.currency = Assets["GBP"]
+        self.start_costs: dict[Pair, Decimal] = {}
+        """The positions panel's valuation currency and starting costs (settings file)."""
         self.messages: deque[Notice] = deque(maxlen=HISTORY)
         """Every notification so far, oldest first (the message history, ``h``)."""
         if self.no_color:  # NO_COLOR: no colour at all, not Textual's shades of grey
@@ -480,6 +485,7 @@ class DashboardApp(TypeAhead):
         if order.state == "unknown" and order.tonce is not None:
             view.arm(None)
             self.source.dismiss(order.tonce)
+            account.dismissed(self.dashboard, self.source.scales, order)
             self.notify(
                 f"{self.describe(order)}: its outcome is unknown (it is not among the open "
                 "orders: nothing to cancel). Removed from the list.",

@@ -20,16 +20,20 @@ from textual.widgets import Sparkline
 
 from cfdash.core.assets import Pair, Scales
 from cfdash.tui import fills as fill_report
+from cfdash.tui.screens import account
 from cfdash.tui.source import Batch, BookRows, ConnectionStatus, MarketSnapshot
 from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.fills import FillsView
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.positions import PositionsView
 from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 
-PANELS: Final = ("tape", "orders", "balances", "chart")
+PANELS: Final = ("tape", "orders", "balances", "chart", "fills", "positions", "closed")
 """The panels beside the ladder, in the order ``v`` shows them."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
@@ -82,6 +86,10 @@ class DashboardScreen(Screen[None]):
                     chart = Sparkline([], id="chart", classes="panel")
                     chart.border_title = "Price"
                     yield chart
+                    yield FillsView(id="fills", classes="panel extra").data_bind(**stale)
+                    positions = PositionsView(id="positions", classes="panel extra")
+                    yield positions.data_bind(screen.private, screen.read_only, **stale)
+                    yield ClosedOrdersView(id="closed", classes="panel extra").data_bind(**stale)
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
                     yield orders.data_bind(screen.read_only, **stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
@@ -92,6 +100,7 @@ class DashboardScreen(Screen[None]):
         balances = self.query_one("#balances", BalancesView)
         balances.border_title = "Balances"
         balances.login_key = self.login_key
+        account.mount_panels(self, self.login_key)
         self.query_one("#entry", OrderEntry).display = not self.read_only
         if self._ready is not None:
             self._ready()
@@ -119,6 +128,8 @@ class DashboardScreen(Screen[None]):
                 orders=snap.orders,
                 status=snap.status,
                 fee_rate=snap.fee_rate,
+                fill_history=snap.fill_history,
+                quotes=snap.quotes,
             )
             self.apply_batch(batch, scales, pair, force=True)
 
@@ -164,6 +175,7 @@ class DashboardScreen(Screen[None]):
                     chart.data = [t.price for t in reversed(batch.trades)]
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
+            account.apply_batch(self, batch, scales, force=force)
             entry = self.query_one("#entry", OrderEntry)
             if batch.balances is not None or force:
                 self.query_one("#balances", BalancesView).update_balances(scales, batch.balances)
@@ -181,6 +193,7 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        self.query_one("#panels").set_class(name in account.PANELS, "-extra")
 
     def next_panel(self) -> str:
         """Show the next panel; its name."""
