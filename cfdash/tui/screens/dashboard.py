@@ -105,9 +105,11 @@ class DashboardScreen(Screen[None]):
         if self._ready is not None:
             self._ready()
 
-    def watch_status(self, status: ConnectionStatus) -> None:
+    def watch_status(self, old: ConnectionStatus, status: ConnectionStatus) -> None:
         self.stale = not status.connected
-        self.app.refresh_bindings()  # e.g. no login offered once logged in
+        if old.user_id != status.user_id:  # no login offered once logged in
+            # only then: it recomposes the footer (~50 ms), and the latency changes often
+            self.app.refresh_bindings()
 
     def watch_stale(self, stale: bool) -> None:
         self.query_one("#chart").set_class(stale, "-stale")
