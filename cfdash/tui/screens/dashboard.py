@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Sparkline
 
 from cfdash.core.assets import Pair, Scales
 from cfdash.tui import fills as fill_report
 from cfdash.tui.source import Batch, BookRows, ConnectionStatus, MarketSnapshot
 from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.charts import DepthView, PriceChart
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -29,7 +29,7 @@ from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 
-PANELS: Final = ("tape", "orders", "balances", "chart")
+PANELS: Final = ("tape", "orders", "balances", "chart", "depth")
 """The panels beside the ladder, in the order ``v`` shows them."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
@@ -79,9 +79,8 @@ class DashboardScreen(Screen[None]):
                     yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
                     balances = BalancesView(id="balances", classes="panel")
                     yield balances.data_bind(screen.private, screen.read_only, **stale)
-                    chart = Sparkline([], id="chart", classes="panel")
-                    chart.border_title = "Price"
-                    yield chart
+                    yield PriceChart(self.clock, id="chart", classes="panel").data_bind(**stale)
+                    yield DepthView(id="depth", classes="panel").data_bind(**stale)
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
                     yield orders.data_bind(screen.read_only, **stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
@@ -99,9 +98,6 @@ class DashboardScreen(Screen[None]):
     def watch_status(self, status: ConnectionStatus) -> None:
         self.stale = not status.connected
         self.app.refresh_bindings()  # e.g. no login offered once logged in
-
-    def watch_stale(self, stale: bool) -> None:
-        self.query_one("#chart").set_class(stale, "-stale")
 
     # -- data ------------------------------------------------------------------------------
     def load(self, snap: MarketSnapshot) -> None:
@@ -128,6 +124,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#tape", TradeTape).set_market(scales, pair)
         self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
         self.query_one("#entry", OrderEntry).set_market(scales, pair)
+        self.query_one("#chart", PriceChart).set_market(scales, pair)
+        self.query_one("#depth", DepthView).set_market(scales, pair)
 
     def apply_batch(
         self, batch: Batch, scales: Scales, shown: Pair, *, force: bool = False
@@ -156,12 +154,12 @@ class DashboardScreen(Screen[None]):
             if market and batch.book is not None and (force or batch.book != self.book):
                 self.book = batch.book
                 ladder.update_book(batch.book)
+                self.query_one("#depth", DepthView).update_book(batch.book)
             if market and batch.trades is not None:
                 tape = self.query_one("#tape", TradeTape)
                 if force or batch.trades != tape.trades:
                     tape.update_trades(batch.trades)
-                    chart = self.query_one("#chart", Sparkline)
-                    chart.data = [t.price for t in reversed(batch.trades)]
+                    self.query_one("#chart", PriceChart).feed(batch.trades)
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
             entry = self.query_one("#entry", OrderEntry)
@@ -181,6 +179,7 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
+        self.query_one("#panels").set_class(name == "depth", "-depth")  # wide: in the chart's cell
 
     def next_panel(self) -> str:
         """Show the next panel; its name."""
@@ -192,6 +191,14 @@ class DashboardScreen(Screen[None]):
         ladder = self.query_one("#ladder", OrderBookLadder)
         ladder.group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
 
+    def next_interval(self) -> None:
+        """The chart's next candle interval (the chart shown if it was not)."""
+        chart = self.query_one("#chart", PriceChart)
+        if not chart.shown:
+            self.show_panel("chart")
+        chart.next_interval()
+
     def tick(self) -> None:
-        """Once a second: the open orders' ages."""
+        """Once a second: the open orders' ages, the chart's newest interval."""
         self.query_one("#orders", OpenOrdersView).tick()
+        self.query_one("#chart", PriceChart).tick()
