@@ -1,13 +1,13 @@
 """The price chart laid out into cells: candles, volume bars, a price and a time axis.
 
 Pure (no Textual): ``layout_chart`` turns candles into rows of styled runs (``axes.Row``).
-One column per interval, the newest on the right; a price axis on the right (round labels,
-the last price marked over them and by a dotted line across the chart); volume bars under the
-candles; HH:MM (UTC, as the tape) under them.
+Two columns per interval (a candle and a gap), the newest on the right; a price axis on the
+right (round labels, the last price marked over them and by a dotted line across the chart);
+volume bars under the candles; HH:MM (UTC, as the tape) under them.
 
-Candles are drawn at half a row's resolution with box glyphs: a heavy stroke for the body
-(open to close), a light one for the wick (low to high), so that each cell shows its two
-halves: ``GLYPHS[(top, bottom)]``.
+Candles are drawn at half a row's resolution: blocks for the body (open to close), a light
+line for the wick (low to high), a heavy line where a cell is half body and half wick, so
+that each cell shows its two halves: ``GLYPHS[(top, bottom)]``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ NONE, WICK, BODY = 0, 1, 2
 GLYPHS: Final = {
     (NONE, NONE): " ",
     (WICK, WICK): "│",
-    (BODY, BODY): "┃",
+    (BODY, BODY): "█",
     (BODY, WICK): "╿",
     (WICK, BODY): "╽",
-    (BODY, NONE): "╹",
-    (NONE, BODY): "╻",
+    (BODY, NONE): "▀",
+    (NONE, BODY): "▄",
     (WICK, NONE): "╵",
     (NONE, WICK): "╷",
 }
@@ -37,8 +37,10 @@ LAST_LINE: Final = "┈"
 LAST_MARK: Final = "◀"
 TIME_STEPS: Final = tuple(m * 60_000_000 for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720))
 """Spacings of the time labels (µs)."""
-LABEL_GAP: Final = 7
-"""Columns from one HH:MM label to the next, at least."""
+CELL: Final = 2
+"""Columns per interval: the candle and a gap."""
+LABEL_GAP: Final = 4
+"""Intervals from one HH:MM label to the next, at least."""
 MIN_WIDTH, MIN_HEIGHT = 12, 4
 
 
@@ -46,8 +48,8 @@ MIN_WIDTH, MIN_HEIGHT = 12, 4
 class Frame:
     """Where things go: the plot's columns and rows, the price range shown."""
 
-    slots: int
-    """Columns of candles (one per interval)."""
+    plot: int
+    """Columns left of the price axis."""
     rows: int
     """Rows of candles."""
     volume_rows: int
@@ -59,6 +61,15 @@ class Frame:
         halves = 2 * self.rows - 1
         span = self.high - self.low
         return ((price - self.low) * halves * 2 + span) // (2 * span)
+
+    @property
+    def slots(self) -> int:
+        """Intervals shown."""
+        return self.plot // CELL
+
+    def column(self, slot: int) -> int:
+        """The column of the ``slot``-th interval shown (0: the oldest)."""
+        return self.plot - CELL * (self.slots - slot)
 
     def row(self, price: int) -> int:
         """The row (0 at the top) of ``price``."""
@@ -84,30 +95,30 @@ def layout_chart(
         return plain_rows(width, height, " no trades yet: candles are built from the trades seen")
     label_width = max(len(label(p, price_scale)) for p in prices)
     axis = label_width + 2  # "┤ 41,000.00"
-    slots = width - axis
-    first = end - (slots - 1) * interval
+    plot = width - axis
+    first = end - (plot // CELL - 1) * interval
     shown = [c for c in candles if first <= c.start <= end]
-    frame = _frame(shown, last, slots, height)
+    frame = _frame(shown, last, plot, height)
     if frame is None:
         return plain_rows(width, height, " no trades in sight")
     grid = [[" "] * width for _ in range(height)]
     styles = [[""] * width for _ in range(height)]
     for candle in shown:
-        column = (candle.start - first) // interval
+        column = frame.column((candle.start - first) // interval)
         _draw_candle(grid, styles, frame, column, candle)
     _draw_volume(grid, styles, frame, first, interval, shown)
     last_row = None if last is None else frame.row(last)
     if last_row is not None:
         line, line_styles = grid[last_row], styles[last_row]
-        for x in range(slots):
+        for x in range(plot):
             if line[x] == " ":
                 line[x], line_styles[x] = LAST_LINE, "last-line"
     _draw_price_axis(grid, styles, frame, price_scale, label_width, last, last_row)
-    _draw_time_axis(grid[height - 1], styles[height - 1], first, interval, slots)
+    _draw_time_axis(grid[height - 1], styles[height - 1], frame, first, interval)
     return [runs(chars, cell_styles) for chars, cell_styles in zip(grid, styles, strict=True)]
 
 
-def _frame(shown: Sequence[Candle], last: int | None, slots: int, height: int) -> Frame | None:
+def _frame(shown: Sequence[Candle], last: int | None, plot: int, height: int) -> Frame | None:
     volume_rows = max(1, (height - 1) // 5)
     rows = height - 1 - volume_rows
     lows = [c.low for c in shown] + ([last] if last is not None else [])
@@ -118,7 +129,7 @@ def _frame(shown: Sequence[Candle], last: int | None, slots: int, height: int) -
     if low == high:  # one price: a band around it
         pad = max(1, nice_step(max(low, 1) // 1000, 1))
         low, high = max(0, low - pad), high + pad
-    return Frame(slots, rows, volume_rows, low, high)
+    return Frame(plot, rows, volume_rows, low, high)
 
 
 def _draw_candle(
@@ -150,7 +161,7 @@ def _draw_volume(
     largest = max((c.volume for c in shown), default=0)
     bottom = frame.rows + frame.volume_rows - 1
     for candle in shown:
-        column = (candle.start - first) // interval
+        column = frame.column((candle.start - first) // interval)
         height = eighths(candle.volume, largest, frame.volume_rows)
         style = "volume-up" if candle.up else "volume-down"
         for up in range(frame.volume_rows):
@@ -169,7 +180,7 @@ def _draw_price_axis(
     last: int | None,
     last_row: int | None,
 ) -> None:
-    x = frame.slots
+    x = frame.plot
     for row in range(frame.rows + frame.volume_rows):
         grid[row][x], styles[row][x] = "│", "axis"
     step = nice_step(frame.high - frame.low, max(1, frame.rows // 3))
@@ -190,19 +201,20 @@ def _draw_price_axis(
 
 
 def _draw_time_axis(
-    chars: list[str], styles: list[str], first: int, interval: int, slots: int
+    chars: list[str], styles: list[str], frame: Frame, first: int, interval: int
 ) -> None:
     step = next((s for s in TIME_STEPS if s % interval == 0 and s // interval >= LABEL_GAP), None)
     if step is None:  # coarse intervals: a label every LABEL_GAP columns
         step = interval * LABEL_GAP
-    for column in range(slots):
-        start = first + column * interval
+    for slot in range(frame.slots):
+        start = first + slot * interval
         if start % step:
             continue
         text = time.strftime("%H:%M", time.gmtime(start // 1_000_000))
-        if column + len(text) <= slots:
+        column = frame.column(slot)
+        if column + len(text) <= frame.plot:
             _write(chars, styles, column, text, "axis")
-    for column in range(slots, len(chars)):
+    for column in range(frame.plot, len(chars)):
         chars[column] = " "
 
 

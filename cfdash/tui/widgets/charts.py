@@ -52,6 +52,8 @@ class CellChart(LineWidget):
         super().__init__(id=id, classes=classes)
         self.scales: Scales = V2
         self.pair: Pair | None = None
+        self._styles: dict[str, Style] = {}
+        """The run styles' colours (until the theme changes)."""
         self.renders = 0
         """Layouts computed so far (tests check that a hidden panel computes none)."""
 
@@ -76,10 +78,18 @@ class CellChart(LineWidget):
 
     def build_strip(self, row: Hashable, width: int) -> Strip:
         assert isinstance(row, tuple)
-        return Strip([Segment(text, self._style(style)) for text, style in row])
+        styles = self._styles
+        for _, name in row:
+            if name not in styles:
+                base = self.rich_style
+                styles[name] = (
+                    base + self.get_component_rich_style(f"chart--{name}") if name else base
+                )
+        return Strip([Segment(text, styles[name]) for text, name in row])
 
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"chart--{name}") if name else Style.null()
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
 
     def layout_key(self, height: int) -> Hashable:
         return (height, self.size.width, self.pair, self.scales, *self.data_key())
