@@ -8,7 +8,8 @@ to the row's width; the style is a name the widget maps to a colour.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import groupby
+from itertools import compress, pairwise
+from operator import ne
 from typing import Final
 
 from cfdash.tui import fmt
@@ -60,13 +61,9 @@ def eighths(value: int, largest: int, rows: int) -> int:
 
 def runs(chars: list[str], styles: list[str]) -> Row:
     """Cells to runs: neighbouring cells of one style joined."""
-    out: Row = []
-    index = 0
-    for style, group in groupby(styles):
-        count = sum(1 for _ in group)
-        out.append(("".join(chars[index : index + count]), style))
-        index += count
-    return out
+    text = "".join(chars)
+    cuts = [0, *compress(range(1, len(styles)), map(ne, styles[1:], styles)), len(styles)]
+    return [(text[a:b], styles[a]) for a, b in pairwise(cuts)]
 
 
 def place(

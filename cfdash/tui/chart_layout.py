@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from cfdash.core.views.candles import Candle
-from cfdash.tui.axes import Row, bar, eighths, label, nice_step, plain_rows, runs, ticks
+from cfdash.tui.axes import EIGHTHS, Row, eighths, label, nice_step, plain_rows, runs, ticks
 
 NONE, WICK, BODY = 0, 1, 2
 GLYPHS: Final = {
@@ -93,7 +93,7 @@ def layout_chart(
     prices = [c.high for c in candles] + ([last] if last is not None else [])
     if not prices:
         return plain_rows(width, height, " no trades yet: candles are built from the trades seen")
-    label_width = max(len(label(p, price_scale)) for p in prices)
+    label_width = len(label(max(prices), price_scale))  # the widest: prices are positive
     axis = label_width + 2  # "┤ 41,000.00"
     plot = width - axis
     first = end - (plot // CELL - 1) * interval
@@ -141,13 +141,12 @@ def _draw_candle(
     style = "up" if candle.up else "down"
     top_half = 2 * frame.rows - 1
     for row in range(frame.row(candle.high), frame.row(candle.low) + 1):
-        top, bottom = top_half - 2 * row, top_half - 2 * row - 1
-        pair = tuple(
-            BODY if body_low <= h <= body_high else WICK if low <= h <= high else NONE
-            for h in (top, bottom)
-        )
-        grid[row][column] = GLYPHS[pair]  # type: ignore[index]
-        styles[row][column] = style
+        top = top_half - 2 * row
+        upper = BODY if body_low <= top <= body_high else WICK if low <= top <= high else NONE
+        top -= 1
+        lower = BODY if body_low <= top <= body_high else WICK if low <= top <= high else NONE
+        grid[row][column] = GLYPHS[upper, lower]
+        styles[row][column] = styles[row][column + 1] = style  # the gap too: fewer runs
 
 
 def _draw_volume(
@@ -162,13 +161,13 @@ def _draw_volume(
     bottom = frame.rows + frame.volume_rows - 1
     for candle in shown:
         column = frame.column((candle.start - first) // interval)
-        height = eighths(candle.volume, largest, frame.volume_rows)
+        full, part = divmod(eighths(candle.volume, largest, frame.volume_rows), 8)
         style = "volume-up" if candle.up else "volume-down"
-        for up in range(frame.volume_rows):
-            glyph = bar(height, up)
-            if glyph != " ":
-                grid[bottom - up][column] = glyph
-                styles[bottom - up][column] = style
+        for row in range(bottom - full + 1, bottom + 1):
+            grid[row][column] = "█"
+            styles[row][column] = styles[row][column + 1] = style
+        if part:
+            grid[bottom - full][column], styles[bottom - full][column] = EIGHTHS[part], style
 
 
 def _draw_price_axis(

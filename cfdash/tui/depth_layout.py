@@ -16,7 +16,7 @@ from itertools import accumulate
 from typing import Final
 
 from cfdash.tui import fmt
-from cfdash.tui.axes import Row, bar, eighths, label, nice_step, place, plain_rows, runs, ticks
+from cfdash.tui.axes import EIGHTHS, Row, eighths, label, nice_step, place, plain_rows, runs, ticks
 
 Level = tuple[int, int, int]
 """(price, size, order count), as ``BookRows`` holds them."""
@@ -108,12 +108,12 @@ def layout_depth(
             size, style = 0, "mid"
             for row in range(rows):
                 grid[row][axis + column], styles[row][axis + column] = "┊", "mid"
-        tall = eighths(size, deepest, rows)
-        for up in range(rows):
-            glyph = bar(tall, up)
-            if glyph != " ":
-                grid[rows - 1 - up][axis + column] = glyph
-                styles[rows - 1 - up][axis + column] = style
+        full, part = divmod(eighths(size, deepest, rows), 8)
+        x = axis + column
+        for row in range(rows - full, rows):
+            grid[row][x], styles[row][x] = "█", style
+        if part:
+            grid[rows - 1 - full][x], styles[rows - 1 - full][x] = EIGHTHS[part], style
     _size_axis(grid, styles, marks, deepest, rows, size_scale, label_width)
     _price_axis(grid[rows], styles[rows], axis, plot, low, 2 * span, mid, price_scale)
     return [runs(chars, cell_styles) for chars, cell_styles in zip(grid, styles, strict=True)]

@@ -112,7 +112,7 @@ def test_time_labels_fall_on_round_minutes() -> None:
     labels = axis.split()
     assert labels, axis
     for text in labels:
-        hours, minutes = map(int, text.split(":"))
+        _, minutes = map(int, text.split(":"))
         assert minutes % 5 == 0
     assert time.strftime("%H:%M", time.gmtime(end // 1_000_000 // 300 * 300)) in labels
 

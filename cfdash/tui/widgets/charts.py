@@ -85,7 +85,8 @@ class CellChart(LineWidget):
                 styles[name] = (
                     base + self.get_component_rich_style(f"chart--{name}") if name else base
                 )
-        return Strip([Segment(text, styles[name]) for text, name in row])
+        # every glyph is one cell wide: the row's length is its width (no measuring)
+        return Strip([Segment(text, styles[name]) for text, name in row], width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
