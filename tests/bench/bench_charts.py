@@ -5,6 +5,10 @@ of: the pure layouts alone (``layout_chart``, ``layout_depth``), and the widgets
 (layout, then a ``Strip`` per line, as Textual asks for a panel's lines) in a headless app of
 that size, the line cache cleared before each render. The chart holds 500 one-minute candles
 (20,000 trades), the depth view 60 levels a side.
+
+If ``plotext`` (5.x, as ``textual-plotext`` needs; not a dependency) can be imported, the same
+candles (the 94 the chart shows at that width) are drawn with its ``candlestick`` too, its
+output turned into Rich lines as ``textual-plotext`` does: the cost of that alternative.
 """
 
 from __future__ import annotations
@@ -86,6 +90,35 @@ async def widget_path(widget: CellChart, renders: int) -> tuple[float, float]:
         return timed(render, renders)
 
 
+def plotext_path(candles: MarketCandles, renders: int) -> tuple[float, float] | None:
+    """``plotext``'s candlestick at 200x60, built and turned into Rich lines (None: no plotext)."""
+    try:
+        from plotext._figure import _figure_class  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    from rich.console import Console
+    from rich.text import Text
+
+    shown = list(candles.series[MINUTE].candles)[-94:]
+    data = {
+        name: [getattr(c, name.lower()) / 100 for c in shown]
+        for name in ("Open", "Close", "High", "Low")
+    }
+    dates = [time.strftime("%d/%m/%Y %H:%M:%S", time.gmtime(c.start // 10**6)) for c in shown]
+    width, height = SIZE
+    console = Console(width=width, height=height, color_system="truecolor", file=sys.stderr)
+
+    def render() -> None:
+        figure = _figure_class()
+        figure.plotsize(width, height)
+        figure.date_form("d/m/Y H:M:S")
+        figure.candlestick(dates, data)
+        text = Text.from_ansi(figure.build())
+        console.render_lines(text, console.options.update(width=width, height=height))
+
+    return timed(render, renders)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--renders", type=int, default=1000)
@@ -130,6 +163,9 @@ def main() -> None:
         ("chart widget (layout + strips)", asyncio.run(widget_path(price, renders))),
         ("depth widget (layout + strips)", asyncio.run(widget_path(view, renders))),
     ]
+    plotext = plotext_path(candles, max(1, renders // 5))
+    if plotext is not None:
+        rows.append((f"plotext candlestick ({max(1, renders // 5)} renders)", plotext))
     print(f"{renders} renders of a {width}x{height} panel, µs per render:")
     for name, (median, p99) in rows:
         print(f"  {name:32} median {median:8.0f}   p99 {p99:8.0f}")
