@@ -18,7 +18,21 @@ from cfdash.tui.source import TradeRow
 from cfdash.tui.widgets.charts import DepthView, PriceChart
 from cfdash.tui.widgets.tape import TradeTape
 
-from .conftest import MAKER, NOW, PAIR, SMALL, WIDE, Exchange, lines, loaded, p, q, running, until
+from .conftest import (
+    EUR_PAIR,
+    MAKER,
+    NOW,
+    PAIR,
+    SMALL,
+    WIDE,
+    Exchange,
+    lines,
+    loaded,
+    p,
+    q,
+    running,
+    until,
+)
 
 TIMED = ((0, "0.02"), (30, "-0.15"), (45, "0.3"), (50, "-0.05"), (160, "0.1"), (165, "-0.6"))
 """(seconds after NOW, size): the taker's market orders, at these exchange times. NOW is 20 s
@@ -157,3 +171,46 @@ def test_chart_and_depth_snapshot_large(snap_compare, exchange: Exchange) -> Non
     """200x60: the chart in its cell beside the balances; then the depth view in it."""
     app = exchange.dashboard().app
     assert snap_compare(app, terminal_size=(200, 60), run_before=timed_market(exchange))
+
+
+async def test_wide_depth_takes_the_chart_cell_while_active(exchange: Exchange) -> None:
+    app = exchange.dashboard().app
+    async with running(app, WIDE) as pilot:
+        chart = app.query_one("#chart", PriceChart)
+        depth = app.query_one("#depth", DepthView)
+        assert chart.region.area > 0 and depth.region.area == 0
+        cell = chart.region
+        while app.panel != "depth":
+            await pilot.press("v")
+        await until(pilot, lambda: depth.region.area > 0)
+        assert chart.region.area == 0 and depth.region == cell
+        assert any("41,000.00" in line for line in lines(depth))
+        await pilot.press("i")  # the interval key brings the chart back
+        await until(pilot, lambda: chart.region.area > 0)
+        assert app.panel == "chart" and depth.region.area == 0
+        assert (
+            "i",
+            "chart: the next candle interval (1m, 5m, 1h; shows the chart)",
+            "interval",
+        ) in (app.help_rows())
+
+
+async def test_each_market_keeps_its_candles(exchange: Exchange) -> None:
+    """Switching market shows that market's candles (none yet); switching back shows the
+    first market's again, as they were."""
+    app = exchange.dashboard().app
+    async with running(app, WIDE) as pilot:
+        chart = app.query_one("#chart", PriceChart)
+        tape = app.query_one(TradeTape)
+        await asyncio.to_thread(trade_at, exchange, TIMED[:4])
+        await until(pilot, lambda: len(tape.trades) == 4)
+        await until(pilot, lambda: chart.candles and chart.candles.last_time == tape.trades[0].time)
+        before = list(chart.candles.series[MINUTE].candles)
+        app.switch_pair(EUR_PAIR)
+        await pilot.pause()
+        assert chart.pair == EUR_PAIR and chart.candles is not None
+        assert chart.candles.last_time is None
+        await until(pilot, lambda: any("no trades yet" in line for line in lines(chart)))
+        app.switch_pair(PAIR)
+        await until(pilot, lambda: app.book.bids)
+        assert list(chart.candles.series[MINUTE].candles) == before
