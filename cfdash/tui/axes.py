@@ -44,13 +44,6 @@ def label(value: int, scale: int) -> str:
     return fmt.amount(value, scale)
 
 
-def bar(height: int, row_from_bottom: int) -> str:
-    """The glyph of a bar ``height`` eighths tall in the row ``row_from_bottom`` (0: the
-    bottom row)."""
-    filled = height - 8 * row_from_bottom
-    return EIGHTHS[max(0, min(8, filled))]
-
-
 def eighths(value: int, largest: int, rows: int) -> int:
     """``value`` as a bar height in eighths of a cell, ``largest`` filling ``rows`` rows; at
     least one eighth for anything above zero."""

@@ -127,7 +127,6 @@ def test_series_keeps_the_newest_limit() -> None:
     assert [c.start for c in series.candles] == [2 * MINUTE, 3 * MINUTE, 4 * MINUTE]
     series.add(0, 1, 1)  # older than all kept: dropped
     assert len(series) == 3
-    assert [c.start for c in series.since(3 * MINUTE)] == [3 * MINUTE, 4 * MINUTE]
 
 
 def test_an_older_trade_is_folded_into_its_candle() -> None:

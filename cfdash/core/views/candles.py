@@ -102,16 +102,6 @@ class CandleSeries:
             index -= 1
         candles.insert(index, Candle(start, price, price, price, price, quantity))
 
-    def since(self, start: int) -> list[Candle]:
-        """The candles starting at or after ``start``, oldest first."""
-        out: list[Candle] = []
-        for candle in reversed(self.candles):
-            if candle.start < start:
-                break
-            out.append(candle)
-        out.reverse()
-        return out
-
     def __len__(self) -> int:
         return len(self.candles)
 
