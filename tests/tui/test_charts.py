@@ -167,8 +167,8 @@ def test_depth_snapshot_compact(snap_compare, exchange: Exchange) -> None:
     assert snap_compare(app, press=press, terminal_size=SMALL, run_before=timed_market(exchange))
 
 
-def test_chart_and_depth_snapshot_large(snap_compare, exchange: Exchange) -> None:
-    """200x60: the chart in its cell beside the balances; then the depth view in it."""
+def test_chart_snapshot_large(snap_compare, exchange: Exchange) -> None:
+    """200x60: the chart in its cell under the balances."""
     app = exchange.dashboard().app
     assert snap_compare(app, terminal_size=(200, 60), run_before=timed_market(exchange))
 
