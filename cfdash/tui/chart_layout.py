@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from cfdash.core.views.candles import Candle
+from cfdash.tui import fmt
 from cfdash.tui.axes import EIGHTHS, Row, eighths, label, nice_step, plain_rows, runs, ticks
 
 NONE, WICK, BODY = 0, 1, 2
@@ -85,9 +86,12 @@ def layout_chart(
     height: int,
     price_scale: int,
     last: int | None = None,
+    volume_scale: int | None = None,
 ) -> list[Row]:
     """The chart of ``candles`` (oldest first, of ``interval`` µs), the newest column the
-    interval starting at ``end``; ``last`` (the last trade's price) marked on the axis."""
+    interval starting at ``end``; ``last`` (the last trade's price) marked on the axis; the
+    largest volume shown labelled beside the volume bars if ``volume_scale`` is given (the base
+    asset's)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return plain_rows(width, height)
     prices = [c.high for c in candles] + ([last] if last is not None else [])
@@ -107,6 +111,10 @@ def layout_chart(
         column = frame.column((candle.start - first) // interval)
         _draw_candle(grid, styles, frame, column, candle)
     _draw_volume(grid, styles, frame, first, interval, shown)
+    if volume_scale is not None:
+        largest = fmt.trimmed(max(c.volume for c in shown), volume_scale)
+        top = frame.rows
+        _write(grid[top], styles[top], plot + 2, largest[:label_width].rjust(label_width), "label")
     last_row = None if last is None else frame.row(last)
     if last_row is not None:
         line, line_styles = grid[last_row], styles[last_row]

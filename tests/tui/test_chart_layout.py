@@ -205,3 +205,18 @@ def test_depth_layout_bids_left_asks_right_labels_exact() -> None:
 def test_depth_of_an_empty_book_says_so() -> None:
     rows = layout_depth([], [], width=30, height=5, price_scale=100, size_scale=10**8)
     assert "no orders" in next(text_of(rows))
+
+
+def test_the_largest_volume_is_labelled_beside_the_bars() -> None:
+    rows = layout_chart(
+        [candle(0, 100, 110, 90, 105, volume=25_000_000), candle(1, 105, 106, 100, 101, 10)],
+        interval=MINUTE,
+        end=START + MINUTE,
+        width=40,
+        height=13,
+        price_scale=100,
+        volume_scale=10**8,
+    )
+    text = list(text_of(rows))
+    assert text[10].endswith(" 0.25")  # the top volume row: 0.25 XBT fills the bars' height
+    assert sum(" 0.25" in line for line in text) == 1

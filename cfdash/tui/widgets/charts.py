@@ -176,6 +176,7 @@ class PriceChart(CellChart):
             height=height,
             price_scale=self.scales.price_scale(self.pair) if self.pair else 100,
             last=candles.last_price,
+            volume_scale=self.scales.asset(self.pair.base) if self.pair else None,
         )
         return [tuple(row) for row in rows]
 
