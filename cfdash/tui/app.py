@@ -131,6 +131,7 @@ class DashboardApp(TypeAhead):
         Binding("m", "market", "Market", id="market", priority=True),
         Binding("v", "next_panel", "Panel", id="panel"),
         Binding("g", "group", "Group", show=False, id="group"),
+        Binding("i", "chart_interval", "Interval", show=False, id="interval"),
         Binding("p", "private", "Private", show=False, id="private"),
         Binding("l", "login", "Log in", show=False, id="login", priority=True),
         Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
@@ -145,8 +146,9 @@ class DashboardApp(TypeAhead):
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
-        "panel": "show the next panel (trades, orders, fills, P&L, …)",
+        "panel": "show the next panel (trades, orders, chart, depth, P&L, …)",
         "group": "group the book by the next price increment",
+        "interval": "chart: the next candle interval (1m, 5m, 1h; shows the chart)",
         "private": "private mode: hide balances and P&L",
         "login": "log in",
         "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
@@ -564,6 +566,9 @@ class DashboardApp(TypeAhead):
 
     def action_group(self) -> None:
         self.dashboard.next_group()
+
+    def action_chart_interval(self) -> None:
+        self.dashboard.next_interval()
 
     def action_private(self) -> None:
         self.dashboard.private = not self.dashboard.private

@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Sparkline
 
 from cfdash.core.assets import Pair, Scales
 from cfdash.tui import fills as fill_report
 from cfdash.tui.screens import account
 from cfdash.tui.source import Batch, BookRows, ConnectionStatus, MarketSnapshot
 from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.charts import DepthView, PriceChart
 from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.fills import FillsView
@@ -33,8 +33,10 @@ from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 
-PANELS: Final = ("tape", "orders", "balances", "chart", "fills", "positions", "closed")
+PANELS: Final = ("tape", "orders", "balances", "chart", "depth", "fills", "positions", "closed")
 """The panels beside the ladder, in the order ``v`` shows them."""
+EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS})
+"""Wide layout: the one of these chosen takes the chart's cell."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
 
@@ -83,9 +85,8 @@ class DashboardScreen(Screen[None]):
                     yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
                     balances = BalancesView(id="balances", classes="panel")
                     yield balances.data_bind(screen.private, screen.read_only, **stale)
-                    chart = Sparkline([], id="chart", classes="panel")
-                    chart.border_title = "Price"
-                    yield chart
+                    yield PriceChart(self.clock, id="chart", classes="panel").data_bind(**stale)
+                    yield DepthView(id="depth", classes="panel extra").data_bind(**stale)
                     yield FillsView(id="fills", classes="panel extra").data_bind(**stale)
                     positions = PositionsView(id="positions", classes="panel extra")
                     yield positions.data_bind(screen.private, screen.read_only, **stale)
@@ -110,9 +111,6 @@ class DashboardScreen(Screen[None]):
         if old.user_id != status.user_id:  # no login offered once logged in
             # only then: it recomposes the footer (~50 ms), and the latency changes often
             self.app.refresh_bindings()
-
-    def watch_stale(self, stale: bool) -> None:
-        self.query_one("#chart").set_class(stale, "-stale")
 
     # -- data ------------------------------------------------------------------------------
     def load(self, snap: MarketSnapshot) -> None:
@@ -141,6 +139,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#tape", TradeTape).set_market(scales, pair)
         self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
         self.query_one("#entry", OrderEntry).set_market(scales, pair)
+        self.query_one("#chart", PriceChart).set_market(scales, pair)
+        self.query_one("#depth", DepthView).set_market(scales, pair)
 
     def apply_batch(
         self, batch: Batch, scales: Scales, shown: Pair, *, force: bool = False
@@ -169,12 +169,12 @@ class DashboardScreen(Screen[None]):
             if market and batch.book is not None and (force or batch.book != self.book):
                 self.book = batch.book
                 ladder.update_book(batch.book)
+                self.query_one("#depth", DepthView).update_book(batch.book)
             if market and batch.trades is not None:
                 tape = self.query_one("#tape", TradeTape)
                 if force or batch.trades != tape.trades:
                     tape.update_trades(batch.trades)
-                    chart = self.query_one("#chart", Sparkline)
-                    chart.data = [t.price for t in reversed(batch.trades)]
+                    self.query_one("#chart", PriceChart).feed(batch.trades)
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
             account.apply_batch(self, batch, scales, force=force)
@@ -195,7 +195,7 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
-        self.query_one("#panels").set_class(name in account.PANELS, "-extra")
+        self.query_one("#panels").set_class(name in EXTRA_PANELS, "-extra")
 
     def next_panel(self) -> str:
         """Show the next panel; its name."""
@@ -207,6 +207,14 @@ class DashboardScreen(Screen[None]):
         ladder = self.query_one("#ladder", OrderBookLadder)
         ladder.group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
 
+    def next_interval(self) -> None:
+        """The chart's next candle interval (the chart shown if it was not)."""
+        chart = self.query_one("#chart", PriceChart)
+        if not chart.shown:
+            self.show_panel("chart")
+        chart.next_interval()
+
     def tick(self) -> None:
-        """Once a second: the open orders' ages."""
+        """Once a second: the open orders' ages, the chart's newest interval."""
         self.query_one("#orders", OpenOrdersView).tick()
+        self.query_one("#chart", PriceChart).tick()
