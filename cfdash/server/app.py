@@ -8,11 +8,14 @@ a locked database) undoes its batch (the state goes back to the store's, the bat
 and cancels are refused with error 8 and its notices dropped) and the server goes read-only:
 it keeps serving reads, watches and the book, refuses orders and cancels up front, logs the
 cause once and retries every ``retry_interval`` seconds until the store takes rows again. A command
-the engine answered "Internal error." (a bug: the state in memory may be half-applied), or
-any other commit error, fails the server: nothing more is committed or sent, every
-connection is closed (1011) and the server stops serving. Each connection has a bounded
-outgoing queue and its own writer task: a reader that falls more than ``send_limit`` bytes
-behind is closed (1008) instead of growing memory.
+the engine answered "Internal error." (a bug: the state in memory may be half-applied) undoes
+its batch the same way (its orders and cancels refused, nothing of it committed or
+acknowledged) and the server goes on. Any other commit error, or a bug while read-only (the
+store is then behind memory: nothing safe to go back to), fails the server: nothing more is
+committed or sent, every connection is closed (1011) and the server stops serving.
+
+Each connection has a bounded outgoing queue and its own writer task: a reader that falls
+more than ``send_limit`` bytes behind is closed (1008) instead of growing memory.
 
 Requests can cost far more output than input (a book snapshot), so per-connection limits are
 not enough (``cfdash.server.outbound``): all readers together hold at most ``output_budget``
@@ -320,6 +323,7 @@ class ExchangeServer:
         self._peers: dict[int, _Peer] = {}
         self._local: dict[int, Callable[[int, str], None]] = {}
         self._pending: list[tuple[int, str]] = []
+        self._bugs = 0  # the engine's internal errors undone so far
         self._flush_scheduled = False
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -540,17 +544,24 @@ class ExchangeServer:
         core = self.core
         if core is None or self.failure is not None or self._closed:
             return
-        if core.internal_errors:  # checked first: half-applied state must not be committed
-            error = core.commands.last_internal_error
-            self._fail(error or RuntimeError("internal error"), "an engine command failed")
-            return
         assert self.durability is not None
         try:
-            out = self.durability.commit(self._pending)
+            if core.internal_errors > self._bugs:  # first: half-applied state is not committed
+                self._bugs = core.internal_errors
+                out = self.durability.undo_bug(self._pending)
+                if out is None or core.internal_errors > self._bugs:
+                    error = core.commands.last_internal_error
+                    self._fail(error or RuntimeError("internal error"), "an engine command failed")
+                    return
+                log.error("an engine command failed: its batch was undone")
+            else:
+                out = self.durability.commit(self._pending)
         except Exception as exc:
             self._fail(exc, "cannot commit the exchange state")
             return
-        if out is not None:  # the store refused the rows: the batch was undone
+        if out is not None and self.storage_error is None:  # a bug's batch, undone
+            self._pending = []
+        elif out is not None:  # the store refused the rows: the batch was undone
             self._pending = []
             if self._retrying is None or self._retrying.done():
                 self._retrying = asyncio.get_running_loop().create_task(self._retry_loop())

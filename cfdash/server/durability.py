@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 Output = list[tuple[int, str]]
 
 
+BUG_REFUSAL = "The exchange could not do this (an internal error); nothing was changed."
+
+
 def refusal(exc: sqlite3.Error) -> str:
     """The error message of a command refused because the store cannot take rows."""
     full = getattr(exc, "sqlite_errorname", None) == "SQLITE_FULL"
@@ -85,6 +88,24 @@ class Durability:
         out = self.rollback.undo(stored, frames, output, time.time())
         self._keep(self.rollback.take_changes())  # the undo's own: expiry, gone connections
         return out
+
+    def undo_bug(self, taken: Output) -> Output | None:
+        """A command was answered "Internal error." (a bug: the state in memory may be
+        half-applied): undo the batch as a refused commit is, answer its orders and cancels
+        with ``BUG_REFUSAL``, and accept writes again at once. The output to send instead of
+        the batch's; None when that cannot be done (read-only: memory holds rows the store
+        has not, so the store is not the state to go back to)."""
+        if self.error is not None:
+            return None
+        self.rollback.take_changes()  # not to be stored; remembers the batch's orders
+        output = taken + self.core.take_output()
+        frames, self.batch = self.batch, []
+        stored = list(self.store.load())
+        self.rollback.refuse_writes(BUG_REFUSAL)
+        try:
+            return self.rollback.undo(stored, frames, output, time.time())
+        finally:
+            self.rollback.allow_writes()
 
     def _keep(self, rows: list[Row]) -> None:
         unsaved = self.unsaved

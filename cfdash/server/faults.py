@@ -24,7 +24,7 @@ and armed on the next ``count`` commands of a method (``arm``):
 * ``fail``: answered with an error reply instead of being executed;
 * ``raise``: the engine's handler runs the command, then raises ``FaultInjected`` (a bug in a
   handler: its changes are half-applied; the engine answers "Internal error." and the server
-  fails as on a failed commit).
+  undoes the batch as on a refused commit).
 
 ``fired`` counts every fault that took effect, by name.
 """

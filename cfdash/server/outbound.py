@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Final, TypeVar
 
+from cfdash.core.engine.limits import address_key
+
 K = TypeVar("K", bound=Hashable)
 
 OUTPUT_BUDGET: Final = 32 * 1024 * 1024
@@ -62,7 +64,8 @@ class OutputBudget:
 
 
 class AddressCap:
-    """How many connections each address has open; refuses one over ``limit``."""
+    """How many connections each address has open; refuses one over ``limit``. An IPv6
+    address counts by its /64 (one host is handed a whole /64), as the rate limits do."""
 
     __slots__ = ("_open", "limit")
 
@@ -72,6 +75,7 @@ class AddressCap:
 
     def admit(self, address: str) -> bool:
         """Count a new connection from ``address``; False (not counted) if it is at its cap."""
+        address = address_key(address) or address
         count = self._open.get(address, 0)
         if 0 < self.limit <= count:
             return False
@@ -80,6 +84,7 @@ class AddressCap:
 
     def release(self, address: str) -> None:
         """One admitted connection from ``address`` ended."""
+        address = address_key(address) or address
         count = self._open.get(address, 0) - 1
         if count > 0:
             self._open[address] = count
@@ -87,4 +92,4 @@ class AddressCap:
             self._open.pop(address, None)
 
     def count(self, address: str) -> int:
-        return self._open.get(address, 0)
+        return self._open.get(address_key(address) or address, 0)

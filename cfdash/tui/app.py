@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -26,11 +27,12 @@ from textual.notifications import Notify
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from cfdash.core.assets import PAIRS, Pair, asset_name
+from cfdash.core.assets import PAIRS, Assets, Pair, asset_name
 from cfdash.core.errors import AuthenticationError, CoinfloorError, NotFoundError
 from cfdash.tui import commands, fmt, outcomes
 from cfdash.tui.commands import Command, DashboardCommands, bindings
 from cfdash.tui.orderform import far_through
+from cfdash.tui.screens import account
 from cfdash.tui.screens.confirm import ConfirmScreen
 from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow, HelpScreen
@@ -52,14 +54,12 @@ from cfdash.tui.source import (
 )
 from cfdash.tui.typeahead import TypeAhead
 from cfdash.tui.widgets.entry import OrderEntry
-from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
-from cfdash.tui.widgets.watch import WatchlistView
 
 CSS_FILE = Path(__file__).with_name("cfdash.tcss")
 TRADING_ACTIONS: Final = frozenset({"buy", "sell", "cancel", "cancel_all"})
 PENDING_NOTE: Final = "order pending: outcome not known yet"
-PRIVATE_PANELS: Final = frozenset({"orders", "balances"})
+PRIVATE_PANELS: Final = frozenset({"orders", "balances", "fills", "positions", "closed"})
 MAX_TOASTS: Final = 2
 """Notifications shown at once (the newest): older ones stay in the message history (``h``)."""
 HISTORY: Final = 1000
@@ -132,6 +132,7 @@ class DashboardApp(TypeAhead):
         Binding("v", "next_panel", "Panel", id="panel"),
         Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
         Binding("g", "group", "Group", show=False, id="group"),
+        Binding("i", "chart_interval", "Interval", show=False, id="interval"),
         Binding("p", "private", "Private", show=False, id="private"),
         Binding("l", "login", "Log in", show=False, id="login", priority=True),
         Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
@@ -146,10 +147,11 @@ class DashboardApp(TypeAhead):
         "cancel": "cancel the selected open order, once shown",
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
-        "panel": "next panel (trades, orders, balances, chart, watchlist)",
+        "panel": "show the next panel (trades, orders, chart, depth, P&L, …)",
         "watchlist": "watchlist: every market's last, change, spread",
         "group": "group the book by the next price increment",
-        "private": "private mode: hide balances",
+        "interval": "chart: the next candle interval (1m, 5m, 1h; shows the chart)",
+        "private": "private mode: hide balances and P&L",
         "login": "log in",
         "reconnect": "reconnect now (skip the wait; drop a connection gone silent)",
         "theme": "switch between the light and the dark theme",
@@ -194,6 +196,9 @@ class DashboardApp(TypeAhead):
         self.login_user_id: int | None = None
         self.login_cookie = ""
         """Pre-filled in the login dialog (from the settings file)."""
+        self.currency = Assets["GBP"]
+        self.start_costs: dict[Pair, Decimal] = {}
+        """The positions panel's valuation currency and starting costs (settings file)."""
         self.messages: deque[Notice] = deque(maxlen=HISTORY)
         """Every notification so far, oldest first (the message history, ``h``)."""
         if self.no_color:  # NO_COLOR: no colour at all, not Textual's shades of grey
@@ -203,15 +208,14 @@ class DashboardApp(TypeAhead):
     # -- layout ----------------------------------------------------------------------------
     def get_default_screen(self) -> DashboardScreen:
         login_key = self.key_for(self.binding("login"))
-        screen = DashboardScreen(
+        return DashboardScreen(
             self.clock,
             read_only=self.read_only,
             private=self._private,
             login_key=login_key,
             ready=self._start,
+            extra={"show_expired": self._show_expired, "switch": self.switch_pair},
         )
-        screen.set_reactive(DashboardScreen.show_expired, self._show_expired)
-        return screen
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -453,9 +457,7 @@ class DashboardApp(TypeAhead):
 
     def _open_form(self, side: Side) -> None:
         """Open the form for ``side`` (a limit), at the ladder's selected level if focused."""
-        ladder = self.query_one("#ladder", OrderBookLadder)
-        price = ladder.selected_price if ladder.has_focus else None
-        self.query_one("#entry", OrderEntry).open(side, price)
+        self.query_one("#entry", OrderEntry).open(side, self.dashboard.picked_price())
 
     def action_cancel(self) -> None:
         self.when_logged_in(self._cancel_shown)
@@ -490,6 +492,7 @@ class DashboardApp(TypeAhead):
         if order.state == "unknown" and order.tonce is not None:
             view.arm(None)
             self.source.dismiss(order.tonce)
+            account.dismissed(self.dashboard, self.source.scales, order)
             self.notify(
                 f"{self.describe(order)}: its outcome is unknown (it is not among the open "
                 "orders: nothing to cancel). Removed from the list.",
@@ -558,13 +561,7 @@ class DashboardApp(TypeAhead):
         self.push_screen(picker, chosen)
 
     def action_watchlist(self) -> None:
-        """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""
-        self.show_panel("watch")
-        self.query_one("#watch").focus()
-
-    @on(WatchlistView.Picked)
-    def _picked(self, event: WatchlistView.Picked) -> None:
-        self.switch_pair(event.pair)
+        self.dashboard.focus_panel("watch")  # Up/Down pick a market, Enter switches to it
 
     def action_next_panel(self) -> None:
         self._panel_shown(self.dashboard.next_panel())
@@ -579,6 +576,9 @@ class DashboardApp(TypeAhead):
 
     def action_group(self) -> None:
         self.dashboard.next_group()
+
+    def action_chart_interval(self) -> None:
+        self.dashboard.next_interval()
 
     def action_private(self) -> None:
         self.dashboard.private = not self.dashboard.private

@@ -14,17 +14,19 @@ views' lock is taken).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any, Final
 
 from cfdash.core.assets import PAIRS, SPOT_PAIRS, Pair, Scales
+from cfdash.core.views import ClosedOrder, OwnOrder, OwnOrders, Views
 from cfdash.core.views import Fill as ViewFill
-from cfdash.core.views import OwnOrder, OwnOrders, Views
 from cfdash.tui.source import (
     BalanceRow,
     Batch,
     BookRows,
+    ClosedOrderRow,
     ConnectionStatus,
     Fill,
     MarketSnapshot,
@@ -32,6 +34,7 @@ from cfdash.tui.source import (
     OrderRequest,
     OrderState,
     PairTicker,
+    Quote,
     TickerRow,
     TradeRow,
 )
@@ -40,6 +43,8 @@ TICKER: Final = "ticker:"
 """The prefix of the ticker views' names."""
 ALL: Final = "*"
 """A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
+FILL_HISTORY: Final = 1000
+"""The session's fills kept for the fills and positions panels (the oldest go first)."""
 
 
 class BatchBuilder:
@@ -71,6 +76,15 @@ class BatchBuilder:
         """Their fills, kept for the outcome (``OrderResult.fills``) rather than pushed."""
         self._unknown: dict[int, OrderRequest] = {}
         """The orders placed here whose outcome cannot be known, by tonce, until dismissed."""
+        self._history: deque[Fill] = deque(maxlen=FILL_HISTORY)
+        """Every own fill seen (under ``mu``), oldest first; ``_history_sent``: pushed."""
+        self._history_version = self._history_sent = 0
+        self._closed_seen = views.own.closed_version
+        self._closed_news: list[ClosedOrderRow] = []
+        """Market orders placed here that are done (under ``mu``): no ``OrderClosed`` names
+        them, so their outcome does."""
+        self._quotes: tuple[Quote, ...] = ()
+        """The quotes last pushed."""
 
     # -- the market on screen --------------------------------------------------------------
     def watch(self, pair: Pair) -> tuple[Pair | None, frozenset[str]]:
@@ -108,6 +122,29 @@ class BatchBuilder:
             self._placing.pop(tonce, None)
             return tuple(self._held.pop(tonce, ()))
 
+    def market_done(self, tonce: int, remaining: int) -> None:
+        """The market order placed with ``tonce`` is done, ``remaining`` not traded (its
+        reply): list it with the closed orders. Under ``client.lock``, before ``settled``."""
+        self.take_fills()
+        with self.mu:
+            entry = self._placing.get(tonce)
+            if entry is None or not entry[1].is_market:
+                return
+            request = entry[1]
+            filled = sum(f.quantity for f in self._held.get(tonce, ()))
+            self._closed_news.append(
+                ClosedOrderRow(
+                    None,
+                    request.pair,
+                    request.side,
+                    None,
+                    request.quantity or 0,  # by total: its size is not known (0)
+                    filled,
+                    abs(remaining),
+                    tonce,
+                )
+            )
+
     def release(self, tonce: int) -> None:
         """The order failed, or its outcome is unknown: its fills held are pushed."""
         with self.mu:
@@ -140,6 +177,8 @@ class BatchBuilder:
         with self.mu:
             for raw in recent:
                 fill = fill_row(raw)
+                self._history.append(fill)
+                self._history_version += 1
                 if raw.tonce is not None and raw.tonce in self._placing:
                     self._held.setdefault(raw.tonce, []).append(fill)
                 else:
@@ -166,6 +205,8 @@ class BatchBuilder:
             orders=self.orders() if private else (),
             status=status,
             fee_rate=fee_rate,
+            fill_history=self.fill_history() if private else (),
+            quotes=self.quotes(),
             tickers=self.tickers(),
         )
 
@@ -203,8 +244,20 @@ class BatchBuilder:
         self.take_fills()
         with self.mu:
             fills, self._fresh = tuple(self._fresh), []
+            history_changed = full or self._history_version != self._history_sent
+            self._history_sent = self._history_version
+        history = (self.fill_history() if private else ()) if history_changed else None
+        closed = self.take_closed()
+        quotes = None
+        if full or any(name.startswith(("book:", "ticker:")) for name in dirty):
+            quotes = self.quotes()
+            if quotes == self._quotes and not full:
+                quotes = None
+            else:
+                self._quotes = quotes
+        news = fills or closed or history is not None or quotes is not None
         parts = (book, trades, ticker, balances, orders, tickers)
-        if not full and not fills and parts == (None,) * 6:
+        if not full and not news and parts == (None,) * 6:
             return None
         return Batch(
             pair=pair,
@@ -215,8 +268,41 @@ class BatchBuilder:
             orders=orders,
             status=status if full else None,
             fills=fills,
+            fill_history=history,
+            closed=closed,
+            quotes=quotes,
             tickers=tickers,
         )
+
+    def fill_history(self) -> tuple[Fill, ...]:
+        with self.mu:
+            return tuple(self._history)
+
+    def take_closed(self) -> tuple[ClosedOrderRow, ...]:
+        """The own orders the views saw close since the last call. Under ``client.lock``."""
+        own = self.views.own
+        new = own.closed_version - self._closed_seen
+        with self.mu:
+            news, self._closed_news = tuple(self._closed_news), []
+        if new <= 0:
+            return news
+        self._closed_seen = own.closed_version
+        return tuple(closed_row(c) for c in list(own.closed_orders)[-new:]) + news
+
+    def quotes(self) -> tuple[Quote, ...]:
+        """Every market with a book or a ticker view: its best bid and ask (from the book if
+        it is live, else the ticker's) and last price."""
+        rows = []
+        for key, views in sorted(self.views.pairs.items()):
+            book, ticker = views.book, views.ticker
+            bid = ask = last = None
+            if ticker is not None:
+                bid, ask, last = ticker.bid, ticker.ask, ticker.last
+            if book is not None and book.synced:
+                bid, ask = book.best_bid(), book.best_ask()
+            if (bid, ask, last) != (None, None, None):
+                rows.append(Quote(Pair(*key), bid, ask, last))
+        return tuple(rows)
 
     def book(self, pair: Pair) -> BookRows:
         book = self.views.book(pair)
@@ -323,6 +409,19 @@ def fill_row(fill: ViewFill) -> Fill:
         fill.time,
         fill.id,
         fill.tonce,
+    )
+
+
+def closed_row(order: ClosedOrder) -> ClosedOrderRow:
+    return ClosedOrderRow(
+        order.id,
+        Pair(order.base, order.counter),
+        order.side,
+        order.price,
+        order.original,
+        order.filled,
+        order.remaining,
+        order.tonce,
     )
 
 

@@ -9,8 +9,12 @@ Every key is optional; a missing file means the defaults. Example::
     cookie = "HGREqcILTz8blHa/jsUTVTNBJlg="
     show_expired = true         # list the expired 2018 futures (market picker, balances)
 
+    currency = "GBP"            # the positions panel values the account in it
     [keymap]                    # binding id -> key(s), e.g. "B" or "f2,B"
     buy = "B"
+    [start_cost]                # market -> average cost of what you hold of its base at start
+    "XBT:GBP" = "30000"         # (in the counter currency; without one, P&L counts the
+                                # session's trades only)
 
 The passphrase is never read from this file (use the login dialog or ``COINFLOOR_PASSPHRASE``).
 A malformed file raises ``ConfigError`` with a message naming the file and the problem; so does
@@ -33,15 +37,28 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from cfdash.core.assets import PAIRS, Pair, parse_pair
+from cfdash.core.assets import PAIRS, Assets, Pair, asset_code, parse_pair
 
 Theme = Literal["dark", "light"]
 THEMES: dict[str, str] = {"dark": "textual-dark", "light": "textual-light"}
 """Theme names in the file and on the command line -> Textual theme names."""
-_KEYS = frozenset({"market", "theme", "endpoint", "keymap", "user_id", "cookie", "show_expired"})
+_KEYS = frozenset(
+    {
+        "market",
+        "theme",
+        "endpoint",
+        "keymap",
+        "user_id",
+        "cookie",
+        "currency",
+        "start_cost",
+        "show_expired",
+    }
+)
 _SECRETS = frozenset({"passphrase", "password", "secret"})
 
 
@@ -57,6 +74,10 @@ class Config:
     keymap: Mapping[str, str] = field(default_factory=dict)
     user_id: int | None = None
     cookie: str | None = None
+    currency: int = Assets["GBP"]
+    """The asset the positions panel values the account in."""
+    start_cost: Mapping[Pair, Decimal] = field(default_factory=dict)
+    """Market -> the average cost (in its counter) of what was held of its base at start."""
     show_expired: bool = False
     """List the expired 2018 futures (hidden by default; Ctrl+O in the market picker)."""
     path: Path | None = None
@@ -198,6 +219,10 @@ def parse(text: str, path: Path | None = None) -> Config:
         if not isinstance(data["cookie"], str) or not data["cookie"].strip():
             raise bad("cookie", "expected a non-empty string")
         options["cookie"] = data["cookie"].strip()
+    if "currency" in data:
+        options["currency"] = _currency(data["currency"], lambda why: bad("currency", why))
+    if "start_cost" in data:
+        options["start_cost"] = _start_costs(data["start_cost"], bad)
     if "show_expired" in data:
         if not isinstance(data["show_expired"], bool):
             raise bad("show_expired", f"{data['show_expired']!r}: expected true or false")
@@ -218,6 +243,42 @@ def parse(text: str, path: Path | None = None) -> Config:
             normalized[binding] = ",".join(normalize_key(name) for name in names)
         options["keymap"] = normalized
     return Config(**options)
+
+
+def _currency(value: object, error: Callable[[str], ConfigError]) -> int:
+    try:
+        if isinstance(value, str) and not value.strip().isdigit():
+            return asset_code(value.strip())
+    except ValueError:
+        pass
+    raise error(f"{value!r} is not an asset (e.g. GBP, EUR, XBT)")
+
+
+def _start_costs(table: object, bad: Callable[[str, str], ConfigError]) -> dict[Pair, Decimal]:
+    """``[start_cost]``: market = average cost (a number or a decimal string, positive); one
+    market per base asset (what is held of it at start has one cost)."""
+    if not isinstance(table, dict):
+        raise bad("start_cost", 'expected a table of market = cost, e.g. "XBT:GBP" = "30000"')
+    costs: dict[Pair, Decimal] = {}
+    for name, raw in table.items():
+        key = f"start_cost.{name}"
+
+        def error(why: str, key: str = key) -> ConfigError:
+            return bad(key, why)
+
+        pair = market_option(name, error)
+        try:
+            cost = Decimal(str(raw)) if isinstance(raw, str | int | float) else None
+        except InvalidOperation:
+            cost = None
+        if isinstance(raw, bool) or cost is None or not cost.is_finite() or cost <= 0:
+            raise bad(key, f'{raw!r}: expected a positive price such as "30000"')
+        if isinstance(raw, float):
+            cost = Decimal(repr(raw))  # as written, not the float's binary expansion
+        if any(p.base == pair.base for p in costs):
+            raise bad(key, "one starting cost per asset (its holding has one cost)")
+        costs[pair] = cost
+    return costs
 
 
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")

@@ -562,6 +562,8 @@ class ClientSource:
         fills of a resting order are pushed as they come)."""
         resting = None
         with self.client.lock:
+            if result.id is None and result.remaining is not None:  # a market order, done
+                self.rows.market_done(tonce, result.remaining)
             fills = self.rows.settled(tonce)
             if result.id is not None:
                 own = self.views.own

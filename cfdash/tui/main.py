@@ -241,6 +241,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     app.remember = _remembering(state_file)
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
+    app.currency, app.start_costs = conf.currency, dict(conf.start_cost)  # positions panel
     app.notes = tuple(notes)
     if server is not None:
         app.sub_title = "embedded exchange"

@@ -91,6 +91,52 @@ class Fill:
         return None
 
 
+ClosedOutcome = Literal["filled", "partly filled", "cancelled", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedOrderRow:
+    """One of the user's orders that closed (filled, or cancelled, maybe after some fills).
+
+    Amounts are positive wire integers: ``original`` the quantity first seen, ``filled`` what
+    traded as seen by this session, ``remaining`` what was left when it closed (0: filled).
+    ``time`` (epoch seconds) is when the dashboard learnt it (the app stamps it).
+    """
+
+    id: int | None
+    pair: Pair
+    side: Side
+    price: int | None
+    original: int
+    filled: int
+    remaining: int
+    tonce: int | None = None
+    time: float | None = None
+    outcome: ClosedOutcome | None = None
+    """None: from the quantities (see ``result``); "unknown" for an order of unknown outcome
+    the user dismissed."""
+
+    @property
+    def result(self) -> ClosedOutcome:
+        """The outcome: "filled", "partly filled" (then cancelled or closed), "cancelled"."""
+        if self.outcome is not None:
+            return self.outcome
+        if self.remaining == 0:
+            return "filled"
+        return "partly filled" if self.filled else "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A market's best bid, best ask and last price (wire integers, None where unknown): what
+    the positions panel values assets at."""
+
+    pair: Pair
+    bid: int | None = None
+    ask: int | None = None
+    last: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class TickerRow:
     """The ticker fields (``None`` where the exchange has none).
@@ -198,6 +244,10 @@ class MarketSnapshot:
     status: ConnectionStatus = field(default_factory=ConnectionStatus)
     fee_rate: Decimal | None = None
     """The taker fee rate (e.g. ``Decimal("0.0025")``), if known."""
+    fill_history: tuple[Fill, ...] = ()
+    """Every fill of the account this session has seen (bounded), oldest first."""
+    quotes: tuple[Quote, ...] = ()
+    """Every market whose prices the source knows."""
     tickers: tuple[PairTicker, ...] = ()
     """Every watched market's ticker (the watchlist), in ``PAIRS`` order."""
 
@@ -221,6 +271,12 @@ class Batch:
     fills: tuple[Fill, ...] = ()
     """The user's fills since the previous batch (every market), oldest first: news to report
     once, so merging batches keeps them all."""
+    fill_history: tuple[Fill, ...] | None = None
+    """Every fill this session has seen (bounded), oldest first, when it changed."""
+    closed: tuple[ClosedOrderRow, ...] = ()
+    """The user's orders closed since the previous batch, oldest first (news, like fills)."""
+    quotes: tuple[Quote, ...] | None = None
+    """Every market whose prices the source knows, when one changed."""
     tickers: tuple[PairTicker, ...] | None = None
     """Every watched market's ticker (the watchlist; any market), when one of them changed."""
 
@@ -239,6 +295,9 @@ class Batch:
             status=_later(self.status, newer.status),
             fee_rate=_later(self.fee_rate, newer.fee_rate),
             fills=self.fills + newer.fills,
+            fill_history=_later(self.fill_history, newer.fill_history),
+            closed=self.closed + newer.closed,
+            quotes=_later(self.quotes, newer.quotes),
             tickers=_later(self.tickers, newer.tickers),
         )
 

@@ -57,3 +57,40 @@ def test_every_notice_guard_table_matches_its_definition(name):
             assert notice_problem({**full(name), field.name: None}) is None
             assert notice_problem({**full(name), field.name: "1"}) == non_integer
             assert notice_problem({**full(name), field.name: 1.0}) == non_integer
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        ("OrderOpened", "id", -7),
+        ("OrderOpened", "id", 2**70),
+        ("OrderOpened", "price", 0),
+        ("OrderClosed", "id", 0),
+        ("OrdersMatched", "bid", -1),
+        ("OrdersMatched", "quantity", 0),
+        ("OrdersMatched", "total", -5),
+        ("OrdersMatched", "ask_tonce", 2**64),
+        ("BalanceChanged", "balance", -1),
+        ("TickerChanged", "last", 0),
+        ("TradeVolumeChanged", "volume", 2**63),
+    ],
+)
+def test_a_field_out_of_its_range_is_a_problem(name: str, field: str, value: int) -> None:
+    problem = notice_problem({**full(name), field: value})
+    assert problem is not None and f"{field!r} out of range" in problem
+    assert len(problem) < 160  # a huge number is described, not printed
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        ("OrderOpened", "quantity", -3),  # an ask
+        ("OrderClosed", "quantity", 0),  # filled
+        ("OrderClosed", "tonce", -(2**63)),
+        ("OrdersMatched", "bid_rem", 0),
+        ("BalanceChanged", "balance", 0),
+        ("OrderOpened", "id", 2**63 - 1),
+    ],
+)
+def test_values_at_the_edges_of_their_range_apply(name: str, field: str, value: int) -> None:
+    assert notice_problem({**full(name), field: value}) is None

@@ -105,11 +105,14 @@ def test_frames_nobody_can_use_are_reported() -> None:
     session.receive(link, {"something": 1})
     session.receive(link, {"notice": 5})
     session.receive(link, {"notice": "OrderOpened", "id": "x"})
-    assert [type(r) for r in rec.reports] == [ProtocolError] * 4
+    opened = {"base": XBT, "counter": GBP, "quantity": 1, "price": 5, "time": 1}
+    session.receive(link, {"notice": "OrderOpened", "id": -7, **opened})  # believed before
+    assert [type(r) for r in rec.reports] == [ProtocolError] * 5
     assert "unexpected tag 99" in str(rec.reports[0])
+    assert "'id' out of range (-7" in str(rec.reports[4])
     session.receive(link, {"notice": "SomethingNew"})  # a newer server's: skipped, not reported
     session.receive(link, {"error_code": 0})  # an untagged reply (tag 0): msg_handler only
-    assert len(rec.reports) == 4 and rec.changes == []
+    assert len(rec.reports) == 5 and rec.changes == []
 
 
 def test_a_watch_is_registered_its_snapshot_loaded_and_a_refusal_unregisters_it() -> None:

@@ -51,3 +51,13 @@ def test_the_cap_counts_connections_per_address() -> None:
 def test_no_cap() -> None:
     cap = AddressCap(0)
     assert all(cap.admit("127.0.0.1") for _ in range(10_000))
+
+
+def test_an_ipv6_host_counts_by_its_64_as_the_rate_limits_do() -> None:
+    cap = AddressCap(2)
+    assert cap.admit("2001:db8:1:2::1") and cap.admit("2001:db8:1:2:ffff::7")
+    assert not cap.admit("2001:db8:1:2::abcd")  # the same /64: one host, however many ips
+    assert cap.admit("2001:db8:1:3::1")  # the next /64 is another host
+    assert cap.admit("::ffff:10.0.0.9") and cap.count("10.0.0.9") == 1  # mapped: ipv4
+    cap.release("2001:db8:1:2::1")
+    assert cap.count("2001:db8:1:2::99") == 1

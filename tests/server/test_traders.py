@@ -6,7 +6,7 @@ import json
 
 from cfdash.core.assets import SPOT_PAIRS
 from cfdash.core.engine.exchange import ExchangeCore
-from cfdash.server.traders import FIRST_TRADER_ID, START_MID, Traders, trader_ids
+from cfdash.server.traders import FIRST_TRADER_ID, SLACK, START_MID, Traders, trader_ids
 from cfdash.server.users import DEMO_USER_ID, bootstrap
 
 T0 = 1_700_000_000.0
@@ -47,7 +47,10 @@ def test_traders_quote_every_spot_pair_and_trade() -> None:
         assert bid is not None and ask is not None and bid < ask
         mid = START_MID[pair]
         assert mid * 9 // 10 < bid < ask < mid * 11 // 10
-        assert len(core.open_orders(traders.makers[SPOT_PAIRS.index(pair)].user_id)) <= 6
+        maker = traders.makers[SPOT_PAIRS.index(pair)]
+        quotes = core.open_orders(maker.user_id)
+        levels = {(o.is_bid, o.price) for o in quotes}
+        assert len(levels) <= 2 * (maker.depth[1] + SLACK) and len(quotes) <= 2 * len(levels)
     assert any(n.get("notice") == "OrdersMatched" for n in notices)
     assert not [n for n in notices if n.get("error_code") not in (None, 0, 1)]  # 1: filled
     assert core.open_orders(DEMO_USER_ID) == []

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from cfdash.tui.widgets.closed import ClosedOrdersView
+from cfdash.tui.widgets.fills import FillsView
 from cfdash.tui.widgets.tape import TradeTape
 
 from .conftest import SMALL, WIDE, Exchange, loaded, until
@@ -62,3 +64,30 @@ def test_help(snap_compare, exchange: Exchange) -> None:
     assert snap_compare(
         app, press=["question_mark"], terminal_size=WIDE, run_before=ready(exchange)
     )
+
+
+def account_panel(exchange: Exchange, panel: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """``run_before``: the market, then user 7's fills and closed orders (from another
+    session: see ``test_account_panels.trade_and_sell``), then ``panel`` shown."""
+    from .test_account_panels import close_three, trade_and_sell
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await ready(exchange)(pilot)
+        await asyncio.to_thread(trade_and_sell, exchange)
+        await asyncio.to_thread(close_three, exchange)
+        closed = app.query_one(ClosedOrdersView)
+        await until(pilot, lambda: len(closed.orders) == 3)
+        await until(pilot, lambda: len(app.query_one(FillsView).fills) == 5)
+        await pilot.pause(0.2)  # the bridge's last batch (book, ticker, balances)
+        app.show_panel(panel)  # type: ignore[attr-defined]
+        app.clear_notifications()  # how many fill reports depends on how batches coalesced
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("panel", ["fills", "positions", "closed"])
+def test_account_panels(snap_compare, exchange: Exchange, panel: str) -> None:
+    app = exchange.dashboard().app
+    assert snap_compare(app, terminal_size=SMALL, run_before=account_panel(exchange, panel))

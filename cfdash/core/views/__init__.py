@@ -7,7 +7,7 @@ reads the views. No locks inside: the client serialises access.
 from .balances import Balances, TradeVolumes
 from .book import BookOrder, Level, OrderBook, Side
 from .market import TICKER_FIELDS, TickerView, TradePrint, Trades, aggressor_of
-from .orders import OPEN, PENDING, Fill, OwnOrder, OwnOrders
+from .orders import OPEN, PENDING, ClosedOrder, Fill, OwnOrder, OwnOrders
 from .router import Changed, PairViews, Views
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Balances",
     "BookOrder",
     "Changed",
+    "ClosedOrder",
     "Fill",
     "Level",
     "OrderBook",

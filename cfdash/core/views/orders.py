@@ -113,6 +113,23 @@ class Fill(NamedTuple):
     tonce: int | None
 
 
+class ClosedOrder(NamedTuple):
+    """One of the user's orders that closed (an ``OrderClosed`` of an order the view knew)."""
+
+    id: int
+    tonce: int | None
+    base: int
+    counter: int
+    side: Literal["buy", "sell"]
+    price: int | None
+    original: int
+    """The quantity first seen (positive)."""
+    filled: int
+    """Base quantity traded as seen by this view."""
+    remaining: int
+    """What was left when it closed (positive; 0: filled)."""
+
+
 class _Recent:
     """A bounded set remembering the last ``size`` keys added."""
 
@@ -141,13 +158,18 @@ class OwnOrders:
     name = "orders"
     fills_name = "fills"
 
-    def __init__(self, scales: Scales = V2, max_fills: int = 500, remember: int = 4096) -> None:
+    def __init__(
+        self, scales: Scales = V2, max_fills: int = 500, remember: int = 4096, max_closed: int = 500
+    ) -> None:
         self.scales = scales
         self.version = 0
         self.reserve_version = 0
         """Incremented whenever a reservation changes."""
         self.fills_version = 0
         self.fills: deque[Fill] = deque(maxlen=max_fills)
+        self.closed_version = 0
+        self.closed_orders: deque[ClosedOrder] = deque(maxlen=max_closed)
+        """The orders seen to close, oldest first (``closed_version`` counts them)."""
         self._by_id: dict[int, OwnOrder] = {}
         self._by_tonce: dict[int, OwnOrder] = {}
         self._reserved: dict[int, int] = {}
@@ -295,6 +317,20 @@ class OwnOrders:
         self._closed_ids.add(oid)
         if order is None:
             return False
+        self.closed_orders.append(
+            ClosedOrder(
+                oid,
+                order.tonce,
+                order.base,
+                order.counter,
+                "buy" if order.is_bid else "sell",
+                n.get("price", order.price),
+                abs(order.original),
+                order.filled,
+                abs(n.get("quantity") or 0),
+            )
+        )
+        self.closed_version += 1
         self._forget(order)
         self.version += 1
         return True

@@ -9,29 +9,46 @@ the widgets are bound to (``data_bind``), so one assignment reaches them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Sparkline
 
 from cfdash.core.assets import Pair, Scales
 from cfdash.tui import fills as fill_report
+from cfdash.tui.screens import account
 from cfdash.tui.source import Batch, BookRows, ConnectionStatus, MarketSnapshot
 from cfdash.tui.widgets.balances import BalancesView
+from cfdash.tui.widgets.charts import DepthView, PriceChart
+from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.entry import OrderEntry
+from cfdash.tui.widgets.fills import FillsView
 from cfdash.tui.widgets.ladder import OrderBookLadder
 from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.positions import PositionsView
 from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 from cfdash.tui.widgets.watch import WatchlistView
 
-PANELS: Final = ("tape", "orders", "balances", "chart", "watch")
+PANELS: Final = (
+    "tape",
+    "orders",
+    "balances",
+    "chart",
+    "depth",
+    "fills",
+    "positions",
+    "closed",
+    "watch",
+)
 """The panels beside the ladder, in the order ``v`` shows them."""
+EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS, "watch"})
+"""Wide layout: the one of these chosen takes the chart's cell."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
 
@@ -58,11 +75,17 @@ class DashboardScreen(Screen[None]):
         private: bool,
         login_key: str,
         ready: Callable[[], None] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """``ready`` is called once the widgets are mounted (the app then loads the data)."""
+        """``ready`` is called once the widgets are mounted (the app then loads the data).
+        ``extra``: ``show_expired`` (bool) to start with, ``switch`` (called with a pair) to
+        switch market when one is picked in the watchlist."""
         super().__init__()
         self.clock = clock
         self._ready = ready
+        extra = extra or {}
+        self._switch: Callable[[Pair], object] | None = extra.get("switch")
+        self.set_reactive(DashboardScreen.show_expired, bool(extra.get("show_expired")))
         self.login_key = login_key
         self.book = BookRows()
         """The book on the ladder (for ``far_through``)."""
@@ -84,12 +107,15 @@ class DashboardScreen(Screen[None]):
                     yield balances.data_bind(
                         screen.private, screen.read_only, screen.show_expired, **stale
                     )
-                    chart = Sparkline([], id="chart", classes="panel")
-                    chart.border_title = "Price"
-                    yield chart
+                    yield PriceChart(self.clock, id="chart", classes="panel").data_bind(**stale)
+                    yield DepthView(id="depth", classes="panel extra").data_bind(**stale)
+                    yield FillsView(id="fills", classes="panel extra").data_bind(**stale)
+                    positions = PositionsView(id="positions", classes="panel extra")
+                    yield positions.data_bind(screen.private, screen.read_only, **stale)
+                    yield ClosedOrdersView(id="closed", classes="panel extra").data_bind(**stale)
+                    yield WatchlistView(id="watch", classes="panel extra").data_bind(**stale)
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
                     yield orders.data_bind(screen.read_only, **stale)
-                    yield WatchlistView(id="watch", classes="panel").data_bind(**stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
         yield KeyFooter()
 
@@ -98,17 +124,17 @@ class DashboardScreen(Screen[None]):
         balances = self.query_one("#balances", BalancesView)
         balances.border_title = "Balances"
         balances.login_key = self.login_key
+        account.mount_panels(self, self.login_key)
         self.query_one("#watch", WatchlistView).border_title = "Markets · change since start"
         self.query_one("#entry", OrderEntry).display = not self.read_only
         if self._ready is not None:
             self._ready()
 
-    def watch_status(self, status: ConnectionStatus) -> None:
+    def watch_status(self, old: ConnectionStatus, status: ConnectionStatus) -> None:
         self.stale = not status.connected
-        self.app.refresh_bindings()  # e.g. no login offered once logged in
-
-    def watch_stale(self, stale: bool) -> None:
-        self.query_one("#chart").set_class(stale, "-stale")
+        if old.user_id != status.user_id:  # no login offered once logged in
+            # only then: it recomposes the footer (~50 ms), and the latency changes often
+            self.app.refresh_bindings()
 
     # -- data ------------------------------------------------------------------------------
     def load(self, snap: MarketSnapshot) -> None:
@@ -126,6 +152,8 @@ class DashboardScreen(Screen[None]):
                 orders=snap.orders,
                 status=snap.status,
                 fee_rate=snap.fee_rate,
+                fill_history=snap.fill_history,
+                quotes=snap.quotes,
                 tickers=snap.tickers,
             )
             self.apply_batch(batch, scales, pair, force=True)
@@ -136,6 +164,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#tape", TradeTape).set_market(scales, pair)
         self.query_one("#orders", OpenOrdersView).set_market(scales, pair)
         self.query_one("#entry", OrderEntry).set_market(scales, pair)
+        self.query_one("#chart", PriceChart).set_market(scales, pair)
+        self.query_one("#depth", DepthView).set_market(scales, pair)
         self.query_one("#watch", WatchlistView).set_market(scales, pair)
 
     def apply_batch(
@@ -165,16 +195,17 @@ class DashboardScreen(Screen[None]):
             if market and batch.book is not None and (force or batch.book != self.book):
                 self.book = batch.book
                 ladder.update_book(batch.book)
+                self.query_one("#depth", DepthView).update_book(batch.book)
             if market and batch.trades is not None:
                 tape = self.query_one("#tape", TradeTape)
                 if force or batch.trades != tape.trades:
                     tape.update_trades(batch.trades)
-                    chart = self.query_one("#chart", Sparkline)
-                    chart.data = [t.price for t in reversed(batch.trades)]
+                    self.query_one("#chart", PriceChart).feed(batch.trades)
             if batch.tickers is not None:
                 self.query_one("#watch", WatchlistView).update_tickers(scales, batch.tickers)
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
+            account.apply_batch(self, batch, scales, force=force)
             entry = self.query_one("#entry", OrderEntry)
             if batch.balances is not None or force:
                 self.query_one("#balances", BalancesView).update_balances(scales, batch.balances)
@@ -192,7 +223,24 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
-        self.query_one("#panels").set_class(name == "watch", "-watch")  # a row for it (wide)
+        self.query_one("#panels").set_class(name in EXTRA_PANELS, "-extra")
+
+    def focus_panel(self, name: str) -> None:
+        """Show the panel ``name`` and give it the focus."""
+        self.show_panel(name)
+        self.query_one(f"#{name}").focus()
+
+    @on(WatchlistView.Picked)
+    def _picked(self, event: WatchlistView.Picked) -> None:
+        event.stop()
+        if self._switch is not None:
+            self._switch(event.pair)
+
+    def picked_price(self) -> int | None:
+        """The price of the level selected in the ladder, if the ladder has the focus (``b``
+        and ``s`` open the form at it)."""
+        ladder = self.query_one("#ladder", OrderBookLadder)
+        return ladder.selected_price if ladder.has_focus else None
 
     def set_expired(self, shown: bool) -> None:
         """List the expired 2018 futures, or not (the market picker's Ctrl+O)."""
@@ -208,6 +256,14 @@ class DashboardScreen(Screen[None]):
         ladder = self.query_one("#ladder", OrderBookLadder)
         ladder.group = GROUPS[(GROUPS.index(ladder.group) + 1) % len(GROUPS)]
 
+    def next_interval(self) -> None:
+        """The chart's next candle interval (the chart shown if it was not)."""
+        chart = self.query_one("#chart", PriceChart)
+        if not chart.shown:
+            self.show_panel("chart")
+        chart.next_interval()
+
     def tick(self) -> None:
-        """Once a second: the open orders' ages."""
+        """Once a second: the open orders' ages, the chart's newest interval."""
         self.query_one("#orders", OpenOrdersView).tick()
+        self.query_one("#chart", PriceChart).tick()

@@ -128,7 +128,8 @@ class LineWidget(Widget):
             strip = self.build_strip(row, width)
             if self.stale:
                 strip = strip.apply_style(DIM)
-            strip = strip.adjust_cell_length(width, self.rich_style)
+            if strip.cell_length != width:  # ``rich_style`` is not cheap: only when needed
+                strip = strip.adjust_cell_length(width, self.rich_style)
             self.cache.put(key, strip)
         return strip
 
