@@ -19,12 +19,12 @@ Run: ``python tests/bench/bench_engine.py [N] [--repeat R] [--profile]``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import cProfile
 import pstats
 import random
 import statistics
-import sys
 import time
 from typing import Any
 
@@ -214,19 +214,20 @@ def run_reference(ops: list[tuple[Any, ...]]) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    n = int(args[0]) if args and args[0].isdigit() else 200_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=200_000, help="commands in the mix")
+    parser.add_argument("--profile", action="store_true", help="profile the JSON path")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per path (median)")
+    args = parser.parse_args(argv)
+    n, repeat = args.n, args.repeat
     ops = _mix(n)
-    if "--profile" in args:
+    if args.profile:
         prof = cProfile.Profile()
         prof.enable()
         run_frames(ops)
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(20)
         return
-    repeat = 1
-    if "--repeat" in args:
-        repeat = int(args[args.index("--repeat") + 1])
     for name, run in (("engine API ", run_api), ("JSON frames", run_frames)):
         rates = [run(ops) for _ in range(repeat)]
         wall = statistics.median(r[0] for r in rates)

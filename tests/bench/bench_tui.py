@@ -11,7 +11,8 @@ Three processes, so that the dashboard's process holds only what a user's would:
   and CancelOrder by tonce, paced to the target rate. Each command makes the exchange send one
   notice (OrderOpened or OrderClosed) to every watcher of XBT:GBP; about 200 orders stand;
 - this process: ``DashboardApp(ClientSource(WSClient(url, reconnect=True)))`` under
-  ``App.run_test(size=(120, 36))``, logged in as the demo user where the server supports it.
+  ``App.run_test(size=(120, 36))`` (or ``--size``: at 200x60 every panel is on screen),
+  logged in as the demo user where the server supports it.
 
 Key latency: ``g`` cycles the ladder's grouping, which its border title shows. The time runs
 from posting the key event (the ``events.Key`` that ``Pilot.press`` posts; the pilot's own
@@ -517,6 +518,7 @@ async def _drive(
     presses: int,
     idle_presses: int,
     pids: list[int],
+    size: tuple[int, int] = SIZE,
 ) -> None:
     harness = Harness(url, login=kind == "exchange")
 
@@ -525,7 +527,7 @@ async def _drive(
         return await asyncio.to_thread(control.recv)
 
     try:
-        async with harness.app.run_test(size=SIZE) as pilot:
+        async with harness.app.run_test(size=size) as pilot:
             harness.hook()
             await harness.ready()
             await pilot.pause(0.5)  # login, balances: let the start-up traffic settle
@@ -597,6 +599,7 @@ def measure(
     duration: float = 6.0,
     presses: int = 50,
     idle_presses: int = 10,
+    size: tuple[int, int] = SIZE,
 ) -> Results:
     """Start the server (and firehose) processes for ``kind`` ("exchange" or "synthetic"),
     drive the dashboard, stop everything; the measurements."""
@@ -628,6 +631,7 @@ def measure(
                 presses=presses,
                 idle_presses=idle_presses,
                 pids=[p.pid for p in (server, firehose) if p is not None and p.pid is not None],
+                size=size,
             )
         )
         if firehose is not None:
@@ -674,13 +678,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--server", choices=("exchange", "synthetic", "both"), default="both")
     parser.add_argument("--rate", type=float, default=20_000, help="notices per second")
+    parser.add_argument("--size", default="120x36", help="terminal size, e.g. 200x60")
     args = parser.parse_args(argv)
+    width, height = (int(n) for n in args.size.split("x"))
     kinds = ("exchange", "synthetic") if args.server == "both" else (args.server,)
     for kind in kinds:
         if args.quick:
-            r = measure(kind, rate=args.rate, rounds=1, duration=6.0, presses=50, idle_presses=10)
+            r = measure(
+                kind, rate=args.rate, rounds=1, duration=6.0, presses=50, idle_presses=10,
+                size=(width, height),
+            )  # fmt: skip
         else:
-            r = measure(kind, rate=args.rate, rounds=3, duration=12.0, presses=70, idle_presses=30)
+            r = measure(
+                kind, rate=args.rate, rounds=3, duration=12.0, presses=70, idle_presses=30,
+                size=(width, height),
+            )  # fmt: skip
         print(_summary(r), flush=True)
     return 0
 

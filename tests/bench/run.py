@@ -23,6 +23,9 @@ Each headline key, and the baseline measured in the same run:
   (``bench_tui``). Baseline: the same presses with no firehose.
 - ``tui_converge_s``: after the firehose stops, time until the screen shows the server's book.
   Baseline: one order with no firehose.
+- ``tui_big_key_p99_ms``, ``tui_big_updates_per_s``, ``tui_big_converge_s``: the same at
+  200x60, where every panel is on screen, fed by the server the 120x36 keys came from;
+  screen updates per second of firehose (baseline: the 120x36 run's).
 
 The ``memory`` section (``bench_memory``) reports RSS figures, no headline key: the server
 with 1,000,000 resting orders (200,000 quick), the client with a 2,000-level book, and both
@@ -60,6 +63,9 @@ KEYS = (
     "server_orders_per_s",
     "tui_key_p99_ms",
     "tui_converge_s",
+    "tui_big_key_p99_ms",
+    "tui_big_updates_per_s",
+    "tui_big_converge_s",
 )
 SECTIONS = ("engine", "server", "ingest", "tui", "memory")
 TUI_RATE = 20_000
@@ -357,6 +363,64 @@ def tui(quick: bool, out: list[Figure], kinds: tuple[str, ...]) -> None:
                 runs=r.converge,
             ),
         )
+    if chosen is not None:
+        tui_big(quick, out, chosen, median(measured[chosen].screen_updates))
+
+
+def tui_big(quick: bool, out: list[Figure], kind: str, small: float | None) -> None:
+    """The dashboard at 200x60 (every panel on screen) under the same firehose."""
+    from bench_tui import measure
+
+    rounds, duration, presses, idle = (1, 6.0, 50, 10) if quick else (3, 12.0, 70, 30)
+    print(f"== tui: the same at 200x60, every panel on screen, {kind} server", flush=True)
+    r = measure(
+        kind, rate=TUI_RATE, rounds=rounds, duration=duration, presses=presses,
+        idle_presses=idle, size=(200, 60),
+    )  # fmt: skip
+    tag = "tui 200x60"
+    _emit(
+        out,
+        Figure(
+            f"{tag}: key->screen p99",
+            percentile(r.keys, 0.99) * 1e3,
+            "ms",
+            baseline=percentile(r.idle_keys, 0.99) * 1e3,
+            baseline_what="idle",
+            key="tui_big_key_p99_ms",
+            bar=50,
+            higher_is_better=False,
+            note=f"{len(r.keys)} presses, {r.missed_keys} missed; "
+            f"p50 {percentile(r.keys, 0.5) * 1e3:.0f} ms",
+        ),
+    )
+    _emit(
+        out,
+        Figure(
+            f"{tag}: screen updates/s under the firehose",
+            median(r.screen_updates),
+            "/s",
+            baseline=small,
+            baseline_what="120x36",
+            key="tui_big_updates_per_s",
+            bar=30,
+            runs=r.screen_updates,
+            note=f"client got {median(r.received):,.0f} frames/s",
+        ),
+    )
+    _emit(
+        out,
+        Figure(
+            f"{tag}: firehose stop -> screen = server book",
+            median(r.converge),
+            "s",
+            baseline=median(r.idle_converge),
+            baseline_what="one order, idle",
+            key="tui_big_converge_s",
+            bar=1.0,
+            higher_is_better=False,
+            runs=r.converge,
+        ),
+    )
 
 
 # ------------------------------------------------------------------ driver

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -377,11 +378,14 @@ class OrderEntry(Vertical):
         """Check the form, show the preview and the message; the valid order or ``None``."""
         if not self.is_mounted:  # its fields are not there yet: ``on_mount`` revalidates
             return None
-        form = self.form()
+        try:
+            form = self.form()
+            message = self.query_one("#message", Parts)
+            preview = self.query_one("#preview", Parts)
+        except NoMatches:  # being taken down (the app closing, an estimate arriving late)
+            return None
         if form is None:
             return None
-        message = self.query_one("#message", Parts)
-        preview = self.query_one("#preview", Parts)
         order: OrderRequest | None = None
         try:
             parsed = parse(form, self.scales)

@@ -67,7 +67,7 @@ class TickerBar(Widget):
     def update_ticker(self, ticker: TickerRow) -> None:
         if ticker != self.ticker:
             self.ticker = ticker
-            self.refresh(layout=True)
+            self.refresh()  # one line of a fixed height: no layout
 
     def watch_stale(self) -> None:
         self.set_class(self.stale, "-stale")
