@@ -17,11 +17,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncssh
+
     from cfdash.server.app import ServerThread
     from cfdash.tui.live import Credentials
 
@@ -176,24 +178,29 @@ def make_launch(argv: list[str], term: str, client_env: Mapping[str, str], secre
     return Launch(argv, env, secret)
 
 
-async def _serve(args: argparse.Namespace, authorized: Path, key: object, launch: object) -> int:
+async def _serve(
+    args: argparse.Namespace,
+    authorized: Path,
+    key: asyncssh.SSHKey,
+    launch: Callable[[str, Mapping[str, str]], Launch],
+) -> int:
     from .server import Sessions, listen
 
-    sessions = Sessions(launch, args.max_sessions)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sessions = Sessions(launch, args.max_sessions)
     try:
-        acceptor = await listen(args.host, args.port, authorized, key, sessions)  # type: ignore[arg-type]
+        acceptor = await listen(args.host, args.port, authorized, key, sessions)
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     host, port = acceptor.sockets[0].getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ssh://{shown}:{port}/", flush=True)
-    print(f"host key {key.get_fingerprint()}", flush=True)  # type: ignore[attr-defined]
+    print(f"host key {key.get_fingerprint()}", flush=True)
     mode = "trading ON" if args.trade else "view only"
     log.info("%s; at most %d sessions; keys from %s", mode, args.max_sessions, authorized)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping: %d sessions to end", len(sessions.running))
     acceptor.close()
