@@ -253,8 +253,12 @@ def _log_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s cfdash ssh: %(message)s"))
     log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    debug = bool(os.environ.get("CFDASH_SSH_DEBUG"))  # for the tests: flow control, channels
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
     log.propagate = False
+    protocol = logging.getLogger("asyncssh")
+    protocol.setLevel(logging.INFO if debug else logging.WARNING)  # it logs no secret either way
+    protocol.addHandler(handler)
 
 
 def _fail(message: str, status: int) -> int:

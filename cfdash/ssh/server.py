@@ -112,8 +112,9 @@ class Sessions:
         self._numbers = itertools.count(1)
         self.changed = asyncio.Event()  # set whenever a session starts or ends (for tests)
 
-    def new(self, who: str) -> DashboardSession:
-        return DashboardSession(next(self._numbers), who, self.launch, self._admit, self._done)
+    def new(self, who: str, closed: Callable[[], None]) -> DashboardSession:
+        number = next(self._numbers)
+        return DashboardSession(number, who, self.launch, self._admit, self._done, closed)
 
     def _admit(self, session: DashboardSession) -> bytes | None:
         if len(self.running) >= self.cap:
@@ -141,8 +142,11 @@ class KeyAuth(asyncssh.SSHServer):
         self.sessions = sessions
         self.peer = "?"
         self.fingerprint = ""
+        self._conn: asyncssh.SSHServerConnection | None = None
+        self._open = 0  # sessions whose channel is open
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
 
@@ -175,7 +179,18 @@ class KeyAuth(asyncssh.SSHServer):
         log.info("key %s from %s: logged in", self.fingerprint, self.peer)
 
     def session_requested(self) -> DashboardSession:
-        return self.sessions.new(f"key {self.fingerprint} from {self.peer}")
+        self._open += 1
+        return self.sessions.new(f"key {self.fingerprint} from {self.peer}", self._closed)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn = None
+
+    def _closed(self) -> None:
+        """A session's channel has closed: with none left, close the connection, as sshd does
+        (a client may otherwise wait on it)."""
+        self._open -= 1
+        if self._open == 0 and self._conn is not None:
+            self._conn.close()
 
 
 async def listen(
@@ -186,7 +201,6 @@ async def listen(
     sessions: Sessions,
 ) -> Any:
     """Start listening; the asyncssh acceptor (``close()``, ``wait_closed()``)."""
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     return await asyncssh.create_server(
         lambda: KeyAuth(authorized, sessions),
         host,

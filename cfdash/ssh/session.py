@@ -71,12 +71,14 @@ class DashboardSession(asyncssh.SSHServerSession[bytes]):
         launch: Callable[[str, Mapping[str, str]], Launch],
         admit: Callable[[DashboardSession], bytes | None],
         done: Callable[[DashboardSession], None],
+        closed: Callable[[], None] = lambda: None,
     ) -> None:
         self.number = number
         self.who = who  # "key SHA256:... from HOST:PORT", for the log
         self._launch = launch
         self._admit = admit
         self._done = done
+        self._closed = closed  # the channel is closed: the connection may go
         self._chan: asyncssh.SSHServerChannel[bytes] | None = None
         self.term = ""
         self.size: tuple[int, int] | None = None  # the client's (columns, rows); None: no pty
@@ -139,15 +141,18 @@ class DashboardSession(asyncssh.SSHServerSession[bytes]):
                 set_size(self.master, *self.size)
 
     def pause_writing(self) -> None:
+        log.debug("session %d: the client is behind: not reading the dashboard", self.number)
         self._paused = True
         self._stop_reading()
 
     def resume_writing(self) -> None:
+        log.debug("session %d: the client caught up", self.number)
         self._paused = False
         self._start_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._chan = None
+        self._closed()
         if self._task is not None and not self._task.done():
             self._close_master()  # a hang-up: the dashboard exits by itself...
             self._stopping = asyncio.ensure_future(self.stop())  # ...or is made to
