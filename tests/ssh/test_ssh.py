@@ -40,9 +40,9 @@ def session(tmux: Tmux, server: SSHServer, keys: dict[str, Path], **size: int) -
 
 def quit(tmux: Tmux, server: SSHServer, target: str) -> None:
     """``q`` once the footer offers it (no dialog, no field focused): the server ends the
-    session, with the dashboard's status 0. (The server's log is the witness, not the pane:
-    tmux under load may stop reading a pane's output for a while, which keeps the ssh client
-    there from exiting though the server has closed the connection.)"""
+    session, with the dashboard's status 0. (The server's log is the witness, not the pane: the
+    ssh client does exit, but tmux sometimes leaves it a zombie for seconds, its pane dead with
+    no exit status yet.)"""
     wait_until(lambda: "q Quit" in tmux.screen(target), what=f"q offered: {tmux.screen(target)}")
     ended = server.log().count(", exit 0, ")
     tmux.keys(target, "q")
