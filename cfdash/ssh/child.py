@@ -40,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--credentials-fd", type=int, metavar="FD")
     args = parser.parse_args(argv)
     args.remember = False  # a viewer's market or theme is not the host user's
+    args.screenshots = False  # nor may a viewer write files on the host
     with contextlib.suppress(OSError):  # already ours, or not a terminal: nothing to take
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     env = {key: value for key, value in os.environ.items() if key not in CREDENTIAL_KEYS}

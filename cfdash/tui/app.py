@@ -12,19 +12,19 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from textual import events, on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.filter import Monochrome, NoColor
 from textual.notifications import Notify
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from cfdash.core.assets import PAIRS, Assets, Pair, asset_name
@@ -616,11 +616,22 @@ class DashboardApp(TypeAhead):
             self.notify("read-only: trading is off", severity="warning")
 
     # -- screenshots -----------------------------------------------------------------------
+    screenshots = True
+    """False (an SSH session's dashboard): a viewer must not write files on the host."""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if self.screenshots or "screenshot" not in command.title.lower():
+                yield command
+
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
     ) -> str | None:
         """Save an SVG of the screen in ``screenshot_dir()`` (Textual's default, ~/Downloads,
         may not exist), else in the working directory, and say where, or why not."""
+        if not self.screenshots:
+            self.notify("screenshots are off here", title="Screenshot", severity="warning")
+            return None
         places = [Path(path).expanduser()] if path else [screenshot_dir(), Path.cwd()]
         why = ""
         for directory in places:

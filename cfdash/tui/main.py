@@ -250,6 +250,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     )
     # ``remember`` False (an SSH session's dashboard): the viewer's choices are not kept.
     app.remember = _remembering(state_file) if getattr(args, "remember", True) else None
+    app.screenshots = getattr(args, "screenshots", True)
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
     app.currency, app.start_costs = conf.currency, dict(conf.start_cost)  # positions panel

@@ -34,3 +34,21 @@ def test_an_ssh_sessions_dashboard_remembers_nothing(home) -> None:
     args.remember = False  # as cfdash.ssh.child sets it
     with build(args, env=home) as dashboard:
         assert dashboard.app.remember is None
+
+
+async def test_an_ssh_sessions_dashboard_writes_no_screenshot(home, tmp_path) -> None:
+    args = parse("--no-traders", "--view-only")
+    args.screenshots = False  # as cfdash.ssh.child sets it: the file would be the host's
+    with build(args, env=home) as dashboard:
+        app = dashboard.app
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert titles and not any("screenshot" in t.lower() for t in titles)
+            assert app.deliver_screenshot(path=str(tmp_path)) is None
+            await until(pilot, lambda: any("screenshots are off" in n.text for n in app.messages))
+        assert not list(tmp_path.glob("*.svg"))
+    with build(parse("--no-traders"), env=home) as dashboard:  # a local one offers them
+        app = dashboard.app
+        async with app.run_test(size=(100, 30)):
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert any("screenshot" in t.lower() for t in titles)
