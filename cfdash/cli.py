@@ -20,6 +20,7 @@ DASHBOARD = "cfdash.tui.main"
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cfdash.server.cli", "run the embedded Coinfloor exchange"),
+    "ssh": ("cfdash.ssh.cli", "serve the dashboard to SSH clients (read-only by default)"),
     "example": ("cfdash.client.example", "the seed library's clientExample: print a live feed"),
 }
 

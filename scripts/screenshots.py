@@ -7,10 +7,16 @@ each screenshot is a fresh dashboard connected to it over loopback as the AUTH.m
 ``cfdash --seed 7`` runs it, left running a few seconds so that the book, the tape and the
 chart fill, then exported with ``App.export_screenshot``:
 
-- ``overview.svg``: 120x36, every panel;
+- ``overview.svg``: 120x36: book, form, trades, balances, chart, open orders;
+- ``big.svg``: 200x60, every panel at once;
 - ``compact.svg``: 80x24, the compact layout (book, order form, one panel, status);
-- ``order-entry.svg``: 120x36, a limit buy typed into the form, with its reservation;
+- ``compact-<panel>.svg``: 80x24 with each other panel shown (``v``): the chart, depth,
+  fills, positions and P&L, closed orders, the watchlist;
+- ``order-entry.svg``: 120x36, a limit buy typed into the form, with its cost;
 - ``help.svg``: 120x36, the keys.
+
+Before the shots the demo user trades a little (a market buy and part of it sold back, an
+order cancelled), so that the fills, P&L and closed orders panels have something to show.
 
 The traders are random (seeded), so the pictures differ from run to run in their timing; the
 snapshot tests (``tests/tui/test_snapshots.py``) are the reproducible ones.
@@ -32,19 +38,27 @@ from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, DEMO_USER_ID
 from cfdash.tui.app import DashboardApp
 from cfdash.tui.live import ClientSource, Credentials
+from cfdash.tui.screens.dashboard import PANELS
 from cfdash.tui.widgets.tape import TradeTape
 
 PAIR = PAIRS[0]
-WIDE, SMALL = (120, 36), (80, 24)
+WIDE, SMALL, BIG = (120, 36), (80, 24), (200, 60)
+COMPACT_PANELS = ("chart", "depth", "fills", "positions", "closed", "watch")
 DEMO = Credentials(DEMO_USER_ID, DEMO_COOKIE, DEMO_PASSPHRASE)
 
 
-def resting_orders(url: str) -> None:
-    """Two orders of the demo user's own, away from the market (for the open orders panel)."""
+def demo_trading(url: str) -> None:
+    """Two orders of the demo user's own away from the market (the open orders panel), a
+    market buy and part of it sold back (fills, P&L), one order cancelled (closed orders)."""
     with WSClient(url, socket_timeout=5) as client:
         client.set_auth_data(DEMO.user_id, DEMO.cookie, DEMO.passphrase)
         client.place_order(PAIR, "0.15", "27500").result(5)
         client.place_order(PAIR, "-0.08", "32750.50").result(5)
+        client.place_order(PAIR, "0.5").result(5)
+        time.sleep(1.5)  # the market moves on a little
+        client.place_order(PAIR, "-0.2").result(5)
+        gone = client.place_order(PAIR, "0.05", "26000").result(5)
+        client.cancel_order(gone.id).result(5)
 
 
 async def shoot(
@@ -93,11 +107,17 @@ async def main(argv: Sequence[str] | None = None) -> int:
     try:
         taker = server.call(lambda s: s.core.config.taker_fee)
         fee = Decimal(taker.numerator) / Decimal(taker.denominator)
-        await asyncio.to_thread(resting_orders, server.url)
+        await asyncio.to_thread(demo_trading, server.url)
         await asyncio.sleep(args.warmup)  # the traders build a book
         shots = [
             ("overview.svg", WIDE, args.warmup * 4, ()),  # a tape, a chart
+            ("big.svg", BIG, args.warmup * 4, ()),
             ("compact.svg", SMALL, args.warmup * 2, ()),
+            *(
+                (f"compact-{name}.svg", SMALL, args.warmup, ("v",) * PANELS.index(name))
+                for name in COMPACT_PANELS
+                if name in PANELS
+            ),
             ("order-entry.svg", WIDE, args.warmup, ("b", *"0.25", "tab", *"29750")),
             ("help.svg", WIDE, 1.0, ("question_mark",)),
         ]

@@ -12,19 +12,19 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from textual import events, on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.filter import Monochrome, NoColor
 from textual.notifications import Notify
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from cfdash.core.assets import PAIRS, Assets, Pair, asset_name
@@ -130,7 +130,6 @@ class DashboardApp(TypeAhead):
         Binding("C", "cancel_all", "Cancel all", id="cancel_all", key_display="C", priority=True),
         Binding("m", "market", "Market", id="market", priority=True),
         Binding("v", "next_panel", "Panel", id="panel"),
-        Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
         Binding("g", "group", "Group", show=False, id="group"),
         Binding("i", "chart_interval", "Interval", show=False, id="interval"),
         Binding("p", "private", "Private", show=False, id="private"),
@@ -141,6 +140,7 @@ class DashboardApp(TypeAhead):
         Binding("question_mark", "help", "Help", key_display="?", id="help", priority=True),
         Binding("q", "quit", "Quit", id="quit", priority=True),
     ]
+    show_expired = False  # list the 2018 futures from the start (picker, balances)
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "buy": "open the buy form: a limit order, on its quantity",
         "sell": "open the sell form: a limit order, on its quantity",
@@ -148,7 +148,6 @@ class DashboardApp(TypeAhead):
         "cancel_all": "cancel all open orders (asks to confirm)",
         "market": "switch market",
         "panel": "show the next panel (trades, orders, chart, depth, P&L, …)",
-        "watchlist": "watchlist: every market's last, change, spread",
         "group": "group the book by the next price increment",
         "interval": "chart: the next candle interval (1m, 5m, 1h; shows the chart)",
         "private": "private mode: hide balances and P&L",
@@ -172,7 +171,6 @@ class DashboardApp(TypeAhead):
         theme: str = "textual-dark",
         private: bool = False,
         color_system: str | None = None,
-        show_expired: bool = False,
     ) -> None:
         """``color_system`` ("truecolor", "256" or "standard") picks the colours; None: the
         terminal's, once running (headless runs, as in tests, use truecolor)."""
@@ -189,7 +187,6 @@ class DashboardApp(TypeAhead):
         self.user_keymap = dict(keymap or {})
         self.theme = theme
         self._private = private
-        self._show_expired = show_expired  # the 2018 futures listed (picker, balances)
         self._thread: int | None = None
         self.applied = 0
         """Batches applied so far (for tests and the bridge's statistics)."""
@@ -214,7 +211,6 @@ class DashboardApp(TypeAhead):
             private=self._private,
             login_key=login_key,
             ready=self._start,
-            extra={"show_expired": self._show_expired, "switch": self.switch_pair},
         )
 
     @property
@@ -556,12 +552,7 @@ class DashboardApp(TypeAhead):
             if pair is not None:
                 self.switch_pair(pair)
 
-        screen = self.dashboard
-        picker = MarketPicker(self.pair, expired=screen.show_expired, toggled=screen.set_expired)
-        self.push_screen(picker, chosen)
-
-    def action_watchlist(self) -> None:
-        self.dashboard.focus_panel("watch")  # Up/Down pick a market, Enter switches to it
+        self.push_screen(MarketPicker(self.pair, **self.dashboard.picker_options()), chosen)
 
     def action_next_panel(self) -> None:
         self._panel_shown(self.dashboard.next_panel())
@@ -626,11 +617,22 @@ class DashboardApp(TypeAhead):
             self.notify("read-only: trading is off", severity="warning")
 
     # -- screenshots -----------------------------------------------------------------------
+    screenshots = True
+    """False (an SSH session's dashboard): a viewer must not write files on the host."""
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if self.screenshots or "screenshot" not in command.title.lower():
+                yield command
+
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
     ) -> str | None:
         """Save an SVG of the screen in ``screenshot_dir()`` (Textual's default, ~/Downloads,
         may not exist), else in the working directory, and say where, or why not."""
+        if not self.screenshots:
+            self.notify("screenshots are off here", title="Screenshot", severity="warning")
+            return None
         places = [Path(path).expanduser()] if path else [screenshot_dir(), Path.cwd()]
         why = ""
         for directory in places:

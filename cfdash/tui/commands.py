@@ -13,6 +13,7 @@ from textual.dom import DOMNode
 
 from cfdash.core.assets import PAIRS
 from cfdash.tui.pairs import listed
+from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -64,6 +65,8 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
         (key_for(b), app.DESCRIPTIONS.get(b.id or "", b.description), b.id or "")
         for b in bindings(type(app))
     ]
+    for b in bindings(DashboardScreen):  # w
+        rows.append((key_for(b), "watchlist: last, change, spread (↑↓ ⏎ switch)", b.id or ""))
     for b in bindings(OrderEntry):
         rows.append((key_for(b), f"order form: {b.description.lower()}", b.id or ""))
     rows.append(("enter", "order form: place the order (market orders ask first)", ""))
@@ -75,7 +78,6 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
         rows.append((key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
     rows.append(("↑ ↓", "book (focused): select a level for b/s (at its price)", ""))
     rows.append(("esc", "book (focused): clear the selected level", ""))
-    rows.append(("w ↑↓ ⏎", "watchlist: pick a market and switch to it", ""))
     rows.append(("tab ↑↓", "balances (focused): scroll", ""))
     rows.append(("m a-z", "market picker: type to filter, Enter picks", ""))
     rows.append(("m ^o", "market picker: show/hide the expired 2018 futures", ""))
@@ -96,6 +98,8 @@ def palette_commands(app: DashboardApp) -> list[Command]:
         if app.available(b.action) and b.id != "help"
     ]
     commands.append(Command("Help", "list every key", app.action_help))
+    watch = "every market's last price, change and spread; Enter switches"
+    commands.append(Command("Watchlist", watch, app.dashboard.action_watchlist))
     for pair in listed(PAIRS, expired=app.dashboard.show_expired):
         if pair != app.pair:
             commands.append(

@@ -54,6 +54,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="exchange WebSocket URL (ws:// or wss://); default: an embedded exchange",
     )
     parser.add_argument("--read-only", action="store_true", help="never log in or trade")
+    parser.add_argument(
+        "--view-only",
+        action="store_true",
+        help="log in with the credentials given to show the account, but never trade "
+        "(private mode on)",
+    )
     parser.add_argument("--market", metavar="BASE:COUNTER", help="market to show (XBT:GBP)")
     parser.add_argument("--theme", choices=sorted(THEMES), help="colour theme")
     parser.add_argument("--log", metavar="FILE", help="write a log to FILE (never secrets)")
@@ -100,9 +106,10 @@ class Dashboard:
         self.close()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
+    """Run the dashboard; ``env``: where the credentials are read (default ``os.environ``)."""
     try:
-        dashboard = build(args)
+        dashboard = build(args, env)
     except (ConfigError, UsageError) as exc:
         print(f"cfdash: {exc}", file=sys.stderr)
         return 2
@@ -186,6 +193,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
     keymap = dict(conf.keymap)
     _check_keymap(keymap, conf.path)
     url = None if getattr(args, "embedded", False) else args.url or conf.endpoint
+    view_only = getattr(args, "view_only", False)
     credentials: Credentials | None = None
     if url is not None:
         if not url.startswith(("ws://", "wss://")):
@@ -208,7 +216,8 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
         credentials = _demo_credentials()
     if args.insecure:
         notes.append(INSECURE_WARNING)
-    log.info("connecting to %s%s", url, " (read-only)" if args.read_only else "")
+    mode = " (read-only)" if args.read_only else " (view-only)" if view_only else ""
+    log.info("connecting to %s%s", url, mode)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # shown as a note and in the app instead
         client = WSClient(
@@ -227,18 +236,22 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
         fee_rate=fee_rate,
         poll=0.25,  # what nobody announces (a reconnection's countdown, silence) shows soon
     )
-    ask_login = not args.read_only and credentials is None
+    # View-only: logged in (the account shown, private mode on) but every trading key refused.
+    ask_login = not (args.read_only or view_only) and credentials is None
     del credentials
     app = _app_class()(
         source,
         pair=pair,
-        read_only=args.read_only,
+        read_only=args.read_only or view_only,
         login=ask_login,
         keymap=keymap,
         theme=theme,
-        show_expired=conf.show_expired,
+        private=view_only,
     )
-    app.remember = _remembering(state_file)
+    app.show_expired = conf.show_expired
+    # ``remember`` False (an SSH session's dashboard): the viewer's choices are not kept.
+    app.remember = _remembering(state_file) if getattr(args, "remember", True) else None
+    app.screenshots = getattr(args, "screenshots", True)
     app.login_user_id = conf.user_id
     app.login_cookie = conf.cookie or ""
     app.currency, app.start_costs = conf.currency, dict(conf.start_cost)  # positions panel

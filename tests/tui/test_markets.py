@@ -104,7 +104,8 @@ async def test_ctrl_o_shows_the_expired_futures_in_the_picker_and_the_balances(
 
 
 async def test_the_setting_shows_the_expired_futures_from_the_start(exchange) -> None:
-    app = exchange.dashboard(show_expired=True).app
+    app = exchange.dashboard().app
+    app.show_expired = True  # as cfdash sets it from show_expired in config.toml
     async with running(app, SMALL) as pilot:
         await pilot.press("m")
         picker = await until(pilot, lambda: isinstance(app.screen, MarketPicker) and app.screen)

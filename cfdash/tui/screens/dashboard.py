@@ -9,11 +9,12 @@ the widgets are bound to (``data_bind``), so one assignment reaches them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, ClassVar, Final
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -56,6 +57,12 @@ GROUPS: Final = (1, 10, 100, 1000, 10000)
 class DashboardScreen(Screen[None]):
     """The ticker, the ladder, the order form, the panels, the status bar and the footer."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority, as the app's keys that move the focus (``TypeAhead``): w Down Enter in one
+        # burst picks the second market. A field or a dialog takes the letter instead.
+        Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
+    ]
+
     status: reactive[ConnectionStatus] = reactive(ConnectionStatus, init=False)
     """The connection, as the last batch gave it (bound by the status bar and the form)."""
     stale: reactive[bool] = reactive(False, init=False)
@@ -75,17 +82,11 @@ class DashboardScreen(Screen[None]):
         private: bool,
         login_key: str,
         ready: Callable[[], None] | None = None,
-        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """``ready`` is called once the widgets are mounted (the app then loads the data).
-        ``extra``: ``show_expired`` (bool) to start with, ``switch`` (called with a pair) to
-        switch market when one is picked in the watchlist."""
+        """``ready`` is called once the widgets are mounted (the app then loads the data)."""
         super().__init__()
         self.clock = clock
         self._ready = ready
-        extra = extra or {}
-        self._switch: Callable[[Pair], object] | None = extra.get("switch")
-        self.set_reactive(DashboardScreen.show_expired, bool(extra.get("show_expired")))
         self.login_key = login_key
         self.book = BookRows()
         """The book on the ladder (for ``far_through``)."""
@@ -120,6 +121,8 @@ class DashboardScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        # the app's setting (``DashboardApp.show_expired``, from config.toml) to start with
+        self.show_expired = bool(getattr(self.app, "show_expired", False))
         self.query_one("#tape", TradeTape).border_title = "Trades"
         balances = self.query_one("#balances", BalancesView)
         balances.border_title = "Balances"
@@ -225,16 +228,23 @@ class DashboardScreen(Screen[None]):
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
         self.query_one("#panels").set_class(name in EXTRA_PANELS, "-extra")
 
-    def focus_panel(self, name: str) -> None:
-        """Show the panel ``name`` and give it the focus."""
-        self.show_panel(name)
-        self.query_one(f"#{name}").focus()
+    def action_watchlist(self) -> None:
+        """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""
+        self.show_panel("watch")
+        self.query_one("#watch").focus()
+
+    def picker_options(self) -> dict[str, Any]:
+        """The market picker's options: the expired futures listed or not (Ctrl+O there
+        toggles it here, for the balances too)."""
+        return {"expired": self.show_expired, "toggled": self.set_expired}
 
     @on(WatchlistView.Picked)
     def _picked(self, event: WatchlistView.Picked) -> None:
+        """Switch market as the app does (``DashboardApp.switch_pair``)."""
         event.stop()
-        if self._switch is not None:
-            self._switch(event.pair)
+        switch: Callable[[Pair], object] | None = getattr(self.app, "switch_pair", None)
+        if switch is not None:
+            switch(event.pair)
 
     def picked_price(self) -> int | None:
         """The price of the level selected in the ladder, if the ladder has the focus (``b``
