@@ -140,6 +140,7 @@ class DashboardApp(TypeAhead):
         Binding("question_mark", "help", "Help", key_display="?", id="help", priority=True),
         Binding("q", "quit", "Quit", id="quit", priority=True),
     ]
+    show_expired = False  # list the 2018 futures from the start (picker, balances)
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "buy": "open the buy form: a limit order, on its quantity",
         "sell": "open the sell form: a limit order, on its quantity",
@@ -451,8 +452,8 @@ class DashboardApp(TypeAhead):
         self._open_form("sell")
 
     def _open_form(self, side: Side) -> None:
-        """Open the form for ``side``, always as a limit order, on its quantity field."""
-        self.query_one("#entry", OrderEntry).open(side)
+        """Open the form for ``side`` (a limit), at the ladder's selected level if focused."""
+        self.query_one("#entry", OrderEntry).open(side, self.dashboard.picked_price())
 
     def action_cancel(self) -> None:
         self.when_logged_in(self._cancel_shown)
@@ -551,7 +552,7 @@ class DashboardApp(TypeAhead):
             if pair is not None:
                 self.switch_pair(pair)
 
-        self.push_screen(MarketPicker(self.pair), chosen)
+        self.push_screen(MarketPicker(self.pair, **self.dashboard.picker_options()), chosen)
 
     def action_next_panel(self) -> None:
         self._panel_shown(self.dashboard.next_panel())

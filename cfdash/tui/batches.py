@@ -19,7 +19,7 @@ from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any, Final
 
-from cfdash.core.assets import SPOT_PAIRS, Pair, Scales
+from cfdash.core.assets import PAIRS, SPOT_PAIRS, Pair, Scales
 from cfdash.core.views import ClosedOrder, OwnOrder, OwnOrders, Views
 from cfdash.core.views import Fill as ViewFill
 from cfdash.tui.source import (
@@ -33,11 +33,14 @@ from cfdash.tui.source import (
     OpenOrder,
     OrderRequest,
     OrderState,
+    PairTicker,
     Quote,
     TickerRow,
     TradeRow,
 )
 
+TICKER: Final = "ticker:"
+"""The prefix of the ticker views' names."""
 ALL: Final = "*"
 """A pseudo view name: rebuild everything (after a login, a market switch, a state change)."""
 FILL_HISTORY: Final = 1000
@@ -58,6 +61,11 @@ class BatchBuilder:
         self.names: frozenset[str] = frozenset()
         """Its views' names."""
         self._reference: dict[Pair, int] = {}
+        self.watchlist: tuple[Pair, ...] = SPOT_PAIRS
+        """The markets whose tickers are watched whatever the market on screen (the
+        watchlist panel); that market's too."""
+        self._since: dict[Pair, int] = {}
+        """Each watched market's first last price this session (the watchlist's change)."""
         # Own fills (under ``mu``; taken from the views under ``client.lock``, see take_fills)
         self._fills_seen = views.own.fills_version
         self._fresh: list[Fill] = []
@@ -199,6 +207,7 @@ class BatchBuilder:
             fee_rate=fee_rate,
             fill_history=self.fill_history() if private else (),
             quotes=self.quotes(),
+            tickers=self.tickers(),
         )
 
     def build(
@@ -225,6 +234,9 @@ class BatchBuilder:
                 trades = self.trades(pair)
             if full or ticker_name in dirty:
                 ticker = self.ticker(pair)
+        tickers = None
+        if full or any(name.startswith(TICKER) for name in dirty):
+            tickers = self.tickers()
         if own or "balances" in dirty:
             balances = self.balances() if private else None
         if own:
@@ -244,7 +256,8 @@ class BatchBuilder:
             else:
                 self._quotes = quotes
         news = fills or closed or history is not None or quotes is not None
-        if not full and not news and (book, trades, ticker, balances, orders) == (None,) * 5:
+        parts = (book, trades, ticker, balances, orders, tickers)
+        if not full and not news and parts == (None,) * 6:
             return None
         return Batch(
             pair=pair,
@@ -258,6 +271,7 @@ class BatchBuilder:
             fill_history=history,
             closed=closed,
             quotes=quotes,
+            tickers=tickers,
         )
 
     def fill_history(self) -> tuple[Fill, ...]:
@@ -316,6 +330,28 @@ class BatchBuilder:
         if reference is None and view.last is not None:
             reference = self._reference[pair] = view.last  # the last price when watching began
         return TickerRow(view.last, view.bid, view.ask, view.low, view.high, view.volume, reference)
+
+    def watched_tickers(self) -> tuple[Pair, ...]:
+        """The markets whose tickers are watched: the watchlist's and the one on screen, in
+        ``PAIRS`` order."""
+        shown = self.shown()[0]
+        wanted = set(self.watchlist) | ({shown} if shown is not None else set())
+        return tuple(p for p in PAIRS if p in wanted)
+
+    def tickers(self) -> tuple[PairTicker, ...]:
+        """Every watched market's ticker, its reference the first last price seen this
+        session (kept across market switches)."""
+        rows = []
+        for pair in self.watched_tickers():
+            view = self.views.ticker(pair)
+            if view is None:
+                continue
+            since = self._since.get(pair)
+            if since is None and view.last is not None:
+                since = self._since[pair] = view.last
+            row = TickerRow(view.last, view.bid, view.ask, view.low, view.high, view.volume, since)
+            rows.append(PairTicker(pair, row))
+        return tuple(rows)
 
     def balances(self) -> tuple[BalanceRow, ...]:
         b = self.views.balances

@@ -12,6 +12,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from cfdash.core.assets import PAIRS
+from cfdash.tui.pairs import listed
+from cfdash.tui.screens.dashboard import DashboardScreen
 from cfdash.tui.screens.help import HelpRow
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -63,6 +65,8 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
         (key_for(b), app.DESCRIPTIONS.get(b.id or "", b.description), b.id or "")
         for b in bindings(type(app))
     ]
+    for b in bindings(DashboardScreen):  # w
+        rows.append((key_for(b), "watchlist: last, change, spread (↑↓ ⏎ switch)", b.id or ""))
     for b in bindings(OrderEntry):
         rows.append((key_for(b), f"order form: {b.description.lower()}", b.id or ""))
     rows.append(("enter", "order form: place the order (market orders ask first)", ""))
@@ -72,6 +76,11 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
     rows.append((switch, "order form: switch side (its fields take digits only)", ""))
     for b in bindings(OpenOrdersView):
         rows.append((key_for(b), f"open orders: {b.description.lower()}", b.id or ""))
+    rows.append(("↑ ↓", "book (focused): select a level for b/s (at its price)", ""))
+    rows.append(("esc", "book (focused): clear the selected level", ""))
+    rows.append(("tab ↑↓", "balances (focused): scroll", ""))
+    rows.append(("m a-z", "market picker: type to filter, Enter picks", ""))
+    rows.append(("m ^o", "market picker: show/hide the expired 2018 futures", ""))
     rows.append((app.COMMAND_PALETTE_BINDING, "command palette: every action", ""))
     return rows
 
@@ -89,7 +98,9 @@ def palette_commands(app: DashboardApp) -> list[Command]:
         if app.available(b.action) and b.id != "help"
     ]
     commands.append(Command("Help", "list every key", app.action_help))
-    for pair in PAIRS:
+    watch = "every market's last price, change and spread; Enter switches"
+    commands.append(Command("Watchlist", watch, app.dashboard.action_watchlist))
+    for pair in listed(PAIRS, expired=app.dashboard.show_expired):
         if pair != app.pair:
             commands.append(
                 Command(

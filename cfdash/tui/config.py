@@ -7,6 +7,7 @@ Every key is optional; a missing file means the defaults. Example::
     endpoint = "wss://example.org/"   # used when no URL is given on the command line
     user_id = 1                 # pre-filled in the login dialog
     cookie = "HGREqcILTz8blHa/jsUTVTNBJlg="
+    show_expired = true         # list the expired 2018 futures (market picker, balances)
 
     currency = "GBP"            # the positions panel values the account in it
     [keymap]                    # binding id -> key(s), e.g. "B" or "f2,B"
@@ -46,7 +47,17 @@ Theme = Literal["dark", "light"]
 THEMES: dict[str, str] = {"dark": "textual-dark", "light": "textual-light"}
 """Theme names in the file and on the command line -> Textual theme names."""
 _KEYS = frozenset(
-    {"market", "theme", "endpoint", "keymap", "user_id", "cookie", "currency", "start_cost"}
+    {
+        "market",
+        "theme",
+        "endpoint",
+        "keymap",
+        "user_id",
+        "cookie",
+        "currency",
+        "start_cost",
+        "show_expired",
+    }
 )
 _SECRETS = frozenset({"passphrase", "password", "secret"})
 
@@ -67,6 +78,8 @@ class Config:
     """The asset the positions panel values the account in."""
     start_cost: Mapping[Pair, Decimal] = field(default_factory=dict)
     """Market -> the average cost (in its counter) of what was held of its base at start."""
+    show_expired: bool = False
+    """List the expired 2018 futures (hidden by default; Ctrl+O in the market picker)."""
     path: Path | None = None
     """The file the settings came from (None: defaults only)."""
 
@@ -210,6 +223,10 @@ def parse(text: str, path: Path | None = None) -> Config:
         options["currency"] = _currency(data["currency"], lambda why: bad("currency", why))
     if "start_cost" in data:
         options["start_cost"] = _start_costs(data["start_cost"], bad)
+    if "show_expired" in data:
+        if not isinstance(data["show_expired"], bool):
+            raise bad("show_expired", f"{data['show_expired']!r}: expected true or false")
+        options["show_expired"] = data["show_expired"]
     if "keymap" in data:
         keymap = data["keymap"]
         if not isinstance(keymap, dict):

@@ -98,6 +98,16 @@ class Credentials:
         return cls(int(user), cookie.strip(), secret)
 
 
+def _log_failure(what: str) -> Callable[[Future[Any]], None]:
+    """A done-callback that logs a request's failure (a watch nobody waits for)."""
+
+    def done(future: Future[Any]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.info("%s: %s", what, future.exception())
+
+    return done
+
+
 def _order_result(reply: Any) -> OrderResult:
     if isinstance(reply, messages.MarketResult):
         return OrderResult(remaining=reply.remaining)
@@ -328,7 +338,8 @@ class ClientSource:
             return  # the connection's opening runs this again
         key = (pair.base, pair.counter)
         registered = self._unwatch_others(key)
-        if key in registered and client.connected:
+        if ("WatchOrders", *key) in registered and client.connected:
+            self._watch_tickers(registered)
             return
         futures = [client.WatchOrders(base=pair.base, counter=pair.counter, watch=True)]
         if not self._reconnecting():  # the first failed: do not wait on a second
@@ -348,17 +359,36 @@ class ClientSource:
         self._retry_at = None
         self._retries = 0
         # A reconnection's re-subscription may have raced the unwatching: check once more.
-        self._unwatch_others(key)
+        self._watch_tickers(self._unwatch_others(key))
+
+    def _watch_tickers(self, registered: AbstractSet[tuple[str, int, int]]) -> None:
+        """Watch the tickers of the watchlist's markets not watched yet (cheap: a few fields
+        a market); not waited for, as the market on screen is."""
+        if not self.client.connected:
+            return
+        for pair in self.rows.watched_tickers():
+            if ("WatchTicker", pair.base, pair.counter) not in registered:
+                future = self.client.WatchTicker(base=pair.base, counter=pair.counter, watch=True)
+                future.add_done_callback(_log_failure(f"watching the ticker of {pair.name}"))
 
     def _reconnecting(self) -> bool:
         """The client's state now (it changes on its own thread while a request is sent)."""
         return self.client.state == "reconnecting"
 
-    def _unwatch_others(self, key: tuple[int, int]) -> set[tuple[int, int]]:
-        """Unwatch every registered market but ``key``; the registered markets before."""
-        registered = {(w["base"], w["counter"]) for w in self.client.watches}
-        for other in registered - {key}:
-            self.client.unwatch(Pair(*other))
+    def _unwatch_others(self, key: tuple[int, int]) -> set[tuple[str, int, int]]:
+        """Unwatch every registered market's orders but ``key``'s, and every ticker but those
+        of ``key`` and the watchlist; the registered watches before, as (method, base,
+        counter)."""
+        registered = {(w["method"], w["base"], w["counter"]) for w in self.client.watches}
+        tickers = {(p.base, p.counter) for p in self.rows.watchlist} | {key}
+        for method, base, counter in registered:
+            if method == "WatchOrders" and (base, counter) != key:
+                future = self.client.WatchOrders(base=base, counter=counter, watch=False)
+            elif method == "WatchTicker" and (base, counter) not in tickers:
+                future = self.client.WatchTicker(base=base, counter=counter, watch=False)
+            else:
+                continue
+            future.add_done_callback(_log_failure(f"unwatching {Pair(base, counter).name}"))
         return registered
 
     def _retry_later(self, pair: Pair) -> None:

@@ -248,6 +248,7 @@ def build(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Das
         theme=theme,
         private=view_only,
     )
+    app.show_expired = conf.show_expired
     # ``remember`` False (an SSH session's dashboard): the viewer's choices are not kept.
     app.remember = _remembering(state_file) if getattr(args, "remember", True) else None
     app.screenshots = getattr(args, "screenshots", True)

@@ -94,6 +94,14 @@ def _field(text: str, scale: int, name: str, *, required: bool = True) -> int | 
     return wire
 
 
+def field_amount(text: str, scale: int, name: str) -> int:
+    """A required positive amount typed in a field, in wire units at ``scale``; ``FormError``
+    (naming ``name``) as the form would say it."""
+    wire = _field(text, scale, name)
+    assert wire is not None
+    return wire
+
+
 def _short(error: ConversionError, text: str, scale: int) -> FormError:
     """``to_wire``'s refusal, short and whole: without the value when that is long."""
     name, reason = error.field, error.reason

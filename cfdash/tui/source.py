@@ -155,6 +155,15 @@ class TickerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PairTicker:
+    """One market's ticker for the watchlist; ``ticker.reference`` is its last price when the
+    session first saw one (the watchlist's change is since then)."""
+
+    pair: Pair
+    ticker: TickerRow
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceRow:
     asset: int
     available: int
@@ -239,6 +248,8 @@ class MarketSnapshot:
     """Every fill of the account this session has seen (bounded), oldest first."""
     quotes: tuple[Quote, ...] = ()
     """Every market whose prices the source knows."""
+    tickers: tuple[PairTicker, ...] = ()
+    """Every watched market's ticker (the watchlist), in ``PAIRS`` order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +277,8 @@ class Batch:
     """The user's orders closed since the previous batch, oldest first (news, like fills)."""
     quotes: tuple[Quote, ...] | None = None
     """Every market whose prices the source knows, when one changed."""
+    tickers: tuple[PairTicker, ...] | None = None
+    """Every watched market's ticker (the watchlist; any market), when one of them changed."""
 
     def merge(self, newer: Batch) -> Batch:
         """This batch followed by ``newer`` (for a bridge coalescing pushes)."""
@@ -285,6 +298,7 @@ class Batch:
             fill_history=_later(self.fill_history, newer.fill_history),
             closed=self.closed + newer.closed,
             quotes=_later(self.quotes, newer.quotes),
+            tickers=_later(self.tickers, newer.tickers),
         )
 
 

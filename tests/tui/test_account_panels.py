@@ -83,6 +83,7 @@ def text(widget) -> list[str]:
 async def test_the_fills_panel_lists_every_fill_newest_first(app, exchange) -> None:
     """Fills of every market (XBT:EUR too, not on screen), newest first, with fee and order;
     the own trades are marked on the tape as well."""
+    app.source.rows.watchlist = ()  # no watchlist: only the market on screen has a ticker
     async with running(app, BIG) as pilot:
         await asyncio.to_thread(trade_and_sell, exchange)
 

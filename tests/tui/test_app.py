@@ -188,7 +188,7 @@ async def test_message_and_preview_update_as_you_type(app) -> None:
         await pilot.press("tab", *"41000")
         assert "Enter to place" in message(app)
         preview = str(app.query_one("#preview").render())
-        assert "reserves 4,100.00 GBP" in preview and "fee 0.25%" in preview
+        assert "cost 4,110.25 GBP" in preview  # 4,100.00 + 10.25 fee: at 80 columns, no room
 
 
 async def test_market_order_estimates_and_needs_confirmation(app, exchange) -> None:

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from cfdash.client import WSClient
-from cfdash.core.assets import PAIRS, V2, Assets
+from cfdash.core.assets import PAIRS, SPOT_PAIRS, V2, Assets
 from cfdash.core.errors import Msg
 from cfdash.server.app import ServerThread
 from cfdash.server.users import DEMO_COOKIE, DEMO_PASSPHRASE, add_funded_user
@@ -111,8 +111,11 @@ async def test_switching_market_shows_only_the_new_market(demo, other) -> None:
         assert app.book.asks == () and len(app.book.bids) == 1
         assert not ladder_has(app, "41,500.00")
         assert "XBT:EUR" in str(app.query_one("#ticker").render())
-        watched = {(w["base"], w["counter"]) for w in demo.source.client.watches}
+        watches = demo.source.client.watches
+        watched = {(w["base"], w["counter"]) for w in watches if w["method"] == "WatchOrders"}
         assert watched == {(EUR_PAIR.base, EUR_PAIR.counter)}
+        tickers = {(w["base"], w["counter"]) for w in watches if w["method"] == "WatchTicker"}
+        assert tickers == {(p.base, p.counter) for p in SPOT_PAIRS}  # the watchlist
 
 
 @pytest.fixture

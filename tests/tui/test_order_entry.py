@@ -179,11 +179,12 @@ async def test_a_long_message_leaves_off_its_detail_rather_than_lose_its_end(app
 async def test_the_preview_leaves_off_the_fee_rather_than_wrap(app) -> None:
     async with running(app, SMALL) as pilot:
         await pilot.press("b", *"756", "tab", *"41000")
-        assert app.query_one(OrderEntry).preview_text == "reserves 30,996,000.00 GBP · fee 0.25%"
-        assert shown(app, "#preview") == "reserves 30,996,000.00 GBP"  # never "fee" / "0.25%"
+        cost = "cost 31,073,490.00 GBP · 30,996,000.00 + 77,490.00 fee (0.25%)"  # ladder trading
+        assert app.query_one(OrderEntry).preview_text == cost
+        assert shown(app, "#preview") == "cost 31,073,490.00 GBP"  # never "fee" / "(0.25%)"
         await pilot.resize_terminal(*WIDE)
         await pilot.pause()
-        assert shown(app, "#preview") == "reserves 30,996,000.00 GBP · fee 0.25%"
+        assert shown(app, "#preview") == cost
 
 
 # -- 3. typing ahead in the login dialog ------------------------------------------------------

@@ -10,9 +10,11 @@ the widgets are bound to (``data_bind``), so one assignment reaches them all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, ClassVar, Final
 
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -32,10 +34,21 @@ from cfdash.tui.widgets.positions import PositionsView
 from cfdash.tui.widgets.status import KeyFooter, StatusBar
 from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
+from cfdash.tui.widgets.watch import WatchlistView
 
-PANELS: Final = ("tape", "orders", "balances", "chart", "depth", "fills", "positions", "closed")
+PANELS: Final = (
+    "tape",
+    "orders",
+    "balances",
+    "chart",
+    "depth",
+    "fills",
+    "positions",
+    "closed",
+    "watch",
+)
 """The panels beside the ladder, in the order ``v`` shows them."""
-EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS})
+EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS, "watch"})
 """Wide layout: the one of these chosen takes the chart's cell."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
@@ -43,6 +56,12 @@ GROUPS: Final = (1, 10, 100, 1000, 10000)
 
 class DashboardScreen(Screen[None]):
     """The ticker, the ladder, the order form, the panels, the status bar and the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority, as the app's keys that move the focus (``TypeAhead``): w Down Enter in one
+        # burst picks the second market. A field or a dialog takes the letter instead.
+        Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
+    ]
 
     status: reactive[ConnectionStatus] = reactive(ConnectionStatus, init=False)
     """The connection, as the last batch gave it (bound by the status bar and the form)."""
@@ -52,6 +71,8 @@ class DashboardScreen(Screen[None]):
     """Private mode: no balance shown (bound by the balances and the form)."""
     read_only: reactive[bool] = reactive(False)
     """No account and no trading (bound by the panels that would show the account)."""
+    show_expired: reactive[bool] = reactive(False)
+    """List the expired 2018 futures (bound by the balances; the market picker follows it)."""
 
     def __init__(
         self,
@@ -84,24 +105,30 @@ class DashboardScreen(Screen[None]):
                 with Horizontal(id="panels"):  # wide: open orders span the bottom row
                     yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
                     balances = BalancesView(id="balances", classes="panel")
-                    yield balances.data_bind(screen.private, screen.read_only, **stale)
+                    yield balances.data_bind(
+                        screen.private, screen.read_only, screen.show_expired, **stale
+                    )
                     yield PriceChart(self.clock, id="chart", classes="panel").data_bind(**stale)
                     yield DepthView(id="depth", classes="panel extra").data_bind(**stale)
                     yield FillsView(id="fills", classes="panel extra").data_bind(**stale)
                     positions = PositionsView(id="positions", classes="panel extra")
                     yield positions.data_bind(screen.private, screen.read_only, **stale)
                     yield ClosedOrdersView(id="closed", classes="panel extra").data_bind(**stale)
+                    yield WatchlistView(id="watch", classes="panel extra").data_bind(**stale)
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
                     yield orders.data_bind(screen.read_only, **stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        # the app's setting (``DashboardApp.show_expired``, from config.toml) to start with
+        self.show_expired = bool(getattr(self.app, "show_expired", False))
         self.query_one("#tape", TradeTape).border_title = "Trades"
         balances = self.query_one("#balances", BalancesView)
         balances.border_title = "Balances"
         balances.login_key = self.login_key
         account.mount_panels(self, self.login_key)
+        self.query_one("#watch", WatchlistView).border_title = "Markets · change since start"
         self.query_one("#entry", OrderEntry).display = not self.read_only
         if self._ready is not None:
             self._ready()
@@ -130,6 +157,7 @@ class DashboardScreen(Screen[None]):
                 fee_rate=snap.fee_rate,
                 fill_history=snap.fill_history,
                 quotes=snap.quotes,
+                tickers=snap.tickers,
             )
             self.apply_batch(batch, scales, pair, force=True)
 
@@ -141,6 +169,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#entry", OrderEntry).set_market(scales, pair)
         self.query_one("#chart", PriceChart).set_market(scales, pair)
         self.query_one("#depth", DepthView).set_market(scales, pair)
+        self.query_one("#watch", WatchlistView).set_market(scales, pair)
 
     def apply_batch(
         self, batch: Batch, scales: Scales, shown: Pair, *, force: bool = False
@@ -175,6 +204,8 @@ class DashboardScreen(Screen[None]):
                 if force or batch.trades != tape.trades:
                     tape.update_trades(batch.trades)
                     self.query_one("#chart", PriceChart).feed(batch.trades)
+            if batch.tickers is not None:
+                self.query_one("#watch", WatchlistView).update_tickers(scales, batch.tickers)
             if market and batch.ticker is not None:
                 self.query_one("#ticker", TickerBar).update_ticker(batch.ticker)
             account.apply_batch(self, batch, scales, force=force)
@@ -196,6 +227,34 @@ class DashboardScreen(Screen[None]):
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
         self.query_one("#panels").set_class(name in EXTRA_PANELS, "-extra")
+
+    def action_watchlist(self) -> None:
+        """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""
+        self.show_panel("watch")
+        self.query_one("#watch").focus()
+
+    def picker_options(self) -> dict[str, Any]:
+        """The market picker's options: the expired futures listed or not (Ctrl+O there
+        toggles it here, for the balances too)."""
+        return {"expired": self.show_expired, "toggled": self.set_expired}
+
+    @on(WatchlistView.Picked)
+    def _picked(self, event: WatchlistView.Picked) -> None:
+        """Switch market as the app does (``DashboardApp.switch_pair``)."""
+        event.stop()
+        switch: Callable[[Pair], object] | None = getattr(self.app, "switch_pair", None)
+        if switch is not None:
+            switch(event.pair)
+
+    def picked_price(self) -> int | None:
+        """The price of the level selected in the ladder, if the ladder has the focus (``b``
+        and ``s`` open the form at it)."""
+        ladder = self.query_one("#ladder", OrderBookLadder)
+        return ladder.selected_price if ladder.has_focus else None
+
+    def set_expired(self, shown: bool) -> None:
+        """List the expired 2018 futures, or not (the market picker's Ctrl+O)."""
+        self.show_expired = shown
 
     def next_panel(self) -> str:
         """Show the next panel; its name."""

@@ -22,7 +22,7 @@ class HelpScreen(Dialog[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 92; max-width: 95%; height: auto; max-height: 90%;
+        width: 96; max-width: 95%; height: auto; max-height: 90%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
     """

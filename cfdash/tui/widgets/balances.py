@@ -1,15 +1,21 @@
-"""Balances: available, reserved and total per asset; private mode masks the amounts."""
+"""Balances: available, reserved and total per asset; private mode masks the amounts.
+
+Every asset with funds is listed (the expired 2018 futures only when shown: ``show_expired``);
+when they do not all fit, the panel scrolls (focus it with Tab, or the mouse wheel)."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
+from textual import events
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.strip import Strip
 
 from cfdash.core.assets import V2, Scales, asset_name
 from cfdash.tui import fmt
+from cfdash.tui.pairs import EXPIRED_ASSETS
 from cfdash.tui.source import BalanceRow
 from cfdash.tui.widgets.lines import LineWidget, cells
 
@@ -23,7 +29,15 @@ FORMATS: tuple[tuple[str, int], ...] = (("all", 2), ("trim", 2), ("whole", 2), (
 spaces between columns), widest first: all of them exact."""
 
 
-class BalancesView(LineWidget):
+class BalancesView(LineWidget, can_focus=True):
+    BINDINGS: ClassVar = [
+        Binding("up,k", "scroll_by(-1)", "Up", show=False, id="balances.up"),
+        Binding("down,j", "scroll_by(1)", "Down", show=False, id="balances.down"),
+        Binding("pageup", "scroll_by(-10)", "Page up", show=False, id="balances.pageup"),
+        Binding("pagedown", "scroll_by(10)", "Page down", show=False, id="balances.pagedown"),
+        Binding("home", "scroll_by(-1000000)", "Top", show=False, id="balances.top"),
+        Binding("end", "scroll_by(1000000)", "End", show=False, id="balances.end"),
+    ]
     COMPONENT_CLASSES: ClassVar = {"balances--header", "balances--row"}
     DEFAULT_CSS = """
     BalancesView {
@@ -35,6 +49,10 @@ class BalancesView(LineWidget):
     private: reactive[bool] = reactive(False)
     read_only: reactive[bool] = reactive(False)
     """Read-only mode: no account, and no login to offer."""
+    show_expired: reactive[bool] = reactive(False)
+    """List the expired 2018 futures' assets too (hidden by default)."""
+    top: reactive[int] = reactive(0, repaint=False)
+    """The first asset shown (scrolled down by that many)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -52,6 +70,31 @@ class BalancesView(LineWidget):
     def watch_private(self) -> None:
         self.refresh()
 
+    def watch_show_expired(self) -> None:
+        self.refresh()
+
+    def watch_top(self) -> None:
+        self.refresh()
+
+    def funded(self) -> tuple[list[BalanceRow], int]:
+        """The assets with funds to list, and how many expired futures' ones are hidden."""
+        rows = [b for b in self.balances or () if b.total or b.reserved]
+        if self.show_expired:
+            return rows, 0
+        shown = [b for b in rows if b.asset not in EXPIRED_ASSETS]
+        return shown, len(rows) - len(shown)
+
+    def action_scroll_by(self, delta: int) -> None:
+        self.top = max(0, self.top + delta)  # ``layout_rows`` keeps it in range
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.action_scroll_by(1)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.action_scroll_by(-1)
+
     def layout_key(self, height: int) -> Hashable:
         return (
             height,
@@ -61,18 +104,36 @@ class BalancesView(LineWidget):
             self.private,
             self.read_only,
             self.login_key,
+            self.show_expired,
+            self.top,
         )
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.balances is None:
+            self.border_title = "Balances"
             login = f"log in ({self.login_key}) to see balances"
             note = "read-only: no account" if self.read_only else login
             return [("note", note)]
-        shown = [b for b in self.balances if b.total or b.reserved]
+        shown, hidden = self.funded()
         if not shown:
-            return [("note", "no funds")]
+            self.border_title = "Balances"
+            return [
+                ("note", "no funds" + (f" ({hidden} expired futures hidden)" if hidden else ""))
+            ]
         heads, widths, gap, texts = self._fit(shown)
-        return [("head", widths, gap, heads), *(("row", widths, gap, t) for t in texts)]
+        body = max(1, height - 1)
+        top = max(0, min(self.top, len(texts) - body))
+        if top != self.top:
+            self.set_reactive(BalancesView.top, top)
+        seen = texts[top : top + body]
+        more = len(texts) > body
+        last = top + len(seen)
+        self.border_title = f"Balances {top + 1}-{last} of {len(texts)}" if more else "Balances"
+        rows: list[Hashable] = [("head", widths, gap, heads)]
+        rows += [("row", widths, gap, t) for t in seen]
+        if hidden and len(rows) < height:
+            rows.append(("note", f"+{hidden} expired futures hidden"))
+        return rows
 
     def _fit(
         self, shown: Sequence[BalanceRow]

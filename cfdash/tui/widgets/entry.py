@@ -19,9 +19,16 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from cfdash.core.assets import V2, Pair, Scales
-from cfdash.tui import fmt
-from cfdash.tui.orderform import FormError, Kind, OrderForm, parse, reservation, validate
+from cfdash.core.assets import V2, Pair, Scales, from_wire
+from cfdash.tui import fmt, sizing
+from cfdash.tui.orderform import (
+    FormError,
+    Kind,
+    OrderForm,
+    field_amount,
+    parse,
+    validate,
+)
 from cfdash.tui.source import ConnectionStatus, EstimateRow, OrderRequest, Side
 
 FIELD_KEYS: list[Binding] = [
@@ -40,6 +47,25 @@ act as the app reads each key, not when the focused field gets to it, so keys ty
 burst over SSH, or a backlog while the app is busy) land in the field they were typed for:
 focus moves before the next key is routed. The keymap remaps them in every form at once."""
 SEPARATOR = Content(" · ")
+
+
+def _key(key: str, action: str, description: str, binding_id: str, display: str) -> Binding:
+    return Binding(
+        key, action, description, key_display=display, show=False, priority=True, id=binding_id
+    )
+
+
+TRADING_KEYS: list[Binding] = [
+    _key("plus", "tick(1)", "price up a tick", "entry.up", "+"),
+    _key("minus", "tick(-1)", "price down a tick", "entry.down", "-"),
+    _key("f5", "fill(25)", "quantity: 25% of what is available", "entry.25", "F5"),
+    _key("f6", "fill(50)", "quantity: 50% of what is available", "entry.50", "F6"),
+    _key("f7", "fill(100)", "quantity: 100% of what is available", "entry.100", "F7"),
+    _key("percent_sign", "fill(0)", "quantity: 25, 50, 100% in turn", "entry.pct", "%"),
+]
+"""The order form's ladder-trading keys (priority, like the form's others): + and - move the
+price by the pair's tick; F5/F6/F7 (or % in turn) fill the quantity with that share of the
+available balance (a buy: what its cost with the fee leaves; a market buy: its total)."""
 
 
 class FieldInput(Input):
@@ -81,6 +107,11 @@ class NumberInput(FieldInput):
 
     def restricted(self) -> None:
         self.post_message(self.Refused())
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Every printable character but the form's own keys (% fills a share): Textual drops
+        the bindings of the keys a focused field would consume."""
+        return character != "%" and super().check_consume_key(key, character)
 
     def _locked(self) -> bool:
         form = next((n for n in self.ancestors if isinstance(n, OrderEntry)), None)
@@ -144,9 +175,12 @@ class OrderEntry(Vertical):
         Binding("ctrl+t", "toggle_kind", "Limit/market", priority=True, id="entry.kind"),
         Binding("escape", "leave", "Leave form", priority=True, id="entry.leave"),
         *FIELD_KEYS,
+        *TRADING_KEYS,
     ]
     """Priority bindings, so that keys typed ahead land where they were meant (``FIELD_KEYS``).
-    Ctrl+T, not a letter; and not Ctrl+B (tmux's prefix) nor Ctrl+S/Ctrl+Q (flow control)."""
+    Ctrl+T, not a letter; and not Ctrl+B (tmux's prefix) nor Ctrl+S/Ctrl+Q (flow control).
+    + - % are refused by the number fields, so they never clash with typing an amount; F5-F7
+    reach the app over SSH and tmux (Alt+digit does not, reliably)."""
     FOOTER: ClassVar[list[Binding]] = [
         Binding("enter", "place", "Place", id="entry.place"),
         Binding("tab", "app.focus_next", "Next", id="entry.next"),
@@ -215,6 +249,9 @@ class OrderEntry(Vertical):
         self.refused = False
         """A character that is not part of a number was refused: "digits only" until the next
         edit."""
+        self._filled: tuple[int, str] | None = None
+        """The share last filled in by a percentage key and the text it put in its field (the
+        % key goes on to the next share while that text is unchanged)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="quantity-row"):
@@ -258,10 +295,13 @@ class OrderEntry(Vertical):
         self.estimate = (order, estimate)
         self.revalidate(ask_estimate=False)
 
-    def open(self, side: Side) -> None:
-        """Show the form for ``side``, a limit order, with the quantity field focused."""
+    def open(self, side: Side, price: int | None = None) -> None:
+        """Show the form for ``side``, a limit order, with the quantity field focused; at
+        ``price`` (wire units: a level picked in the ladder) if given."""
         self.side = side
         self.kind = "limit"
+        if price is not None and self.pair is not None and not self.locked:
+            self.query_one("#price", Input).value = self._text(self._price_scale(), price)
         self.screen.set_focus(self.query_one("#quantity", Input))  # now, not after a refresh
 
     def watch_status(self, before: ConnectionStatus, status: ConnectionStatus) -> None:
@@ -405,7 +445,7 @@ class OrderEntry(Vertical):
     def _fee_text(self) -> str:
         return "" if self.fee_rate is None else f"fee {fmt.percent(self.fee_rate)}"
 
-    def _preview(self, order: OrderRequest, estimate: EstimateRow | None) -> tuple[str, str]:
+    def _preview(self, order: OrderRequest, estimate: EstimateRow | None) -> tuple[str, ...]:
         """What the order does, and the fee (left off first where the line is short)."""
         fee = self._fee_text()
         pair = order.pair
@@ -420,13 +460,25 @@ class OrderEntry(Vertical):
                     f" for {fmt.total(self.scales, pair, estimate.total)} {fmt.counter_name(pair)}"
                 )
         else:
-            held = reservation(order, self.scales)
-            assert held is not None
-            asset, amount = held
-            body = f"reserves {fmt.asset_amount(self.scales, asset, amount)} " + (
-                fmt.counter_name(pair) if asset == pair.counter else fmt.base_name(pair)
-            )
+            return self._cost(order)
         return body, fee
+
+    def _cost(self, order: OrderRequest) -> tuple[str, str, str]:
+        """A limit order's cost (a buy: total plus fee) or proceeds (a sell: total less fee),
+        then the sum with the fee rate (left off where the line is short)."""
+        assert order.quantity is not None and order.price is not None
+        pair, side = order.pair, order.side
+        cost = sizing.limit_cost(
+            self.scales, pair, side, order.quantity, order.price, self.fee_rate
+        )
+        counter = fmt.counter_name(pair)
+        net = f"{'cost' if side == 'buy' else 'get'} {fmt.total(self.scales, pair, cost.net)}"
+        sign = "+" if side == "buy" else "-"
+        total = fmt.total(self.scales, pair, cost.total)
+        if not self.fee_rate:
+            return f"{net} {counter}", "", ""
+        fee = f"{fmt.total(self.scales, pair, cost.fee)} fee ({fmt.percent(self.fee_rate)})"
+        return f"{net} {counter}", f"{total} {sign} {fee}", ""
 
     def _retitle(self) -> None:
         side = "Buy" if self.side == "buy" else "Sell"
@@ -470,6 +522,74 @@ class OrderEntry(Vertical):
             self.query_one(f"#{other}", Input).focus()
 
     # -- keys ------------------------------------------------------------------------------
+    def _price_scale(self) -> int:
+        assert self.pair is not None
+        return self.scales.price_scale(self.pair)
+
+    @staticmethod
+    def _text(scale: int, amount: int) -> str:
+        """A wire amount as the fields take it: plain digits and a point, no trailing zeros."""
+        return format(from_wire(amount, scale).normalize(), "f")
+
+    def action_tick(self, ticks: int) -> None:
+        """Move the price by ``ticks`` of the pair's price step (``sizing.PRICE_TICK``)."""
+        if self.pair is None or self.locked or self.kind == "market":
+            return
+        field = self.query_one("#price", Input)
+        try:
+            price = field_amount(field.value, self._price_scale(), "price")
+        except FormError as exc:
+            self.show_error(f"{exc}: type a price, or pick a level in the book")
+            return
+        field.value = self._text(self._price_scale(), sizing.step_price(price, ticks))
+
+    def action_fill(self, percent: int) -> None:
+        """Fill the quantity (a market buy: the total) with ``percent`` % of what is available
+        (0: the next of 25, 50, 100 % after the share this key filled last)."""
+        if self.pair is None or self.locked:
+            return
+        if percent == 0:
+            percent = sizing.PERCENTS[0]
+            if self._filled is not None and self._filled[1] == self._fill_field_text():
+                at = sizing.PERCENTS.index(self._filled[0])
+                percent = sizing.PERCENTS[(at + 1) % len(sizing.PERCENTS)]
+        if self.available is None:
+            self.show_error("balances not known yet: log in to fill a share of them")
+            return
+        price = None
+        if self.kind == "limit" and self.side == "buy":
+            try:
+                price = field_amount(
+                    self.query_one("#price", Input).value, self._price_scale(), "price"
+                )
+            except FormError as exc:
+                self.show_error(f"{exc}: a buy's share needs its price first")
+                return
+        filled = sizing.fill(
+            self.scales,
+            self.pair,
+            self.side,
+            percent,
+            self.available,
+            self.fee_rate,
+            price,
+            market=self.kind == "market",
+        )
+        asset = self.pair.counter if filled.field == "total" else self.pair.base
+        text = self._text(self.scales.asset(asset), filled.amount) if filled.amount else ""
+        if filled.field == "quantity" and self.kind == "market":
+            self.query_one("#total", Input).value = ""
+        if filled.field == "total":
+            self.query_one("#quantity", Input).value = ""
+        self.query_one(f"#{filled.field}", Input).value = text
+        self._filled = (percent, text)
+        if not filled.amount:
+            self.show_error(f"{percent}% of the available balance is nothing")
+
+    def _fill_field_text(self) -> str:
+        name = "total" if self.kind == "market" and self.side == "buy" else "quantity"
+        return self.query_one(f"#{name}", Input).value
+
     def action_toggle_kind(self) -> None:
         self.kind = "market" if self.kind == "limit" else "limit"
 

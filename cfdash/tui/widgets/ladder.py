@@ -1,10 +1,16 @@
-"""The order book ladder: asks above bids around the spread, with cumulative depth bars."""
+"""The order book ladder: asks above bids around the spread, with cumulative depth bars.
+
+Focused, Up/Down (k/j) select a level (the first Up the best ask, the first Down the best
+bid), Escape clears the selection; ``b``/``s`` then open the order form at its price. The
+selection follows its price as the book moves (the nearest level of its side if it goes)."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
+from rich.style import Style
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.strip import Strip
 
@@ -14,6 +20,35 @@ from cfdash.tui.source import BookRows, Level, Side
 from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
 
 OWN_MARK = "●"
+CURSOR = "▸"
+"""Marks the selected level (seen without colours too; an own order's mark wins)."""
+Pick = tuple[str, int]
+"""A selected level: ("ask" or "bid", its (bucket) price)."""
+
+
+def nearest(levels: list[Pick], pick: Pick | None) -> Pick | None:
+    """``pick`` if among ``levels``, else the level of its side nearest in price, else the
+    nearest of the other side (the book emptied on one side), else None."""
+    if pick is None or not levels or pick in levels:
+        return pick if pick in levels else None
+    kind, price = pick
+    same = [lv for lv in levels if lv[0] == kind] or levels
+    return min(same, key=lambda lv: (abs(lv[1] - price), lv[1]))
+
+
+def moved(levels: list[Pick], pick: Pick | None, delta: int) -> Pick | None:
+    """The level ``delta`` rows from ``pick`` in the ladder's order (asks highest first, then
+    bids), kept in range; with no pick, Up (-1) starts at the best ask, Down at the best bid."""
+    if not levels:
+        return None
+    current = nearest(levels, pick)
+    if current is None:
+        asks = [lv for lv in levels if lv[0] == "ask"]
+        bids = [lv for lv in levels if lv[0] == "bid"]
+        start = (asks[-1:] if delta < 0 else bids[:1]) or (bids[:1] if delta < 0 else asks[-1:])
+        return start[0]
+    index = levels.index(current) + delta
+    return levels[max(0, min(len(levels) - 1, index))]
 
 
 def group_levels(levels: Iterable[Level], step: int, *, ask: bool) -> list[Level]:
@@ -41,6 +76,12 @@ def bucket_of(price: int, step: int, *, ask: bool) -> int:
 class OrderBookLadder(LineWidget, can_focus=True):
     """Asks (highest at the top, best next to the spread line) above bids (best first)."""
 
+    BINDINGS: ClassVar = [
+        Binding("up,k", "select(-1)", "Level up", show=False, id="ladder.up"),
+        Binding("down,j", "select(1)", "Level down", show=False, id="ladder.down"),
+        Binding("escape", "deselect", "Clear selection", show=False, id="ladder.clear"),
+    ]
+
     COMPONENT_CLASSES: ClassVar = {
         "ladder--header",
         "ladder--ask",
@@ -49,6 +90,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         "ladder--bid-bar",
         "ladder--spread",
         "ladder--own",
+        "ladder--cursor",
     }
     DEFAULT_CSS = """
     OrderBookLadder {
@@ -60,6 +102,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         & > .ladder--bid-bar { background: $success-muted; }
         & > .ladder--spread { color: $text-muted; }
         & > .ladder--own { color: $text-warning; text-style: bold; }
+        & > .ladder--cursor { background: $accent 40%; }
     }
     """
 
@@ -73,8 +116,12 @@ class OrderBookLadder(LineWidget, can_focus=True):
         """The user's orders on this market: (side, price)."""
         self.scales: Scales = V2
         self.pair: Pair | None = None
+        self.pick: Pick | None = None
+        """The selected level, as last chosen (``selected`` follows the book)."""
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
+        if pair != self.pair:
+            self.pick = None
         self.scales, self.pair = scales, pair
         self.border_title = f"Book {pair.name}"
         self.cache.clear()
@@ -93,6 +140,35 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.own = frozenset(own)
         self._repaint_changes(old)
 
+    # -- selection -------------------------------------------------------------------------
+    def levels(self) -> list[Pick]:
+        """The levels shown, in the ladder's order: asks highest first, then bids."""
+        depth = max(0, (self.size.height - 2) // 2)
+        step = self.group
+        asks = group_levels(self.book.asks, step, ask=True)[:depth]
+        bids = group_levels(self.book.bids, step, ask=False)[:depth]
+        return [("ask", lv[0]) for lv in reversed(asks)] + [("bid", lv[0]) for lv in bids]
+
+    @property
+    def selected(self) -> Pick | None:
+        """The selected level now (the nearest to the one chosen if that one went)."""
+        return nearest(self.levels(), self.pick)
+
+    @property
+    def selected_price(self) -> int | None:
+        picked = self.selected
+        return None if picked is None else picked[1]
+
+    def action_select(self, delta: int) -> None:
+        old = self._visible()
+        self.pick = moved(self.levels(), self.pick, delta)
+        self._repaint_changes(old)
+
+    def action_deselect(self) -> None:
+        old = self._visible()
+        self.pick = None
+        self._repaint_changes(old)
+
     def watch_group(self) -> None:
         if self.pair is not None:
             step = fmt.price(self.scales, self.pair, self.group)
@@ -100,7 +176,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.refresh()
 
     def layout_key(self, height: int) -> Hashable:
-        return (height, self.book, self.own, self.group, self.pair, self.scales)
+        return (height, self.book, self.own, self.group, self.pair, self.scales, self.pick)
 
     def layout_rows(self, height: int) -> list[Hashable]:
         if self.pair is None or height <= 0:
@@ -111,8 +187,12 @@ class OrderBookLadder(LineWidget, can_focus=True):
         bids = group_levels(self.book.bids, step, ask=False)[:depth]
         own_asks = {bucket_of(p, step, ask=True) for side, p in self.own if side == "sell"}
         own_bids = {bucket_of(p, step, ask=False) for side, p in self.own if side == "buy"}
+        shown = [("ask", lv[0]) for lv in reversed(asks)] + [("bid", lv[0]) for lv in bids]
+        picked = nearest(shown, self.pick)
 
-        def side(levels: list[Level], own: set[int]) -> list[tuple[int, str, str, str, bool]]:
+        def side(
+            levels: list[Level], own: set[int], kind: str
+        ) -> list[tuple[int, str, str, str, bool, bool]]:
             out, cum = [], 0
             for price, size, _count in levels:
                 cum += size
@@ -123,11 +203,12 @@ class OrderBookLadder(LineWidget, can_focus=True):
                         fmt.quantity(scales, pair, size),
                         fmt.quantity(scales, pair, cum),
                         price in own,
+                        picked == (kind, price),
                     )
                 )
             return out
 
-        ask_rows, bid_rows = side(asks, own_asks), side(bids, own_bids)
+        ask_rows, bid_rows = side(asks, own_asks, "ask"), side(bids, own_bids, "bid")
         everything = ask_rows + bid_rows
         heads = ("Price", "Size", "Cum")
         cells = [r[1:4] for r in everything]
@@ -155,10 +236,13 @@ class OrderBookLadder(LineWidget, can_focus=True):
                 label = f" spread {fmt.price(self.scales, pair, ask - bid)} "
             text = label.center(width, "─")
             return cells([(text, self.get_component_rich_style("ladder--spread"))])
-        _, (pw, sw, cw), top, cum, price, size, cum_text, own = row
+        _, (pw, sw, cw), top, cum, price, size, cum_text, own, picked = row
         style = self.get_component_rich_style(f"ladder--{kind}")
         bar_style = self.get_component_rich_style(f"ladder--{kind}-bar")
-        mark = OWN_MARK if own else " "
+        if picked:  # the cursor's background under the whole row (the bar's too)
+            cursor = Style(bgcolor=self.get_component_rich_style("ladder--cursor").bgcolor)
+            style, bar_style = style + cursor, bar_style + cursor
+        mark = OWN_MARK if own else CURSOR if picked else " "
         text = f"{mark}{price:>{pw}}  {size:>{sw}}  {cum_text:>{cw}}".ljust(width)[:width]
         bar = (cum * width // top) if top else 0
         strip = with_bar(text, style, bar_style, bar)
