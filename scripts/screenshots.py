@@ -10,7 +10,7 @@ chart fill, then exported with ``App.export_screenshot``:
 - ``overview.svg``: 120x36: book, form, trades, balances, chart, open orders;
 - ``big.svg``: 200x60, every panel at once;
 - ``compact.svg``: 80x24, the compact layout (book, order form, one panel, status);
-- ``compact-<panel>.svg``: 80x24 with each other panel shown (``v``): the chart, depth,
+- ``compact-<panel>.svg``: 80x24 with each other panel shown (its digit key): the chart, depth,
   fills, positions and P&L, closed orders, the watchlist;
 - ``order-entry.svg``: 120x36, a limit buy typed into the form, with its cost;
 - ``help.svg``: 120x36, the keys.
@@ -114,7 +114,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             ("big.svg", BIG, args.warmup * 4, ()),
             ("compact.svg", SMALL, args.warmup * 2, ()),
             *(
-                (f"compact-{name}.svg", SMALL, args.warmup, ("v",) * PANELS.index(name))
+                (f"compact-{name}.svg", SMALL, args.warmup, (str(PANELS.index(name) + 1),))
                 for name in COMPACT_PANELS
                 if name in PANELS
             ),

@@ -13,7 +13,7 @@ from textual.dom import DOMNode
 
 from cfdash.core.assets import PAIRS
 from cfdash.tui.pairs import listed
-from cfdash.tui.screens.dashboard import DashboardScreen
+from cfdash.tui.screens.dashboard import PANEL_NAMES, PANELS, DashboardScreen
 from cfdash.tui.screens.help import HelpRow
 from cfdash.tui.widgets.entry import OrderEntry
 from cfdash.tui.widgets.orders import OpenOrdersView
@@ -65,8 +65,15 @@ def help_rows(app: DashboardApp) -> list[HelpRow]:
         (key_for(b), app.DESCRIPTIONS.get(b.id or "", b.description), b.id or "")
         for b in bindings(type(app))
     ]
-    for b in bindings(DashboardScreen):  # w
-        rows.append((key_for(b), "watchlist: last, change, spread (↑↓ ⏎ switch)", b.id or ""))
+    digits = []
+    for b in bindings(DashboardScreen):
+        if (b.id or "").startswith("panel."):
+            digits.append(key_for(b))
+        else:  # w
+            rows.append((key_for(b), "watchlist: last, change, spread (↑↓ ⏎ switch)", b.id or ""))
+    if digits:
+        names = ", ".join(f"{n} {PANEL_NAMES[p]}" for n, p in enumerate(PANELS, 1))
+        rows.append((f"{digits[0]}…{digits[-1]}", f"show a panel: {names}", "panel.N"))
     for b in bindings(OrderEntry):
         rows.append((key_for(b), f"order form: {b.description.lower()}", b.id or ""))
     rows.append(("enter", "order form: place the order (market orders ask first)", ""))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from cfdash.core.assets import PAIRS
+from cfdash.core.assets import PAIRS, Assets
 from cfdash.tui.screens.dashboard import PANELS
 from cfdash.tui.widgets.closed import ClosedOrdersView
 from cfdash.tui.widgets.fills import FillsView
@@ -45,8 +45,9 @@ from .conftest import (
 
 D = Decimal
 EUR_PAIR = PAIRS[1]
-BIG = (200, 50)
-"""Wide enough for the fills panel's fee and order columns (in the chart's place)."""
+ROOMY = (200, 44)
+"""Wide and below the big layout: the panel chosen takes the chart's whole cell (wide
+enough for the fills panel's fee and order columns)."""
 
 
 def trade_and_sell(exchange: Exchange) -> None:
@@ -84,7 +85,7 @@ async def test_the_fills_panel_lists_every_fill_newest_first(app, exchange) -> N
     """Fills of every market (XBT:EUR too, not on screen), newest first, with fee and order;
     the own trades are marked on the tape as well."""
     app.source.rows.watchlist = ()  # no watchlist: only the market on screen has a ticker
-    async with running(app, BIG) as pilot:
+    async with running(app, ROOMY) as pilot:
         await asyncio.to_thread(trade_and_sell, exchange)
 
         def eur_sale() -> int:
@@ -186,7 +187,7 @@ async def test_a_starting_cost_from_the_settings(exchange) -> None:
     what cost 20,183.08166…: realised +265.67; 2.5 left at 41,000: unrealised +1,584.59."""
     app = exchange.dashboard().app
     app.start_costs = {PAIR: D("40000")}
-    async with running(app, BIG) as pilot:
+    async with running(app, ROOMY) as pilot:
         view = await positions_after_the_scenario(pilot, exchange)
         assert [line.split() for line in text(view)] == [
             ["Asset", "Holding", "Avg", "cost", "Mid", "Unrealised", "Realised", "Value", "GBP"],
@@ -232,7 +233,7 @@ async def test_closed_orders_say_how_they_ended(app, exchange) -> None:
             ["S", "41,005.00", "0.10", "part", "XBT:GBP"],
             ["S", "41,005.00", "0.10", "filled", "XBT:GBP"],
         ]
-        await pilot.resize_terminal(*BIG)  # time, size and order id too
+        await pilot.resize_terminal(*ROOMY)  # time, size and order id too
         await pilot.pause()
         assert [line.split() for line in text(view)] == [
             ["Time", "Side", "Price", "Filled", "Size", "Outcome", "Order", "Market"],
@@ -322,7 +323,7 @@ async def test_a_market_order_placed_here_is_listed_closed_when_done(app, exchan
     """No OrderClosed names a market order: its outcome does (0.6 bought: filled)."""
     from cfdash.tui.screens.confirm import ConfirmScreen
 
-    async with running(app, BIG) as pilot:
+    async with running(app, ROOMY) as pilot:
         await pilot.press("b", "ctrl+t", *"0.6", "enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
@@ -344,3 +345,18 @@ async def test_a_market_order_placed_here_is_listed_closed_when_done(app, exchan
             "—",
             "XBT:GBP",
         ]
+
+
+async def test_positions_leave_out_the_expired_futures_as_the_balances_do(app, exchange) -> None:
+    def credit(s) -> None:
+        s.core.credit(USER, Assets["XBTJAN18"], 10 * s.core.config.scales.asset(Assets["XBTJAN18"]))
+
+    exchange.server.call(credit)
+    async with running(app, ROOMY) as pilot:
+        await pilot.press(str(PANELS.index("positions") + 1))
+        view = app.query_one(PositionsView)
+        await until(pilot, lambda: any("Total" in line for line in text(view)))
+        assert not any("XBTJAN18" in line for line in text(view))
+        app.screen.show_expired = True  # as Ctrl+O in the market picker, or the setting
+        await until(pilot, lambda: any("XBTJAN18" in line for line in text(view)))
+        assert any("not valued" in line and "XBTJAN18" in line for line in text(view))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from cfdash.server.users import DEMO_USER_ID
 from cfdash.tui.main import build
+from cfdash.tui.widgets.orders import OpenOrdersView
+from cfdash.tui.widgets.positions import PositionsView
 from tests.support.wait import until
 
 from .conftest import parse
@@ -19,6 +21,10 @@ async def test_view_only_logs_in_hides_balances_and_refuses_trading(make_dashboa
     async with app.run_test(size=(130, 36), notifications=True) as pilot:
         await until(pilot, lambda: app.status.user_id == DEMO_USER_ID)
         assert app.read_only and app.private
+        # logged in: the account's panels show it, not "read-only: no account"
+        orders = app.query_one(OpenOrdersView)
+        await until(pilot, lambda: not orders.read_only and not app.screen.no_account)
+        assert not app.query_one(PositionsView).read_only
         assert not app.query_one("#entry").display  # no order form
         for key in ("b", "s", "c", "C"):
             await pilot.press(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -47,9 +47,48 @@ PANELS: Final = (
     "closed",
     "watch",
 )
-"""The panels beside the ladder, in the order ``v`` shows them."""
+"""The panels beside the ladder, in the order ``v`` shows them (and keys 1-9 name them)."""
+PANEL_NAMES: Final = {
+    "tape": "trades",
+    "orders": "orders",
+    "balances": "balances",
+    "chart": "chart",
+    "depth": "depth",
+    "fills": "fills",
+    "positions": "P&L",
+    "closed": "closed",
+    "watch": "markets",
+}
 EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS, "watch"})
 """Wide layout: the one of these chosen takes the chart's cell."""
+BIG: Final = (160, 48)
+"""From this terminal size (columns, rows) on, every panel is on screen at once."""
+ORDER: Final = (
+    "tape",
+    "balances",
+    "chart",
+    "depth",
+    "fills",
+    "positions",
+    "closed",
+    "watch",
+    "orders",
+)
+"""The panels in the grid's order (compose's), for the compact and wide layouts."""
+BIG_ORDER: Final = (
+    "tape",
+    "balances",
+    "positions",
+    "chart",
+    "depth",
+    "watch",
+    "orders",
+    "fills",
+    "closed",
+)
+"""The big layout's grid order: the trades down the left, beside the balances and positions;
+the chart across; the depth and the watchlist; the open orders and the fills (or the closed
+orders, when chosen) across the bottom."""
 GROUPS: Final = (1, 10, 100, 1000, 10000)
 """Ladder price increments, in wire price units."""
 
@@ -61,6 +100,11 @@ class DashboardScreen(Screen[None]):
         # Priority, as the app's keys that move the focus (``TypeAhead``): w Down Enter in one
         # burst picks the second market. A field or a dialog takes the letter instead.
         Binding("w", "watchlist", "Watchlist", show=False, id="watchlist", priority=True),
+        # Not priority: a field takes its digits first.
+        *(
+            Binding(str(n), f"panel({n})", f"Panel {n}", show=False, id=f"panel.{n}")
+            for n in range(1, len(PANELS) + 1)
+        ),
     ]
 
     status: reactive[ConnectionStatus] = reactive(ConnectionStatus, init=False)
@@ -70,7 +114,10 @@ class DashboardScreen(Screen[None]):
     private: reactive[bool] = reactive(False)
     """Private mode: no balance shown (bound by the balances and the form)."""
     read_only: reactive[bool] = reactive(False)
-    """No account and no trading (bound by the panels that would show the account)."""
+    """No trading (and no login offered; bound by the status bar)."""
+    no_account: reactive[bool] = reactive(False)
+    """Read-only and not logged in: no account to show (bound by the account's panels as
+    their ``read_only``). A view-only dashboard (``cfdash ssh``) is read-only, logged in."""
     show_expired: reactive[bool] = reactive(False)
     """List the expired 2018 futures (bound by the balances; the market picker follows it)."""
 
@@ -92,6 +139,7 @@ class DashboardScreen(Screen[None]):
         """The book on the ladder (for ``far_through``)."""
         self.panel = PANELS[0]
         self.set_reactive(DashboardScreen.read_only, read_only)
+        self.set_reactive(DashboardScreen.no_account, read_only)
         self.set_reactive(DashboardScreen.private, private)
 
     def compose(self) -> ComposeResult:
@@ -106,21 +154,30 @@ class DashboardScreen(Screen[None]):
                     yield TradeTape(id="tape", classes="panel -active").data_bind(**stale)
                     balances = BalancesView(id="balances", classes="panel")
                     yield balances.data_bind(
-                        screen.private, screen.read_only, screen.show_expired, **stale
+                        screen.private,
+                        screen.show_expired,
+                        read_only=screen.no_account,
+                        **stale,
                     )
                     yield PriceChart(self.clock, id="chart", classes="panel").data_bind(**stale)
                     yield DepthView(id="depth", classes="panel extra").data_bind(**stale)
                     yield FillsView(id="fills", classes="panel extra").data_bind(**stale)
                     positions = PositionsView(id="positions", classes="panel extra")
-                    yield positions.data_bind(screen.private, screen.read_only, **stale)
+                    yield positions.data_bind(
+                        screen.private,
+                        screen.show_expired,
+                        read_only=screen.no_account,
+                        **stale,
+                    )
                     yield ClosedOrdersView(id="closed", classes="panel extra").data_bind(**stale)
                     yield WatchlistView(id="watch", classes="panel extra").data_bind(**stale)
                     orders = OpenOrdersView(self.clock, id="orders", classes="panel")
-                    yield orders.data_bind(screen.read_only, **stale)
+                    yield orders.data_bind(read_only=screen.no_account, **stale)
         yield StatusBar(self.clock, id="status").data_bind(screen.status, screen.read_only)
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._fit(*self.app.size)
         # the app's setting (``DashboardApp.show_expired``, from config.toml) to start with
         self.show_expired = bool(getattr(self.app, "show_expired", False))
         self.query_one("#tape", TradeTape).border_title = "Trades"
@@ -135,6 +192,7 @@ class DashboardScreen(Screen[None]):
 
     def watch_status(self, old: ConnectionStatus, status: ConnectionStatus) -> None:
         self.stale = not status.connected
+        self.no_account = self.read_only and status.user_id is None
         if old.user_id != status.user_id:  # no login offered once logged in
             # only then: it recomposes the footer (~50 ms), and the latency changes often
             self.app.refresh_bindings()
@@ -226,7 +284,30 @@ class DashboardScreen(Screen[None]):
         self.panel = name
         for panel in PANELS:
             self.query_one(f"#{panel}").set_class(panel == name, "-active")
-        self.query_one("#panels").set_class(name in EXTRA_PANELS, "-extra")
+        panels = self.query_one("#panels")
+        panels.set_class(name in EXTRA_PANELS, "-extra")
+        panels.set_class(name == "closed", "-closed")  # big: in the fills' cell
+
+    def action_panel(self, number: int) -> None:
+        """Show panel ``number`` of ``PANELS`` (1 is the first): every panel one key away."""
+        if 1 <= number <= len(PANELS):
+            show: Callable[[str], object] = getattr(self.app, "show_panel", self.show_panel)
+            show(PANELS[number - 1])
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """The big layout from ``BIG`` on: its own class and grid order."""
+        big = width >= BIG[0] and height >= BIG[1]
+        if big == self.has_class("-big"):
+            return
+        self.set_class(big, "-big")
+        panels = self.query_one("#panels")
+        for index, name in enumerate(BIG_ORDER if big else ORDER):
+            widget = self.query_one(f"#{name}")
+            if panels.children[index] is not widget:
+                panels.move_child(widget, before=index)
 
     def action_watchlist(self) -> None:
         """Show the watchlist and focus it: Up/Down pick a market, Enter switches to it."""

@@ -20,6 +20,8 @@ from cfdash.tui.source import BookRows, Level, Side
 from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
 
 OWN_MARK = "●"
+COUNT_FROM = 46
+"""Cells from which the ladder shows each level's order count (a wide book)."""
 CURSOR = "▸"
 """Marks the selected level (seen without colours too; an own order's mark wins)."""
 Pick = tuple[str, int]
@@ -192,9 +194,9 @@ class OrderBookLadder(LineWidget, can_focus=True):
 
         def side(
             levels: list[Level], own: set[int], kind: str
-        ) -> list[tuple[int, str, str, str, bool, bool]]:
+        ) -> list[tuple[int, str, str, str, bool, bool, str]]:
             out, cum = [], 0
-            for price, size, _count in levels:
+            for price, size, count in levels:
                 cum += size
                 out.append(
                     (
@@ -204,15 +206,16 @@ class OrderBookLadder(LineWidget, can_focus=True):
                         fmt.quantity(scales, pair, cum),
                         price in own,
                         picked == (kind, price),
+                        str(count),
                     )
                 )
             return out
 
         ask_rows, bid_rows = side(asks, own_asks, "ask"), side(bids, own_bids, "bid")
         everything = ask_rows + bid_rows
-        heads = ("Price", "Size", "Cum")
-        cells = [r[1:4] for r in everything]
-        widths = tuple(max([len(heads[i]), *(len(c[i]) for c in cells)]) for i in range(3))
+        heads = ("Price", "Size", "Cum", "Ord")
+        cells = [(*r[1:4], r[6]) for r in everything]
+        widths = tuple(max([len(heads[i]), *(len(c[i]) for c in cells)]) for i in range(4))
         top = max((r[0] for r in everything), default=0)
         rows: list[Hashable] = [("head", widths, pair)]
         rows += [None] * (depth - len(ask_rows))
@@ -225,8 +228,10 @@ class OrderBookLadder(LineWidget, can_focus=True):
         assert isinstance(row, tuple)
         kind = row[0]
         if kind == "head":
-            _, (pw, sw, cw), pair = row
+            _, (pw, sw, cw, nw), pair = row
             text = f" {'Price':>{pw}}  {'Size':>{sw}}  {'Cum':>{cw}}"
+            if width >= COUNT_FROM:
+                text += f"  {'Ord':>{nw}}"
             return cells([(text, self.get_component_rich_style("ladder--header"))])
         if kind == "spread":
             _, bid, ask, pair = row
@@ -236,14 +241,17 @@ class OrderBookLadder(LineWidget, can_focus=True):
                 label = f" spread {fmt.price(self.scales, pair, ask - bid)} "
             text = label.center(width, "─")
             return cells([(text, self.get_component_rich_style("ladder--spread"))])
-        _, (pw, sw, cw), top, cum, price, size, cum_text, own, picked = row
+        _, (pw, sw, cw, nw), top, cum, price, size, cum_text, own, picked, count = row
         style = self.get_component_rich_style(f"ladder--{kind}")
         bar_style = self.get_component_rich_style(f"ladder--{kind}-bar")
         if picked:  # the cursor's background under the whole row (the bar's too)
             cursor = Style(bgcolor=self.get_component_rich_style("ladder--cursor").bgcolor)
             style, bar_style = style + cursor, bar_style + cursor
         mark = OWN_MARK if own else CURSOR if picked else " "
-        text = f"{mark}{price:>{pw}}  {size:>{sw}}  {cum_text:>{cw}}".ljust(width)[:width]
+        text = f"{mark}{price:>{pw}}  {size:>{sw}}  {cum_text:>{cw}}"
+        if width >= COUNT_FROM:  # by the width alone: the column never comes and goes
+            text += f"  {count:>{nw}}"
+        text = text.ljust(width)[:width]
         bar = (cum * width // top) if top else 0
         strip = with_bar(text, style, bar_style, bar)
         if own:

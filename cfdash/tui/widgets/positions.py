@@ -18,6 +18,7 @@ from textual.strip import Strip
 
 from cfdash.core.assets import V2, Assets, Pair, Scales, asset_name
 from cfdash.tui import fmt, pnl
+from cfdash.tui.pairs import EXPIRED_ASSETS
 from cfdash.tui.source import BalanceRow, Fill, Quote
 from cfdash.tui.widgets.lines import cells
 from cfdash.tui.widgets.table import TableView
@@ -55,6 +56,8 @@ class PositionsView(TableView):
 
     private: reactive[bool] = reactive(False)
     read_only: reactive[bool] = reactive(False)
+    show_expired: reactive[bool] = reactive(False)
+    """Hold and value the expired 2018 futures' assets too (hidden, as in the balances)."""
 
     HEADS: ClassVar = ("Asset", "Holding", "Avg cost", "Mid", "Unrealised", "Realised")
 
@@ -99,8 +102,11 @@ class PositionsView(TableView):
     def watch_private(self) -> None:
         self.refresh()
 
+    def watch_show_expired(self) -> None:
+        self.changed()
+
     def mode(self) -> Hashable:
-        return (self.private, self.read_only, self.login_key)
+        return (self.private, self.read_only, self.login_key, self.show_expired)
 
     # -- layout ----------------------------------------------------------------------------
     def layout_rows(self, height: int) -> list[Hashable]:
@@ -113,12 +119,13 @@ class PositionsView(TableView):
         if self.balances is None:
             return [("note", f"log in ({self.login_key}) to see positions")]
         scales = self.scales
-        if self.balances:
-            self.ledger.start(scales, self.balances, self.fills)
+        balances = self.balances
+        if not self.show_expired:
+            balances = tuple(b for b in balances if b.asset not in EXPIRED_ASSETS)
+        if balances:
+            self.ledger.start(scales, balances, self.fills)
         self.ledger.follow(scales, self.fills)
-        rows, valuation = pnl.summary(
-            scales, self.ledger, self.balances, self.quotes, self.currency
-        )
+        rows, valuation = pnl.summary(scales, self.ledger, balances, self.quotes, self.currency)
         width = self.size.width
         lines = self._wide(rows) if width >= WIDE else self._compact(rows)
         footer = [("footer", f"Total {money(valuation.total, 2)} {asset_name(self.currency)}")]
