@@ -15,8 +15,9 @@ chart fill, then exported with ``App.export_screenshot``:
 - ``order-entry.svg``: 120x36, a limit buy typed into the form, with its cost;
 - ``help.svg``: 120x36, the keys.
 
-Before the shots the demo user trades a little (a market buy and part of it sold back, an
-order cancelled), so that the fills, P&L and closed orders panels have something to show.
+While each dashboard runs, the demo user trades a little (a market buy and part of it sold
+back, an order cancelled), so that the fills, P&L and closed orders panels have something to
+show.
 
 The traders are random (seeded), so the pictures differ from run to run in their timing; the
 snapshot tests (``tests/tui/test_snapshots.py``) are the reproducible ones.
@@ -48,14 +49,20 @@ DEMO = Credentials(DEMO_USER_ID, DEMO_COOKIE, DEMO_PASSPHRASE)
 
 
 def demo_trading(url: str) -> None:
-    """Two orders of the demo user's own away from the market (the open orders panel), a
-    market buy and part of it sold back (fills, P&L), one order cancelled (closed orders)."""
+    """Two orders of the demo user's own away from the market (the open orders panel)."""
     with WSClient(url, socket_timeout=5) as client:
         client.set_auth_data(DEMO.user_id, DEMO.cookie, DEMO.passphrase)
         client.place_order(PAIR, "0.15", "27500").result(5)
         client.place_order(PAIR, "-0.08", "32750.50").result(5)
+
+
+def session_trading(url: str) -> None:
+    """What a dashboard sees the demo user do (it shows what happens while it runs): a market
+    buy and part of it sold back (fills, P&L), an order placed and cancelled (closed)."""
+    with WSClient(url, socket_timeout=5) as client:
+        client.set_auth_data(DEMO.user_id, DEMO.cookie, DEMO.passphrase)
         client.place_order(PAIR, "0.5").result(5)
-        time.sleep(1.5)  # the market moves on a little
+        time.sleep(1.0)  # the market moves on a little
         client.place_order(PAIR, "-0.2").result(5)
         gone = client.place_order(PAIR, "0.05", "26000").result(5)
         client.cancel_order(gone.id).result(5)
@@ -81,6 +88,7 @@ async def shoot(
                     raise SystemExit(f"{path.name}: the dashboard did not connect")
                 await pilot.pause(0.05)
             tape = app.query_one(TradeTape)
+            await asyncio.to_thread(session_trading, url)
             end = time.monotonic() + warmup
             while time.monotonic() < end or (not tape.trades and time.monotonic() < deadline):
                 await pilot.pause(0.1)
