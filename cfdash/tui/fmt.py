@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import lru_cache
 from decimal import Decimal
 
 from cfdash.core.assets import Pair, Scales, asset_name, from_wire
@@ -28,11 +29,13 @@ def needed_places(value: int, scale: int, *, keep: int = 0) -> int:
     return max(digits, min(keep, places(scale)))
 
 
+@lru_cache(maxsize=16384)
 def amount(
     value: int | None, scale: int, *, sign: bool = False, decimals: int | None = None
 ) -> str:
     """``value`` at ``scale`` with thousands separators and all its places, or ``decimals``
-    places: fewer only drops trailing zeros (``ValueError`` if that would round)."""
+    places: fewer only drops trailing zeros (``ValueError`` if that would round). Cached: the
+    book's prices and sizes come round again and again (a ladder redraws ~60 rows a frame)."""
     if value is None:
         return DASH
     dec: Decimal = from_wire(value, scale)
