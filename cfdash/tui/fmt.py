@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from cfdash.core.assets import Pair, Scales, asset_name, from_wire
 

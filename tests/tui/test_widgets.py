@@ -15,13 +15,13 @@ from cfdash.core.assets import V2, Assets, to_wire
 from cfdash.tui import fmt
 from cfdash.tui.source import BalanceRow, BookRows, ConnectionStatus, OpenOrder, TickerRow
 from cfdash.tui.widgets.balances import RESERVED_MIN, BalancesView
-from cfdash.tui.widgets.ladder import OrderBookLadder, group_levels
+from cfdash.tui.widgets.ladder import REDRAW_EVERY, OrderBookLadder, group_levels
 from cfdash.tui.widgets.lines import LineCache, LineWidget
 from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.status import latency_words, silence_words, state_words
 from cfdash.tui.widgets.ticker import change_text
 
-from .conftest import GBP, NOW, PAIR, XBT, p, q
+from .conftest import GBP, NOW, PAIR, XBT, p, q, until
 
 levels = st.lists(
     st.tuples(st.integers(1, 10**7), st.integers(1, 10**9), st.integers(1, 5)),
@@ -88,7 +88,8 @@ async def test_ladder_repaints_only_the_lines_that_changed() -> None:
         # still sets the depth-bar scale).
         far_price, far_size, far_count = book.asks[-1]
         asks = (*book.asks[:-1], (far_price, far_size + q("0.1"), far_count))
-        ladder.update_book(BookRows(book.bids, asks))
+        ladder.update_book(BookRows(book.bids, asks))  # drawn soon (at most 10 a second)
+        await until(pilot, lambda: ladder.book.asks == asks)
         await pilot.pause()
         after = [ladder.line_text(y) for y in range(20)]
         changed = [y for y in range(20) if before[y] != after[y]]
@@ -142,9 +143,11 @@ async def test_ladder_lays_out_once_per_change_not_once_per_line() -> None:
         await pilot.pause()
         lines = [ladder.line_text(y) for y in range(ladder.size.height)]
         assert calls == [] and any("41,010.00" in line for line in lines)
-        # every input of the layout still shows at once: a new book, own prices, grouping
+        # every input of the layout still shows (a new book at most 10 times a second), and
+        # is laid out once: a new book with own prices, a grouping
         asks = ((p("41005"), q("1.25"), 1), *book.asks)
         ladder.update_book(BookRows(book.bids, asks), own={("buy", p("40990"))})
+        await until(pilot, lambda: ladder.book.asks == asks)
         await pilot.pause()
         text = "\n".join(ladder.line_text(y) for y in range(ladder.size.height))
         assert "1.25000000" in text and "●40,990.00" in text and len(calls) == 1
@@ -285,3 +288,28 @@ async def test_open_orders_narrow_to_fit_without_rounding() -> None:
         assert layouts[0] == ("Side", "Price", "Size", "Left", "Tonce", "Age")
         assert layouts[-1] == ("Side", "Price", "Left", "Age")
         assert len(set(layouts)) >= 3
+
+
+async def test_a_changing_book_is_drawn_at_most_ten_times_a_second_and_the_last_one_shown() -> None:
+    """Under a firehose every row changes with every batch: the ladder draws the first change
+    at once, then at most every ``REDRAW_EVERY`` seconds, and always ends on the latest."""
+    app = LadderApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        ladder = app.query_one(OrderBookLadder)
+        ladder.set_market(V2, PAIR)
+        books = [
+            BookRows(bids=((p("40990"), q(f"0.{n}"), 1),), asks=((p("41010"), q("1"), 1),))
+            for n in range(1, 10)
+        ]
+        ladder.update_book(books[0])
+        assert ladder.book is books[0]  # after a quiet spell: at once
+        for book in books[1:]:
+            ladder.update_book(book)
+        assert ladder.book is books[0]  # the rest waits for the next redraw
+        await until(pilot, lambda: ladder.book is books[-1])  # only the latest is drawn
+        assert "0.90000000" in "".join(ladder.line_text(y) for y in range(20))
+        # a market switch drops a book not drawn yet
+        ladder.update_book(books[3])
+        ladder.set_market(V2, PAIR)
+        await pilot.pause(REDRAW_EVERY * 2)
+        assert ladder.book is books[-1]

@@ -6,6 +6,7 @@ selection follows its price as the book moves (the nearest level of its side if 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from rich.style import Style
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual.timer import Timer
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
@@ -22,6 +24,9 @@ from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
 OWN_MARK = "●"
 COUNT_FROM = 46
 """Cells from which the ladder shows each level's order count (a wide book)."""
+REDRAW_EVERY = 0.1
+"""Seconds between two redraws of a changing book, at least (10 a second: as fast as a
+person reads it; the first change after a quiet spell is drawn at once)."""
 CURSOR = "▸"
 """Marks the selected level (seen without colours too; an own order's mark wins)."""
 Pick = tuple[str, int]
@@ -120,26 +125,49 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.pair: Pair | None = None
         self.pick: Pick | None = None
         """The selected level, as last chosen (``selected`` follows the book)."""
+        self._next: BookRows | None = None  # a book not drawn yet (``update_book``)
+        self._next_own: frozenset[tuple[Side, int]] | None = None  # its own orders
+        self._drawn_at = -REDRAW_EVERY
+        self._timer: Timer | None = None
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         if pair != self.pair:
             self.pick = None
+        self._next = self._next_own = None  # the old market's
         self.scales, self.pair = scales, pair
         self.border_title = f"Book {pair.name}"
         self.cache.clear()
         self.refresh()
 
     def update_book(self, book: BookRows, own: Iterable[tuple[Side, int]] | None = None) -> None:
+        """Show ``book``: at once after a quiet spell, else at most every ``REDRAW_EVERY``
+        seconds with the latest book (under a firehose every row changes with every batch, and
+        a full redraw is the costliest part of a frame)."""
+        if own is not None:
+            self._next_own = frozenset(own)
+        self._next = book
+        wait = self._drawn_at + REDRAW_EVERY - time.monotonic()
+        if wait <= 0 or not self.is_mounted:
+            self._draw_next()
+        elif self._timer is None:
+            self._timer = self.set_timer(wait, self._draw_next)
+
+    def _draw_next(self) -> None:
+        self._timer = None
+        book, self._next = self._next, None
+        if book is None:
+            return
         old = self._visible()
         self.book = book
-        if own is not None:
-            self.own = frozenset(own)
+        if self._next_own is not None:
+            self.own, self._next_own = self._next_own, None
+        self._drawn_at = time.monotonic()
         self._repaint_changes(old)
 
     def set_own_orders(self, own: Iterable[tuple[Side, int]]) -> None:
         """Mark the user's orders, given as (side, price): a bid marks its bid bucket only."""
         old = self._visible()
-        self.own = frozenset(own)
+        self.own, self._next_own = frozenset(own), None
         self._repaint_changes(old)
 
     # -- selection -------------------------------------------------------------------------
