@@ -30,6 +30,7 @@ from typing import Any
 from textual import events, on
 from textual.app import App
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 
 HOLD_AT_MOST = 1.0
@@ -64,12 +65,17 @@ class TypeAhead(App[Any]):
     """The marker behind the last key routed, until it comes back."""
     _exiting = False
 
+    _unsticking: Timer | None = None
+
     def on_mount(self) -> None:
-        self.set_interval(0.05, self._unstick)
+        # paused while no key is held: an idle app has no timer waking it 20 times a second
+        self._unsticking = self.set_interval(0.05, self._unstick, pause=True)
 
     def _hold(self) -> None:
         if self._held is None:
             self._held, self._held_since = [], time.monotonic()
+            if self._unsticking is not None:
+                self._unsticking.resume()
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         result = super().push_screen(*args, **kwargs)
@@ -135,6 +141,8 @@ class TypeAhead(App[Any]):
         """Keys held for a marker that cannot come back (its widget was removed, as a dialog's
         button is once answered), or for too long, are routed now."""
         if self._held is None:
+            if self._unsticking is not None:
+                self._unsticking.pause()
             return
         lost = self._awaiting is not None and not self._awaiting.target.is_attached
         if lost or time.monotonic() - self._held_since > HOLD_AT_MOST:
