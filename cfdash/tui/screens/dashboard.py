@@ -36,18 +36,6 @@ from cfdash.tui.widgets.tape import TradeTape
 from cfdash.tui.widgets.ticker import TickerBar
 from cfdash.tui.widgets.watch import WatchlistView
 
-PANELS: Final = (
-    "tape",
-    "orders",
-    "balances",
-    "chart",
-    "depth",
-    "fills",
-    "positions",
-    "closed",
-    "watch",
-)
-"""The panels beside the ladder, in the order ``v`` shows them (and keys 1-9 name them)."""
 PANEL_NAMES: Final = {
     "tape": "trades",
     "orders": "orders",
@@ -59,6 +47,9 @@ PANEL_NAMES: Final = {
     "closed": "closed",
     "watch": "markets",
 }
+"""Each panel's id and the name the help gives it."""
+PANELS: Final = tuple(PANEL_NAMES)
+"""The panels beside the ladder, in the order ``v`` shows them (and keys 1-9 name them)."""
 EXTRA_PANELS: Final = frozenset({"depth", *account.PANELS, "watch"})
 """Wide layout: the one of these chosen takes the chart's cell."""
 BIG: Final = (160, 48)
