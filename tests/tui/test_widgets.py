@@ -15,8 +15,8 @@ from cfdash.core.assets import V2, Assets, to_wire
 from cfdash.tui import fmt
 from cfdash.tui.source import BalanceRow, BookRows, ConnectionStatus, OpenOrder, TickerRow
 from cfdash.tui.widgets.balances import RESERVED_MIN, BalancesView
-from cfdash.tui.widgets.ladder import REDRAW_EVERY, OrderBookLadder, group_levels
-from cfdash.tui.widgets.lines import LineCache, LineWidget
+from cfdash.tui.widgets.ladder import OrderBookLadder, group_levels
+from cfdash.tui.widgets.lines import REDRAW_EVERY, LineCache, LineWidget
 from cfdash.tui.widgets.orders import OpenOrdersView
 from cfdash.tui.widgets.status import latency_words, silence_words, state_words
 from cfdash.tui.widgets.ticker import change_text

@@ -20,7 +20,7 @@ from cfdash.core.views.candles import INTERVALS, MarketCandles, interval_name
 from cfdash.tui.chart_layout import layout_chart
 from cfdash.tui.depth_layout import layout_depth
 from cfdash.tui.source import BookRows, TradeRow
-from cfdash.tui.widgets.lines import LineWidget
+from cfdash.tui.widgets.lines import LineWidget, Paced
 
 STYLES: tuple[str, ...] = ("up", "down", "volume-up", "volume-down", "axis", "label", "last")
 STYLES += ("last-line", "bid", "ask", "mid")
@@ -187,10 +187,20 @@ class DepthView(CellChart):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.book = BookRows()
+        self._next: BookRows | None = None
+        self._pace = Paced(self, self._draw_next)
         self._version = 0
         self.border_title = "Depth"
 
     def update_book(self, book: BookRows) -> None:
+        """Follow ``book`` (at most every ``REDRAW_EVERY`` seconds, as the ladder)."""
+        self._next = book
+        self._pace.wanted()
+
+    def _draw_next(self) -> None:
+        book, self._next = self._next, None
+        if book is None:
+            return
         old = self.changing()
         self.book = book
         self._version += 1

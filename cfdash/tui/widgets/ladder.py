@@ -6,7 +6,6 @@ selection follows its price as the book moves (the nearest level of its side if 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Hashable, Iterable
 from typing import ClassVar
 
@@ -14,19 +13,15 @@ from rich.style import Style
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.timer import Timer
 
 from cfdash.core.assets import V2, Pair, Scales
 from cfdash.tui import fmt
 from cfdash.tui.source import BookRows, Level, Side
-from cfdash.tui.widgets.lines import LineWidget, cells, with_bar
+from cfdash.tui.widgets.lines import LineWidget, Paced, cells, with_bar
 
 OWN_MARK = "●"
 COUNT_FROM = 46
 """Cells from which the ladder shows each level's order count (a wide book)."""
-REDRAW_EVERY = 0.1
-"""Seconds between two redraws of a changing book, at least (10 a second: as fast as a
-person reads it; the first change after a quiet spell is drawn at once)."""
 CURSOR = "▸"
 """Marks the selected level (seen without colours too; an own order's mark wins)."""
 Pick = tuple[str, int]
@@ -127,8 +122,7 @@ class OrderBookLadder(LineWidget, can_focus=True):
         """The selected level, as last chosen (``selected`` follows the book)."""
         self._next: BookRows | None = None  # a book not drawn yet (``update_book``)
         self._next_own: frozenset[tuple[Side, int]] | None = None  # its own orders
-        self._drawn_at = -REDRAW_EVERY
-        self._timer: Timer | None = None
+        self._pace = Paced(self, self._draw_next)
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         if pair != self.pair:
@@ -140,20 +134,13 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.refresh()
 
     def update_book(self, book: BookRows, own: Iterable[tuple[Side, int]] | None = None) -> None:
-        """Show ``book``: at once after a quiet spell, else at most every ``REDRAW_EVERY``
-        seconds with the latest book (under a firehose every row changes with every batch, and
-        a full redraw is the costliest part of a frame)."""
+        """Show ``book`` (at most every ``REDRAW_EVERY`` seconds: ``Paced``)."""
         if own is not None:
             self._next_own = frozenset(own)
         self._next = book
-        wait = self._drawn_at + REDRAW_EVERY - time.monotonic()
-        if wait <= 0 or not self.is_mounted:
-            self._draw_next()
-        elif self._timer is None:
-            self._timer = self.set_timer(wait, self._draw_next)
+        self._pace.wanted()
 
     def _draw_next(self) -> None:
-        self._timer = None
         book, self._next = self._next, None
         if book is None:
             return
@@ -161,7 +148,6 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.book = book
         if self._next_own is not None:
             self.own, self._next_own = self._next_own, None
-        self._drawn_at = time.monotonic()
         self._repaint_changes(old)
 
     def set_own_orders(self, own: Iterable[tuple[Side, int]]) -> None:

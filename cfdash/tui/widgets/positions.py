@@ -20,7 +20,7 @@ from cfdash.core.assets import V2, Assets, Pair, Scales, asset_name
 from cfdash.tui import fmt, pnl
 from cfdash.tui.pairs import EXPIRED_ASSETS
 from cfdash.tui.source import BalanceRow, Fill, Quote
-from cfdash.tui.widgets.lines import cells
+from cfdash.tui.widgets.lines import Paced, cells
 from cfdash.tui.widgets.table import TableView
 
 WIDE: Final = 72
@@ -70,6 +70,7 @@ class PositionsView(TableView):
         self.currency = GBP
         self.ledger = pnl.Ledger()
         self.login_key = "l"
+        self._pace = Paced(self, self.changed, every=0.5)
 
     def configure(self, currency: int, starts: Mapping[Pair, Decimal]) -> None:
         """The valuation currency and the starting costs (before the first balances)."""
@@ -94,10 +95,13 @@ class PositionsView(TableView):
             rows = None if balances is None or balances is True else tuple(balances)
             if rows != self.balances:
                 self.balances, changed = rows, True
-        if quotes is not None and tuple(quotes) != self.quotes:
-            self.quotes, changed = tuple(quotes), True
+        moved = quotes is not None and tuple(quotes) != self.quotes
+        if quotes is not None and moved:
+            self.quotes = tuple(quotes)
         if changed:
             self.changed()
+        elif moved:  # the mids move with every book change: revalued twice a second at most
+            self._pace.wanted()
 
     def watch_private(self) -> None:
         self.refresh()
