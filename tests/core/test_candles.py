@@ -70,7 +70,7 @@ def test_feeding_overlapping_tapes_counts_each_trade_once(
         first = seen
         while first > 0 and trades[first - 1].time == trades[seen - 1].time:
             first -= 1  # the tape reaches back to every trade of the newest time seen
-        seen = min(len(trades), seen + data.draw(st.integers(0, 20), label="new"))
+        seen = min(len(trades), seen + data.draw(st.integers(1, 20), label="new"))
         first = max(0, first - data.draw(st.integers(0, 5), label="older"))
         window = trades[first:seen][::-1]  # newest first, as the tape is
         candles.feed(window)
