@@ -591,7 +591,7 @@ class DashboardApp(TypeAhead):
         n = event.notification
         notice = Notice(self.clock(), n.severity, n.title, plain(n.message, n.markup))
         self.messages.append(notice)
-        if isinstance(self.screen, MessagesScreen):
+        if self.screen_stack and isinstance(self.screen, MessagesScreen):  # none: closing
             self.screen.add(notice)
 
     def _refresh_notifications(self) -> None:

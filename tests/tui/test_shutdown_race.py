@@ -47,3 +47,16 @@ async def test_a_batch_that_arrives_during_shutdown_is_dropped(
     await asyncio.to_thread(thread.join, 20)  # the app's loop runs the batch meanwhile
     assert late.is_set() and not thread.is_alive()
     assert errors == []
+
+
+async def test_a_notification_made_once_no_screen_is_left_is_only_kept(app: DashboardApp) -> None:
+    """An order's outcome can be reported while Textual takes the last screen down (it failed
+    a CI run with ``ScreenStackError``): the history keeps it, nothing else happens."""
+    from textual.notifications import Notification, Notify
+
+    async with running(app, WIDE):
+        pass
+    assert not app.screen_stack
+    before = len(app.messages)
+    app.on_notify(Notify(Notification("order 5 placed", title="Order")))
+    assert len(app.messages) == before + 1 and app.messages[-1].text == "order 5 placed"
