@@ -187,20 +187,15 @@ class DepthView(CellChart):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.book = BookRows()
-        self._next: BookRows | None = None
-        self._pace = Paced(self, self._draw_next)
+        self._pace: Paced[BookRows] = Paced(self, self._draw)
         self._version = 0
         self.border_title = "Depth"
 
     def update_book(self, book: BookRows) -> None:
         """Follow ``book`` (at most every ``REDRAW_EVERY`` seconds, as the ladder)."""
-        self._next = book
-        self._pace.wanted()
+        self._pace.offer(book)
 
-    def _draw_next(self) -> None:
-        book, self._next = self._next, None
-        if book is None:
-            return
+    def _draw(self, book: BookRows) -> None:
         old = self.changing()
         self.book = book
         self._version += 1

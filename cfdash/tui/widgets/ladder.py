@@ -120,14 +120,14 @@ class OrderBookLadder(LineWidget, can_focus=True):
         self.pair: Pair | None = None
         self.pick: Pick | None = None
         """The selected level, as last chosen (``selected`` follows the book)."""
-        self._next: BookRows | None = None  # a book not drawn yet (``update_book``)
-        self._next_own: frozenset[tuple[Side, int]] | None = None  # its own orders
-        self._pace = Paced(self, self._draw_next)
+        self._next_own: frozenset[tuple[Side, int]] | None = None  # with the book not drawn
+        self._pace: Paced[BookRows] = Paced(self, self._draw)
 
     def set_market(self, scales: Scales, pair: Pair) -> None:
         if pair != self.pair:
             self.pick = None
-        self._next = self._next_own = None  # the old market's
+        self._pace.drop()  # the old market's
+        self._next_own = None
         self.scales, self.pair = scales, pair
         self.border_title = f"Book {pair.name}"
         self.cache.clear()
@@ -137,13 +137,9 @@ class OrderBookLadder(LineWidget, can_focus=True):
         """Show ``book`` (at most every ``REDRAW_EVERY`` seconds: ``Paced``)."""
         if own is not None:
             self._next_own = frozenset(own)
-        self._next = book
-        self._pace.wanted()
+        self._pace.offer(book)
 
-    def _draw_next(self) -> None:
-        book, self._next = self._next, None
-        if book is None:
-            return
+    def _draw(self, book: BookRows) -> None:
         old = self._visible()
         self.book = book
         if self._next_own is not None:

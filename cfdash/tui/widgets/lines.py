@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -20,36 +21,43 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 DIM = Style(dim=True)
+T = TypeVar("T")
 REDRAW_EVERY = 0.1
 """Seconds between two redraws of data that changes faster, at least (10 a second: as fast as
 a person reads a book; the first change after a quiet spell is drawn at once)."""
 
 
-class Paced:
-    """Runs ``draw`` for a widget's data at most every ``every`` seconds: at once after a
-    quiet spell, else once more at the end of the interval, with the latest data (under a
-    firehose every row of a book changes with every batch, and redrawing it is the costliest
-    part of a frame)."""
+class Paced(Generic[T]):
+    """Hands a widget's latest data to ``draw`` at most every ``every`` seconds: at once after
+    a quiet spell, else at the end of the interval, only the newest (under a firehose every row
+    of a book changes with every batch, and redrawing it is the costliest part of a frame)."""
 
-    def __init__(self, widget: Widget, draw: Callable[[], None], every: float = REDRAW_EVERY):
+    def __init__(self, widget: Widget, draw: Callable[[T], None], every: float = REDRAW_EVERY):
         self.widget = widget
         self.draw = draw
         self.every = every
         self._drawn_at = -every
         self._timer: Timer | None = None
+        self._pending: list[T] = []  # at most one: the newest
 
-    def wanted(self) -> None:
-        """The data changed: draw it now or soon."""
+    def offer(self, data: T) -> None:
+        """New data: drawn now or soon (replacing any not drawn yet)."""
+        self._pending[:] = [data]
         wait = self._drawn_at + self.every - time.monotonic()
         if wait <= 0 or not self.widget.is_mounted:
             self._run()
         elif self._timer is None:
             self._timer = self.widget.set_timer(wait, self._run)
 
+    def drop(self) -> None:
+        """Forget the data not drawn yet (it no longer applies)."""
+        self._pending.clear()
+
     def _run(self) -> None:
         self._timer = None
-        self._drawn_at = time.monotonic()
-        self.draw()
+        if self._pending:
+            self._drawn_at = time.monotonic()
+            self.draw(self._pending.pop())
 
 
 class LineCache:

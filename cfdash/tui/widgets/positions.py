@@ -70,7 +70,7 @@ class PositionsView(TableView):
         self.currency = GBP
         self.ledger = pnl.Ledger()
         self.login_key = "l"
-        self._pace = Paced(self, self.changed, every=0.5)
+        self._pace: Paced[None] = Paced(self, lambda _: self.changed(), every=0.5)
 
     def configure(self, currency: int, starts: Mapping[Pair, Decimal]) -> None:
         """The valuation currency and the starting costs (before the first balances)."""
@@ -101,7 +101,7 @@ class PositionsView(TableView):
         if changed:
             self.changed()
         elif moved:  # the mids move with every book change: revalued twice a second at most
-            self._pace.wanted()
+            self._pace.offer(None)
 
     def watch_private(self) -> None:
         self.refresh()
